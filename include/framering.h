@@ -1,0 +1,264 @@
+/*
+ * framering: zero-copy image frames between processes through shared memory.
+ *
+ * A named segment under /dev/shm holds N page-aligned slots. A producer claims a
+ * free slot, writes the pixels straight into it and publishes it; a consumer
+ * acquires the next published slot, reads it in place and releases it. Only
+ * ownership moves (atomic counters in the segment); the pixels never do.
+ *
+ * Every call returns 0 (or a count) on success and a negative errno value on
+ * failure. The library never prints and never exits. A handle (struct fr_ring)
+ * is used by one thread at a time; threads sharing a segment open their own
+ * handles. Handles are not inherited across fork(): open after forking.
+ */
+#ifndef FRAMERING_H
+#define FRAMERING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fr_ring; /* an attached handle; opaque */
+
+#define FR_ABI_VERSION 1
+#define FR_NAME_MAX 200 /* characters after the leading '/' */
+#define FR_MAX_PEERS 64 /* attached handles per segment */
+#define FR_MAX_BROADCAST_CONSUMERS 31
+#define FR_MIN_SLOTS 2u
+#define FR_MAX_SLOTS 65536u
+
+/* Delivery modes (struct fr_config.mode). */
+enum fr_mode {
+	FR_SPSC = 1,      /* one producer, one consumer, FIFO */
+	FR_MPMC = 2,      /* many producers, many consumers, each frame to one */
+	FR_BROADCAST = 3, /* one producer, up to 31 consumers, each sees every frame */
+};
+
+/* fr_open() flags. */
+#define FR_PRODUCER 0x1u
+#define FR_CONSUMER 0x2u
+#define FR_LATEST 0x4u      /* broadcast consumer that never holds the producer back */
+#define FR_FROM_OLDEST 0x8u /* broadcast consumer starts at the oldest frame still held */
+
+/* struct fr_config.flags */
+#define FR_CREATE_REPLACE_STALE 0x1u /* replace a segment whose peers and creator are dead */
+
+/* fr_acquire_ex() flags. */
+#define FR_ACQUIRE_NEWEST 0x1u /* broadcast: jump to the newest published frame */
+
+/* struct fr_frame.flags */
+#define FR_FRAME_REDELIVERED 0x1u /* a consumer that held this frame died; delivered again */
+#define FR_FRAME_USER_MASK 0xffff0000u /* free for applications, carried unchanged */
+
+/* Pixel formats. stride is the byte distance between rows of the first plane. */
+enum fr_format {
+	FR_FORMAT_RAW = 0, /* opaque bytes: frame_bytes required */
+	FR_FORMAT_GRAY8,
+	FR_FORMAT_GRAY16,
+	FR_FORMAT_RGB24,
+	FR_FORMAT_BGR24,
+	FR_FORMAT_RGBA32,
+	FR_FORMAT_BGRA32,
+	FR_FORMAT_YUYV, /* packed 4:2:2, even width */
+	FR_FORMAT_NV12, /* Y plane, then interleaved UV at half height, same stride */
+	FR_FORMAT_I420, /* Y plane, then U and V at half size, stride / 2 */
+	FR_FORMAT_JPEG, /* compressed: frame_bytes is the capacity, bytes per frame vary */
+	FR_FORMAT_COUNT
+};
+
+/* Segment parameters for fr_create(). Zero means "default" for every field. */
+struct fr_config {
+	uint32_t mode;        /* enum fr_mode; default FR_SPSC */
+	uint32_t slots;       /* power of two, 2..65536; default 4 */
+	uint32_t width;       /* default geometry of every slot */
+	uint32_t height;
+	uint32_t format;      /* enum fr_format; default RAW */
+	uint32_t stride;      /* bytes per row; 0 = packed row rounded up to 64 bytes */
+	uint64_t frame_bytes; /* slot capacity; 0 = computed from the geometry (required for RAW, JPEG) */
+	uint32_t perms;       /* file mode, exactly (umask ignored); default 0600 */
+	uint32_t flags;       /* FR_CREATE_* */
+};
+
+/* One frame, as handed out by fr_claim() and fr_acquire(). */
+struct fr_frame {
+	void *data;            /* pixels, in the segment; capacity bytes writable by the producer */
+	uint64_t capacity;     /* slot capacity in bytes */
+	uint64_t bytes;        /* bytes of this frame (producer: defaults to the full frame) */
+	uint64_t seq;          /* assigned at publish, consecutive per segment from 0 */
+	uint64_t timestamp_ns; /* CLOCK_MONOTONIC; producer: 0 = "now" at publish */
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t format;
+	uint32_t flags;        /* FR_FRAME_* */
+	/* private: which slot and ring position this frame is; do not touch */
+	uint32_t priv_slot;
+	uint64_t priv_pos;
+	uint64_t priv_state;
+};
+
+/* One attached handle, as seen by fr_info()/fr_stat(). */
+struct fr_peer_info {
+	uint32_t index;      /* entry in the segment's peer table */
+	int32_t pid;
+	uint32_t role;       /* FR_PRODUCER or FR_CONSUMER */
+	uint32_t flags;      /* FR_LATEST, ... */
+	uint32_t alive;      /* 1 while the process holds its registration lock */
+	uint32_t reserved;
+	uint64_t generation; /* bumped at every attach to this entry */
+	uint64_t attach_ns;  /* CLOCK_REALTIME */
+	uint64_t cursor;     /* broadcast: next seq this consumer reads */
+	uint64_t lag;        /* broadcast: frames published but not yet read */
+	uint64_t delivered;  /* frames acquired (consumer) or published (producer) */
+	uint64_t dropped;    /* broadcast latest consumer: frames skipped */
+};
+
+/* Geometry and live counters of a segment. */
+struct fr_info {
+	uint32_t abi_version;
+	uint32_t mode;
+	uint32_t slots;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t format;
+	uint32_t perms;          /* file mode bits */
+	uint64_t frame_capacity; /* bytes usable in each slot */
+	uint64_t payload_stride; /* bytes between slots (page multiple) */
+	uint64_t segment_bytes;  /* size of the whole segment */
+	int32_t creator_pid;
+	uint32_t creator_alive;
+	uint64_t created_ns;     /* CLOCK_REALTIME */
+	uint64_t head;           /* ring positions claimed/published by producers */
+	uint64_t tail;           /* ring positions taken by consumers (broadcast: slowest reliable cursor) */
+	uint64_t fill;           /* frames published and not yet consumed */
+	uint64_t published;      /* frames published */
+	uint64_t consumed;       /* frames released by consumers */
+	uint64_t dropped;        /* frames skipped by latest consumers */
+	uint64_t redelivered;    /* frames delivered again after their holder died */
+	uint64_t aborted;        /* claimed slots given up by a dead producer */
+	uint64_t producer_waits; /* fr_claim calls that found no free slot */
+	uint64_t consumer_waits; /* fr_acquire calls that found nothing to read */
+	uint32_t end_of_stream;  /* 1 once every producer closed */
+	uint32_t peer_count;     /* valid entries in peers[] */
+	uint32_t live_peers;     /* of which alive */
+	uint32_t reserved;
+	struct fr_peer_info peers[FR_MAX_PEERS];
+};
+
+/* ---- segment lifecycle ---------------------------------------------------- */
+
+/*
+ * Create segment @name ("/name" or "name", 1..200 of [A-Za-z0-9._-]) and attach
+ * to it as its producer. Fails with -EEXIST when it exists (unless
+ * FR_CREATE_REPLACE_STALE and it is stale), -EINVAL on a bad config,
+ * -ENAMETOOLONG, -ENOSPC when /dev/shm has no room.
+ */
+int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **out);
+
+/*
+ * Attach to an existing segment as FR_PRODUCER or FR_CONSUMER (broadcast
+ * consumers may add FR_LATEST and FR_FROM_OLDEST). -ENOENT: no such segment;
+ * -EACCES: no permission; -EPROTO: not a valid framering segment; -EBUSY: the
+ * role is taken (second SPSC producer/consumer, second broadcast producer, or
+ * more than 31 broadcast consumers / FR_MAX_PEERS handles).
+ */
+int fr_open(const char *name, unsigned flags, struct fr_ring **out);
+
+/*
+ * Detach and free the handle. Frames still held are released (consumer) or
+ * cancelled (producer). When the last producer that published closes, the
+ * stream ends: consumers get -EPIPE once they drained it. NULL is ignored.
+ */
+void fr_close(struct fr_ring *ring);
+
+/* Remove the segment's name; attached handles keep working. */
+int fr_unlink(const char *name);
+
+/* Validate a segment name: 0, -EINVAL or -ENAMETOOLONG. */
+int fr_name_check(const char *name);
+
+/* ---- producer ------------------------------------------------------------- */
+
+/*
+ * Claim a free slot. On success frame->data points at capacity writable bytes
+ * and geometry/bytes hold the segment defaults. timeout_ms: 0 = try once
+ * (-EAGAIN), -1 = wait forever, >0 = bounded (-ETIMEDOUT). -EINTR when a
+ * signal handler installed without SA_RESTART interrupted the wait.
+ */
+int fr_claim(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
+
+/* Publish a claimed frame (bytes/timestamp/geometry/flags as set). Sets frame->seq. */
+int fr_publish(struct fr_ring *ring, struct fr_frame *frame);
+
+/* Give a claimed frame back unpublished. */
+int fr_cancel(struct fr_ring *ring, struct fr_frame *frame);
+
+/* ---- consumer ------------------------------------------------------------- */
+
+/*
+ * Acquire the next published frame; read it in place, then fr_release() it.
+ * Timeouts as fr_claim(). -EPIPE once the stream ended and is drained;
+ * -EPROTO when the segment holds an invalid descriptor.
+ */
+int fr_acquire(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
+
+/* fr_acquire() with FR_ACQUIRE_* flags. */
+int fr_acquire_ex(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms, unsigned flags);
+
+/* Hand an acquired frame back. */
+int fr_release(struct fr_ring *ring, struct fr_frame *frame);
+
+/* ---- waiting -------------------------------------------------------------- */
+
+/*
+ * How long a wait spins before it sleeps on the futex, in nanoseconds.
+ * 0 = sleep at once, -1 = never sleep (busy-wait; for latency benchmarks on
+ * dedicated cores). Default: a few microseconds.
+ */
+int fr_set_spin(struct fr_ring *ring, long spin_ns);
+
+/* ---- information ---------------------------------------------------------- */
+
+/* Geometry, counters and peers of the attached segment. */
+int fr_info(struct fr_ring *ring, struct fr_info *info);
+
+/* The same for a segment by name, without attaching. */
+int fr_stat(const char *name, struct fr_info *info);
+
+/* 1 when the segment has no live peer and its creator is dead, 0 otherwise. */
+int fr_info_is_stale(const struct fr_info *info);
+
+/* Text for a (negative or positive) error code. Never NULL. */
+const char *fr_strerror(int err);
+
+/* ---- formats -------------------------------------------------------------- */
+
+/* "bgr24" etc. for a format, or NULL when out of range. */
+const char *fr_format_name(uint32_t format);
+
+/* Format from its name (case-insensitive), or -EINVAL. */
+int fr_format_from_name(const char *name);
+
+/* Smallest stride for a row of @width pixels (first plane), or 0 when RAW/JPEG. */
+uint64_t fr_format_min_stride(uint32_t format, uint32_t width);
+
+/* Default stride: the minimum rounded up to 64 bytes. */
+uint64_t fr_format_default_stride(uint32_t format, uint32_t width);
+
+/*
+ * Bytes of a frame of @format, @width x @height, rows @stride apart (0 = default
+ * stride). -EINVAL for RAW/JPEG, odd sizes where the format needs even ones,
+ * a stride below the row size, or overflow.
+ */
+int fr_format_frame_bytes(uint32_t format, uint32_t width, uint32_t height, uint32_t stride,
+			  uint64_t *bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRAMERING_H */
