@@ -142,6 +142,7 @@ struct fr_info {
 	uint64_t aborted;        /* claimed slots given up by a dead producer */
 	uint64_t producer_waits; /* fr_claim calls that found no free slot */
 	uint64_t consumer_waits; /* fr_acquire calls that found nothing to read */
+	uint64_t latest_stalls;  /* broadcast: claims blocked only by FR_LATEST consumers' pins (stays 0) */
 	uint32_t end_of_stream;  /* 1 once every producer closed */
 	uint32_t peer_count;     /* valid entries in peers[] */
 	uint32_t live_peers;     /* of which alive */

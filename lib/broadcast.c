@@ -1,0 +1,312 @@
+/*
+ * Broadcast: one producer, up to 31 consumers, each sees every frame.
+ *
+ * The slots are a pool. Each descriptor's turn word is
+ *     [ seq:32 | writing:1 | holders:31 ]
+ * with one holder bit per consumer peer entry (entries 0..30). The producer
+ * claims a slot with no holders, no writing bit, and no reliable consumer
+ * still to read it (CAS sets `writing`), writes in place, publishes by storing
+ * the new seq with the bits clear, appends (seq, slot) to the publish log and
+ * advances head (= next seq). A consumer pins the slot of its next seq by
+ * CAS-ing its bit in while the seq matches and `writing` is clear, reads in
+ * place and unpins with an atomic AND. A pin that fails because the seq moved
+ * on means the producer recycled the frame: the consumer counts a drop and
+ * skips to the newest frame.
+ *
+ * A reliable consumer holds the producer back through its cursor (the
+ * producer never recycles seq >= the slowest reliable cursor); a latest
+ * consumer (FR_LATEST) only through its single pin. Consumers are limited to
+ * slots - 2 entries, so with latest consumers alone at least two slots are
+ * unpinned and the camera never waits. The holder bits let the reaper undo a
+ * dead consumer's pin exactly.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+#define BC_WRITING (UINT64_C(1) << 31)
+#define BC_HOLDERS (BC_WRITING - 1)
+#define BC_SEQ(w) ((uint32_t)((w) >> 32))
+#define BC_WORD(seq) ((uint64_t)(uint32_t)(seq) << 32)
+#define BC_NO_SEQ UINT32_MAX /* a cancelled or aborted slot: matches no reader */
+#define BC_PRODUCER_ENTRY 31u
+
+static unsigned consumer_entries(const struct fr_ring *r)
+{
+	unsigned n = r->geo.slot_count - 2;
+	return n < FR_MAX_BROADCAST_CONSUMERS ? n : FR_MAX_BROADCAST_CONSUMERS;
+}
+
+static void bc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
+			  unsigned *hi)
+{
+	(void)flags;
+	if (role == FR_PRODUCER) {
+		*lo = BC_PRODUCER_ENTRY;
+		*hi = BC_PRODUCER_ENTRY + 1;
+	} else {
+		*lo = 0;
+		*hi = consumer_entries(r);
+	}
+}
+
+static int bc_attach(struct fr_ring *r)
+{
+	struct fr_shm_header *h = r->hdr;
+	/* Acquire: pairs with the producer's release store of head. */
+	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+	if (r->role & FR_PRODUCER) {
+		r->pos = head;
+		r->other = 0; /* next slot to look at */
+		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
+		return 0;
+	}
+	uint64_t c;
+	if (r->role & FR_FROM_OLDEST)
+		c = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+	else
+		c = head ? head - 1 : 0; /* the newest published frame */
+	r->pos = c;
+	/* Relaxed: published by the release store of state LIVE in attach. */
+	atomic_store_explicit(&r->self->cursor, c, memory_order_relaxed);
+	return 0;
+}
+
+/* Slowest reliable cursor, and which entries are latest consumers. */
+static uint64_t min_reliable_cursor(struct fr_ring *r, uint64_t head, uint64_t *latest_mask)
+{
+	uint64_t min = head;
+	*latest_mask = 0;
+	for (unsigned i = 0; i < consumer_entries(r); i++) {
+		struct fr_shm_peer *p = &r->hdr->peers[i];
+		/* Acquire: pairs with the release store of LIVE after the cursor was set. */
+		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_LIVE)
+			continue;
+		if (p->flags & FR_LATEST) {
+			*latest_mask |= UINT64_C(1) << i;
+			continue;
+		}
+		/* Acquire: pairs with the consumer's release store of its cursor. */
+		uint64_t c = atomic_load_explicit(&p->cursor, memory_order_acquire);
+		if (c < min)
+			min = c;
+	}
+	return min;
+}
+
+static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
+{
+	const uint32_t n = r->geo.slot_count;
+	uint64_t latest_mask;
+	uint64_t min = min_reliable_cursor(r, r->pos, &latest_mask);
+	bool only_latest_blocked = true;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t slot = (uint32_t)((r->other + k) & r->mask);
+		struct fr_shm_desc *d = &r->desc[slot];
+		/* Acquire: pairs with the consumers' release AND of their holder bit. */
+		uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+		uint64_t holders = w & BC_HOLDERS;
+		if (w & BC_WRITING) {
+			only_latest_blocked = false; /* left by a dead producer: the reaper clears it */
+			continue;
+		}
+		if (holders) {
+			if (holders & ~latest_mask)
+				only_latest_blocked = false;
+			continue;
+		}
+		if (d->seq != UINT64_MAX && d->seq >= min) {
+			only_latest_blocked = false; /* a reliable consumer has not read it yet */
+			continue;
+		}
+		/* Acquire on success: consumers' reads of the old frame are done. */
+		if (atomic_compare_exchange_strong_explicit(&d->turn, &w, BC_WORD(BC_NO_SEQ) | BC_WRITING,
+							    memory_order_acquire,
+							    memory_order_relaxed)) {
+			FR_HOOK("bc_claim_won");
+			d->seq = UINT64_MAX; /* the old frame is gone */
+			r->other = slot + 1;
+			fr_frame_defaults(r, f, slot, r->pos);
+			return 0;
+		}
+		only_latest_blocked = false; /* raced with a pin: count it as a plain retry */
+	}
+	if (only_latest_blocked)
+		atomic_fetch_add_explicit(&r->hdr->latest_stalls, 1, memory_order_relaxed);
+	return -EAGAIN;
+}
+
+static int bc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint)
+{
+	(void)seq_hint;
+	struct fr_shm_header *h = r->hdr;
+	uint64_t seq = r->pos;
+	uint32_t slot = f->priv_slot;
+	struct fr_shm_desc *d = &r->desc[slot];
+	fr_desc_store_meta(d, f, seq, (uint32_t)r->peer);
+	f->seq = seq;
+	/* Release (all three): pair with the consumer's acquire loads of head,
+	 * then of the log entry, then of the slot word; pixels and descriptor
+	 * are visible before the frame can be found. */
+	atomic_store_explicit(&d->turn, BC_WORD(seq), memory_order_release);
+	FR_HOOK("bc_publish_before_log");
+	atomic_store_explicit(&r->log[seq & (r->geo.log_count - 1)].entry, BC_WORD(seq) | slot,
+			      memory_order_release);
+	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
+	atomic_store_explicit(&h->published, seq + 1, memory_order_relaxed);
+	r->pos = seq + 1;
+	fr_wake_consumers(r);
+	return 0;
+}
+
+static void free_slot(struct fr_ring *r, uint32_t slot)
+{
+	r->desc[slot].seq = UINT64_MAX;
+	/* Release: pairs with the producer's acquire load in a later claim. */
+	atomic_store_explicit(&r->desc[slot].turn, BC_WORD(BC_NO_SEQ), memory_order_release);
+}
+
+static int bc_cancel(struct fr_ring *r, struct fr_frame *f)
+{
+	free_slot(r, f->priv_slot); /* its old frame was overwritten: it matches no reader */
+	return 0;
+}
+
+static void count_drops(struct fr_ring *r, uint64_t n)
+{
+	if (!n)
+		return;
+	atomic_store_explicit(&r->self->dropped,
+			      atomic_load_explicit(&r->self->dropped, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->hdr->dropped, n, memory_order_relaxed);
+}
+
+static void set_cursor(struct fr_ring *r, uint64_t c)
+{
+	r->pos = c;
+	/* Release: pairs with the producer's acquire load of cursors; frames
+	 * before c need no longer be kept for us. */
+	atomic_store_explicit(&r->self->cursor, c, memory_order_release);
+}
+
+static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
+{
+	struct fr_shm_header *h = r->hdr;
+	const uint64_t bit = UINT64_C(1) << r->peer;
+	/* Acquire: pairs with the producer's release store of head. */
+	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+	uint64_t c = r->pos;
+	if (c > head) { /* head went backwards: a scribbled counter */
+		set_cursor(r, head);
+		return -EPROTO;
+	}
+	if ((flags & FR_ACQUIRE_NEWEST) && head && head - 1 > c) {
+		count_drops(r, head - 1 - c);
+		c = head - 1;
+		set_cursor(r, c);
+	}
+	while (c < head) {
+		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
+						  memory_order_acquire);
+		uint32_t slot = (uint32_t)e;
+		if (BC_SEQ(e) == (uint32_t)c && slot < r->geo.slot_count) {
+			struct fr_shm_desc *d = &r->desc[slot];
+			uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+			while (BC_SEQ(w) == (uint32_t)c && !(w & BC_WRITING)) {
+				/* Acquire: pairs with the producer's release store of the
+				 * word; the frame is ours to read until we unpin. */
+				if (atomic_compare_exchange_weak_explicit(&d->turn, &w, w | bit,
+									  memory_order_acquire,
+									  memory_order_relaxed)) {
+					FR_HOOK("bc_pinned");
+					atomic_store_explicit(&r->self->pinned, slot + 1u,
+							      memory_order_relaxed);
+					fr_frame_from_desc(r, f, d, slot, c);
+					set_cursor(r, c + 1);
+					if (f->seq == c && fr_frame_check(r, f) == 0)
+						return 0;
+					atomic_fetch_and_explicit(&d->turn, ~bit, memory_order_release);
+					atomic_store_explicit(&r->self->pinned, 0, memory_order_relaxed);
+					return -EPROTO;
+				}
+			}
+		} else if (slot >= r->geo.slot_count && BC_SEQ(e) == (uint32_t)c) {
+			set_cursor(r, c + 1);
+			return -EPROTO;
+		}
+		/* Frame c was recycled before we got to it: skip to the newest. */
+		uint64_t newest = head - 1;
+		uint64_t next = newest > c ? newest : c + 1;
+		count_drops(r, next - c);
+		c = next;
+		set_cursor(r, c);
+		head = atomic_load_explicit(&h->head, memory_order_acquire);
+	}
+	return -EAGAIN;
+}
+
+static int bc_release(struct fr_ring *r, struct fr_frame *f)
+{
+	const uint64_t bit = UINT64_C(1) << r->peer;
+	FR_HOOK("bc_release_before_unpin");
+	/* Release: pairs with the producer's acquire load/CAS of the word; our
+	 * reads of the slot are done before it may be claimed. */
+	atomic_fetch_and_explicit(&r->desc[f->priv_slot].turn, ~bit, memory_order_release);
+	atomic_store_explicit(&r->self->pinned, 0, memory_order_relaxed);
+	fr_wake_producers(r);
+	return 0;
+}
+
+static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
+{
+	struct fr_shm_peer *p = &r->hdr->peers[idx];
+	if (p->role == FR_CONSUMER && idx < FR_MAX_BROADCAST_CONSUMERS) {
+		/* Clear exactly the dead consumer's pins; its cursor stops counting
+		 * once the entry is free. */
+		const uint64_t bit = UINT64_C(1) << idx;
+		for (uint32_t s = 0; s < r->geo.slot_count; s++)
+			atomic_fetch_and_explicit(&r->desc[s].turn, ~bit, memory_order_release);
+		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
+		fr_wake_producers(r);
+	} else if (p->role == FR_PRODUCER) {
+		/* A slot left mid-write: its content is torn, so nobody may read it. */
+		for (uint32_t s = 0; s < r->geo.slot_count; s++) {
+			uint64_t w = atomic_load_explicit(&r->desc[s].turn, memory_order_acquire);
+			if (w & BC_WRITING) {
+				free_slot(r, s);
+				atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
+			}
+		}
+		fr_wake_producers(r);
+	}
+	return FR_PEER_FREE;
+}
+
+static void bc_info(struct fr_ring *r, struct fr_info *info)
+{
+	uint64_t latest_mask;
+	uint64_t head = info->head;
+	info->tail = min_reliable_cursor(r, head, &latest_mask);
+	info->fill = head - info->tail;
+	info->consumed = 0;
+	for (uint32_t i = 0; i < info->peer_count; i++) {
+		struct fr_peer_info *p = &info->peers[i];
+		if (p->role != FR_CONSUMER)
+			continue;
+		p->lag = head > p->cursor ? head - p->cursor : 0;
+		info->consumed += p->delivered;
+	}
+}
+
+const struct fr_ring_ops fr_broadcast_ops = {
+	.attach = bc_attach,
+	.try_claim = bc_try_claim,
+	.publish = bc_publish,
+	.cancel = bc_cancel,
+	.try_acquire = bc_try_acquire,
+	.release = bc_release,
+	.reap = bc_reap,
+	.peer_range = bc_peer_range,
+	.info = bc_info,
+};

@@ -1,0 +1,28 @@
+/* Error text for the negative errno values the library returns. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+FR_API const char *fr_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0: return "success";
+	case EINVAL: return "invalid argument";
+	case ENAMETOOLONG: return "segment name too long";
+	case EEXIST: return "segment already exists";
+	case ENOENT: return "no such segment";
+	case EACCES: return "permission denied";
+	case EAGAIN: return "not ready (try again)";
+	case ETIMEDOUT: return "timed out";
+	case EINTR: return "interrupted by a signal";
+	case EPIPE: return "end of stream";
+	case EBUSY: return "role already taken";
+	case EPROTO: return "not a framering segment, incompatible or corrupted";
+	case ENOSPC: return "no room in shared memory";
+	case ENOMEM: return "out of memory";
+	default: return strerror(err);
+	}
+}

@@ -1,0 +1,150 @@
+/*
+ * Library internals: the per-process handle and the interfaces between the
+ * files of lib/. Nothing here is part of the public ABI.
+ */
+#ifndef FR_INTERNAL_H
+#define FR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "framering.h"
+#include "layout.h"
+
+#define FR_API __attribute__((visibility("default")))
+
+/* How long a blocked wait sleeps before it re-checks peer liveness. */
+#define FR_REAP_INTERVAL_MS 100
+#define FR_DEFAULT_SPIN_NS 5000L
+
+/* Geometry validated at open; the handle never re-reads it from the segment. */
+struct fr_geometry {
+	uint32_t mode;
+	uint32_t slot_count;
+	uint32_t width, height, stride, format;
+	uint32_t log_count;
+	uint32_t perms;
+	uint64_t header_bytes;
+	uint64_t segment_bytes;
+	uint64_t desc_offset;
+	uint64_t log_offset;
+	uint64_t payload_offset;
+	uint64_t payload_stride;
+	uint64_t frame_capacity;
+};
+
+struct fr_ring;
+
+/* Per-mode ring algorithms. try_* return -EAGAIN when they would have to wait. */
+struct fr_ring_ops {
+	int (*attach)(struct fr_ring *ring);
+	int (*try_claim)(struct fr_ring *ring, struct fr_frame *frame);
+	int (*publish)(struct fr_ring *ring, struct fr_frame *frame, uint64_t seq_hint);
+	int (*cancel)(struct fr_ring *ring, struct fr_frame *frame);
+	int (*try_acquire)(struct fr_ring *ring, struct fr_frame *frame, unsigned flags);
+	int (*release)(struct fr_ring *ring, struct fr_frame *frame);
+	/* Undo what dead peer @idx left half-done; called with its entry locked.
+	 * Returns the state the entry should take (FREE, or ORPHAN to keep it). */
+	uint32_t (*reap)(struct fr_ring *ring, unsigned idx);
+	/* Peer-table range this role may use: [*lo, *hi). */
+	void (*peer_range)(const struct fr_ring *ring, unsigned role, unsigned flags,
+			   unsigned *lo, unsigned *hi);
+	/* Fill the mode-specific parts of info (tail, fill, per-peer lag). */
+	void (*info)(struct fr_ring *ring, struct fr_info *info);
+};
+
+extern const struct fr_ring_ops fr_spsc_ops;
+extern const struct fr_ring_ops fr_mpmc_ops;
+extern const struct fr_ring_ops fr_broadcast_ops;
+
+/* An attached handle. Used by one thread at a time. */
+struct fr_ring {
+	int fd;
+	uint8_t *base;                /* the whole segment, geo.segment_bytes long */
+	struct fr_shm_header *hdr;
+	struct fr_shm_desc *desc;
+	struct fr_shm_log *log;       /* broadcast only */
+	uint8_t *payload;
+	struct fr_geometry geo;
+	uint32_t mask;                /* slot_count - 1 */
+	const struct fr_ring_ops *ops;
+
+	unsigned role;                /* FR_PRODUCER or FR_CONSUMER (| FR_LATEST | FR_FROM_OLDEST) */
+	int peer;                     /* own entry in the peer table */
+	struct fr_shm_peer *self;
+	bool creator;                 /* made by fr_create */
+	bool published_any;
+	long spin_ns;
+
+	/* own counter and cached copy of the other side's (SPSC) */
+	uint64_t pos;                 /* producer: next head; consumer: next tail/cursor */
+	uint64_t other;               /* producer: cached tail; consumer: cached head */
+
+	/* the one frame this handle holds (claimed or acquired), if any */
+	bool holding;
+	uint64_t held_pos;
+	uint32_t held_slot;
+
+	uint64_t last_reap_ns;
+	uint32_t latest_count;        /* broadcast producer: scratch for claim accounting */
+};
+
+/* ring.c */
+static inline uint8_t *fr_slot_data(const struct fr_ring *r, uint32_t slot)
+{
+	return r->payload + (uint64_t)slot * r->geo.payload_stride;
+}
+void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
+			uint32_t slot, uint64_t pos);
+int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f);
+void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos);
+void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
+			uint32_t owner);
+void fr_wake_consumers(struct fr_ring *r);
+void fr_wake_producers(struct fr_ring *r);
+
+/* wait.c */
+uint64_t fr_now_ns(void);            /* CLOCK_MONOTONIC */
+uint64_t fr_realtime_ns(void);
+static inline void fr_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+/* Sleep on @w's event while it still equals @seen, at most @timeout_ns (<0: forever). */
+int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
+void fr_futex_wake_all(struct fr_shm_wait *w);
+/* Wake sleepers of @w if any announced themselves (Dekker handshake with fr_wait_until). */
+void fr_wake(struct fr_shm_wait *w);
+typedef int (*fr_try_fn)(struct fr_ring *r, void *arg);
+/* Spin, then sleep on @w, until try() stops returning -EAGAIN or the timeout ends. */
+int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_try_fn try_fn,
+		  void *arg);
+
+/* peers.c */
+uint64_t fr_process_start_time(int pid);
+int fr_peer_attach(struct fr_ring *r, unsigned role);
+void fr_peer_detach(struct fr_ring *r);
+bool fr_peer_alive(const struct fr_ring *r, unsigned idx);
+int fr_peer_alive_fd(int fd, unsigned idx);
+void fr_reap(struct fr_ring *r);
+void fr_reap_if_due(struct fr_ring *r);
+bool fr_other_live_producer(struct fr_ring *r);
+bool fr_creator_alive(int32_t pid, uint64_t start_time);
+
+/* segment.c */
+int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
+int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
+
+/* test-only crash injection (see meson option test_hooks) */
+#ifdef FR_TEST_HOOKS
+void fr_test_hook(const char *point);
+#define FR_HOOK(point) fr_test_hook(point)
+#else
+#define FR_HOOK(point) ((void)0)
+#endif
+
+#endif /* FR_INTERNAL_H */

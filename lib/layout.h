@@ -1,0 +1,176 @@
+/*
+ * The segment as it lies in shared memory (ABI version 1).
+ *
+ * Only fixed-width types and offsets, never pointers: every process maps the
+ * segment at its own address, 32- and 64-bit processes alike. Fields written
+ * by different sides live on different 128-byte lines (adjacent-line
+ * prefetch pairs 64-byte lines). Everything here is untrusted once written:
+ * readers validate before use (segment.c at open, each ring on every access).
+ */
+#ifndef FR_LAYOUT_H
+#define FR_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "framering.h"
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free in shared memory");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free in shared memory");
+
+#define FR_SHM_MAGIC "FRMRING1"
+#define FR_SHM_LINE 128u
+#define FR_SHM_DESC_BYTES 64u
+#define FR_SHM_PEER_BYTES 128u
+#define FR_SHM_PAGE 4096u /* layout unit; page-aligned slots on 4 KiB-page systems */
+#define FR_MAX_FRAME_BYTES (UINT64_C(1) << 32)
+#define FR_MAX_SEGMENT_BYTES (UINT64_C(1) << 40)
+
+/* header.state */
+enum fr_shm_state { FR_SHM_INIT = 0, FR_SHM_READY = 1, FR_SHM_CLOSED = 2 };
+
+/* peer.state */
+enum fr_peer_state {
+	FR_PEER_FREE = 0,
+	FR_PEER_LIVE = 1,   /* attached; alive while its OFD lock is held */
+	FR_PEER_ORPHAN = 2, /* dead MPMC consumer whose held frame awaits redelivery */
+};
+
+/* desc.flags (internal bits live above the public frame flags) */
+#define FR_DESC_ABORTED 0x100u /* claimed slot given up (cancel or dead producer): skip */
+
+/*
+ * One entry of the peer table. The entry's first byte in the segment file is
+ * covered by an open-file-description lock held by the attached process: the
+ * kernel drops it when the process dies, which makes liveness a kernel fact.
+ * Only the lock holder writes the identity fields.
+ */
+struct fr_shm_peer {
+	_Atomic uint32_t state;      /* enum fr_peer_state */
+	uint32_t role;               /* FR_PRODUCER or FR_CONSUMER */
+	uint32_t flags;              /* FR_LATEST, ... */
+	int32_t pid;
+	uint64_t start_time;         /* /proc/<pid>/stat starttime: tells pid reuse apart */
+	_Atomic uint64_t generation; /* bumped at every attach to this entry */
+	uint64_t attach_ns;          /* CLOCK_REALTIME */
+	_Atomic uint64_t intent;     /* ring position + 1 about to be taken by CAS; 0 = none */
+	_Atomic uint64_t held;       /* ring position + 1 claimed (producer) or held (consumer) */
+	_Atomic uint64_t cursor;     /* broadcast consumer: next seq to read */
+	_Atomic uint64_t delivered;  /* frames published (producer) or acquired (consumer) */
+	_Atomic uint64_t dropped;    /* broadcast latest consumer: frames skipped */
+	_Atomic uint64_t pinned;     /* broadcast consumer: slot + 1 it holds a pin on; 0 = none */
+	uint8_t reserved[40];
+};
+_Static_assert(sizeof(struct fr_shm_peer) == FR_SHM_PEER_BYTES, "peer entry is 128 bytes");
+_Static_assert(offsetof(struct fr_shm_peer, intent) == 40, "peer layout");
+_Static_assert(offsetof(struct fr_shm_peer, pinned) == 80, "peer layout");
+
+/* A futex wait line: an event counter to sleep on and a bitmask of sleepers. */
+struct fr_shm_wait {
+	_Atomic uint32_t event;   /* bumped by a waker that saw sleepers; FUTEX_WAIT word */
+	uint32_t reserved0;
+	_Atomic uint64_t waiters; /* bit i: peer entry i sleeps or is about to */
+	uint8_t reserved[112];
+};
+_Static_assert(sizeof(struct fr_shm_wait) == FR_SHM_LINE, "wait line is one 128-byte line");
+
+struct fr_shm_header {
+	/* identity line: written once by the creator before state = READY */
+	char magic[8];            /* "FRMRING1" */
+	uint32_t abi_version;     /* FR_ABI_VERSION */
+	uint32_t header_bytes;    /* == desc_offset */
+	uint64_t segment_bytes;   /* file size */
+	uint32_t mode;            /* enum fr_mode */
+	uint32_t policy;          /* reserved, 0 */
+	uint32_t slot_count;      /* power of two, FR_MIN_SLOTS..FR_MAX_SLOTS */
+	uint32_t max_peers;       /* FR_MAX_PEERS */
+	uint64_t desc_offset;     /* slot descriptors, FR_SHM_DESC_BYTES each */
+	uint64_t log_offset;      /* broadcast publish log (0 in other modes) */
+	uint64_t payload_offset;  /* first slot, page aligned */
+	uint64_t payload_stride;  /* page multiple >= frame_capacity */
+	uint64_t frame_capacity;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t format;          /* enum fr_format */
+	int32_t creator_pid;
+	uint32_t log_count;       /* broadcast publish log entries (power of two) */
+	uint64_t created_ns;      /* CLOCK_REALTIME */
+	uint64_t creator_start;   /* creator's /proc starttime */
+	_Atomic uint32_t state;   /* enum fr_shm_state; READY stored with release */
+	uint32_t perms;           /* requested file mode */
+
+	/* producer line: written by producers */
+	_Atomic uint64_t head;           /* next ring position to claim (SPSC/MPMC) or seq to publish */
+	_Atomic uint64_t published;      /* frames published (MPMC: seq source) */
+	_Atomic uint64_t producer_waits; /* claims that found no free slot */
+	_Atomic uint64_t aborted;        /* slots given up unpublished */
+	_Atomic uint64_t latest_stalls;  /* broadcast: claims blocked by latest consumers' pins alone */
+	uint8_t producer_pad[88];
+
+	/* consumer line: written by consumers */
+	_Atomic uint64_t tail;           /* next ring position to acquire (SPSC/MPMC) */
+	_Atomic uint64_t consumer_waits; /* acquires that found nothing */
+	_Atomic uint64_t redelivered;    /* frames delivered again after their holder died */
+	_Atomic uint64_t redeliver_pos;  /* SPSC: position + 1 whose holder died */
+	_Atomic uint64_t dropped;        /* broadcast: frames skipped by latest consumers */
+	uint8_t consumer_pad[88];
+
+	struct fr_shm_wait data_wait;  /* consumers sleep here; producers wake */
+	struct fr_shm_wait space_wait; /* producers sleep here; consumers wake */
+
+	/* control line: rarely written */
+	_Atomic uint32_t eos;          /* 1 once the last producer closed */
+	_Atomic uint32_t orphans;      /* MPMC: peer entries in state ORPHAN */
+	_Atomic uint64_t attaches;     /* attach count, for info */
+	uint8_t control_pad[112];
+
+	uint8_t reserved[256];
+
+	struct fr_shm_peer peers[FR_MAX_PEERS];
+};
+_Static_assert(offsetof(struct fr_shm_header, state) == 120, "identity line is 128 bytes");
+_Static_assert(offsetof(struct fr_shm_header, head) == 128, "producer line at 128");
+_Static_assert(offsetof(struct fr_shm_header, tail) == 256, "consumer line at 256");
+_Static_assert(offsetof(struct fr_shm_header, data_wait) == 384, "data wait line at 384");
+_Static_assert(offsetof(struct fr_shm_header, space_wait) == 512, "space wait line at 512");
+_Static_assert(offsetof(struct fr_shm_header, eos) == 640, "control line at 640");
+_Static_assert(offsetof(struct fr_shm_header, peers) == 1024, "peer table at 1024");
+_Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER_BYTES,
+	       "header size");
+
+/*
+ * One slot descriptor. `turn` is the slot's ownership word:
+ *  - SPSC: unused (head/tail decide ownership);
+ *  - MPMC: Vyukov sequence: == pos free for the producer of lap pos,
+ *          == pos + 1 published for the consumer of pos;
+ *  - broadcast: [seq:32 | writing:1 | holders:31], see broadcast.c.
+ * The metadata fields are written by the slot's owner before the release
+ * store that hands the slot over, and read by the next owner after the
+ * matching acquire load.
+ */
+struct fr_shm_desc {
+	_Atomic uint64_t turn;
+	uint64_t seq;
+	uint64_t timestamp_ns;
+	uint64_t bytes;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t format;
+	uint32_t flags;
+	uint32_t owner;           /* peer entry that published it */
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct fr_shm_desc) == FR_SHM_DESC_BYTES, "descriptor is 64 bytes");
+_Static_assert(offsetof(struct fr_shm_desc, width) == 32, "descriptor layout");
+_Static_assert(offsetof(struct fr_shm_desc, flags) == 48, "descriptor layout");
+
+/* Broadcast publish log entry: (seq low 32 bits << 32) | slot; 0 before the first lap. */
+struct fr_shm_log {
+	_Atomic uint64_t entry;
+};
+_Static_assert(sizeof(struct fr_shm_log) == 8, "log entry is 8 bytes");
+
+#endif /* FR_LAYOUT_H */

@@ -1,0 +1,205 @@
+/*
+ * The peer registry: who is attached, and whether they are still alive.
+ *
+ * Each peer entry's first byte in the segment file is covered by an
+ * open-file-description lock (F_OFD_SETLK) held by the attached handle. The
+ * kernel drops the lock when the last descriptor of that open file goes away,
+ * i.e. when the process dies however it dies, in any PID namespace. So
+ * "alive" is F_OFD_GETLK finding a conflicting lock, not a guess from pids.
+ * The same lock serialises everyone who changes an entry: the attacher, the
+ * reaper of a dead entry, and an adopter of an orphaned frame.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static off_t peer_byte(unsigned idx)
+{
+	return (off_t)(offsetof(struct fr_shm_header, peers) + (size_t)idx * FR_SHM_PEER_BYTES);
+}
+
+static int ofd_lock(int fd, unsigned idx, short type)
+{
+	struct flock fl;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = peer_byte(idx);
+	fl.l_len = 1;
+	return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
+}
+
+/* 1 when another open file description holds entry @idx's lock, 0 when none, <0 error. */
+int fr_peer_alive_fd(int fd, unsigned idx)
+{
+	struct flock fl;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = peer_byte(idx);
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}
+
+bool fr_peer_alive(const struct fr_ring *r, unsigned idx)
+{
+	if ((int)idx == r->peer)
+		return true; /* our own lock never conflicts with us */
+	return fr_peer_alive_fd(r->fd, idx) != 0; /* on error, assume alive: never reap wrongly */
+}
+
+uint64_t fr_process_start_time(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ')' come fields 3..; starttime is field 22 */
+	unsigned long long v = 0;
+	int field = 2;
+	for (char *s = p + 1; *s && field < 22; s++) {
+		if (*s == ' ') {
+			field++;
+			if (field == 22)
+				v = strtoull(s + 1, NULL, 10);
+		}
+	}
+	return field == 22 ? v : 0;
+}
+
+bool fr_creator_alive(int32_t pid, uint64_t start_time)
+{
+	if (pid <= 0)
+		return false;
+	uint64_t st = fr_process_start_time(pid);
+	return st != 0 && st == start_time;
+}
+
+/* Entry @idx is dead and we hold its lock: undo its work, free or keep it. */
+static void reap_locked(struct fr_ring *r, unsigned idx)
+{
+	struct fr_shm_peer *p = &r->hdr->peers[idx];
+	/* Acquire: pairs with the release store of LIVE at attach, so the
+	 * identity fields written before it are visible. */
+	uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
+	if (st != FR_PEER_LIVE)
+		return; /* FREE, or ORPHAN awaiting adoption */
+	uint32_t next = r->ops->reap(r, idx);
+	uint64_t bit = UINT64_C(1) << idx;
+	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
+	atomic_fetch_and_explicit(&r->hdr->data_wait.waiters, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&r->hdr->space_wait.waiters, ~bit, memory_order_relaxed);
+	if (next == FR_PEER_ORPHAN)
+		atomic_fetch_add_explicit(&r->hdr->orphans, 1, memory_order_relaxed);
+	/* Release: the reap's stores happen before anyone sees the new state. */
+	atomic_store_explicit(&p->state, next, memory_order_release);
+}
+
+void fr_reap(struct fr_ring *r)
+{
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		if ((int)i == r->peer)
+			continue;
+		uint32_t st = atomic_load_explicit(&r->hdr->peers[i].state, memory_order_relaxed);
+		if (st != FR_PEER_LIVE)
+			continue;
+		/* Taking the lock succeeds only when nobody (alive) holds it. */
+		if (ofd_lock(r->fd, i, F_WRLCK) != 0)
+			continue;
+		reap_locked(r, i);
+		ofd_lock(r->fd, i, F_UNLCK);
+	}
+	r->last_reap_ns = fr_now_ns();
+}
+
+void fr_reap_if_due(struct fr_ring *r)
+{
+	if (fr_now_ns() - r->last_reap_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
+		fr_reap(r);
+}
+
+int fr_peer_attach(struct fr_ring *r, unsigned role)
+{
+	unsigned lo, hi;
+	r->ops->peer_range(r, role & (FR_PRODUCER | FR_CONSUMER), role, &lo, &hi);
+	for (unsigned i = lo; i < hi; i++) {
+		struct fr_shm_peer *p = &r->hdr->peers[i];
+		if (atomic_load_explicit(&p->state, memory_order_relaxed) == FR_PEER_ORPHAN)
+			continue; /* holds a frame for redelivery */
+		if (ofd_lock(r->fd, i, F_WRLCK) != 0)
+			continue; /* alive, or being reaped */
+		reap_locked(r, i); /* a dead previous owner: clean up first */
+		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_FREE) {
+			ofd_lock(r->fd, i, F_UNLCK);
+			continue;
+		}
+		p->role = role & (FR_PRODUCER | FR_CONSUMER);
+		p->flags = role & ~(FR_PRODUCER | FR_CONSUMER);
+		p->pid = (int32_t)getpid();
+		p->start_time = fr_process_start_time(p->pid);
+		p->attach_ns = fr_realtime_ns();
+		atomic_fetch_add_explicit(&p->generation, 1, memory_order_relaxed);
+		atomic_store_explicit(&p->intent, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->delivered, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->dropped, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
+		r->peer = (int)i;
+		r->self = p;
+		r->role = role;
+		/* The mode sets cursors etc. before the entry becomes visible as LIVE. */
+		int rc = r->ops->attach(r);
+		if (rc < 0) {
+			r->peer = -1;
+			r->self = NULL;
+			ofd_lock(r->fd, i, F_UNLCK);
+			return rc;
+		}
+		/* Release: pairs with the acquire loads of state by reapers and info. */
+		atomic_store_explicit(&p->state, FR_PEER_LIVE, memory_order_release);
+		atomic_fetch_add_explicit(&r->hdr->attaches, 1, memory_order_relaxed);
+		return 0;
+	}
+	return -EBUSY;
+}
+
+void fr_peer_detach(struct fr_ring *r)
+{
+	if (r->peer < 0)
+		return;
+	/* Release: our last ring stores happen before the entry reads as FREE. */
+	atomic_store_explicit(&r->self->state, FR_PEER_FREE, memory_order_release);
+	ofd_lock(r->fd, (unsigned)r->peer, F_UNLCK);
+	r->peer = -1;
+	r->self = NULL;
+}
+
+bool fr_other_live_producer(struct fr_ring *r)
+{
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		if ((int)i == r->peer)
+			continue;
+		const struct fr_shm_peer *p = &r->hdr->peers[i];
+		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_LIVE &&
+		    p->role == FR_PRODUCER && fr_peer_alive(r, i))
+			return true;
+	}
+	return false;
+}

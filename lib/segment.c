@@ -1,0 +1,557 @@
+/*
+ * Segment lifecycle: names, creation, validation on open, mapping, info.
+ *
+ * Creation fills the whole segment while it is still INIT and publishes it
+ * with a release store of READY. Opening trusts nothing: every size and
+ * offset is checked against the real file size with overflow-safe arithmetic,
+ * and the validated geometry is copied into the handle so that later changes
+ * to the header by a misbehaving peer cannot move the handle's bounds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define OPEN_READY_WAIT_MS 500 /* how long an opener waits for a creator still at INIT */
+
+FR_API int fr_name_check(const char *name)
+{
+	if (!name)
+		return -EINVAL;
+	if (name[0] == '/')
+		name++;
+	size_t n = strnlen(name, FR_NAME_MAX + 1);
+	if (n == 0)
+		return -EINVAL;
+	if (n > FR_NAME_MAX)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '-';
+		if (!ok)
+			return -EINVAL;
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2])
+{
+	int rc = fr_name_check(name);
+	if (rc < 0)
+		return rc;
+	if (name[0] == '/')
+		name++;
+	out[0] = '/';
+	strcpy(out + 1, name);
+	return 0;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t unit)
+{
+	return (v + unit - 1) / unit * unit;
+}
+
+static bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* a * b + c without overflow, or false. */
+static bool mul_add(uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
+{
+	uint64_t m;
+	if (__builtin_mul_overflow(a, b, &m) || __builtin_add_overflow(m, c, out))
+		return false;
+	return true;
+}
+
+static uint32_t log_count_for(uint32_t slots)
+{
+	return slots * 2; /* see broadcast.c: covers every seq a reliable reader can still want */
+}
+
+/* Compute the layout of a segment for a normalised config. */
+static int layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g)
+{
+	g->mode = mode;
+	g->slot_count = slots;
+	g->header_bytes = round_up(sizeof(struct fr_shm_header), FR_SHM_PAGE);
+	g->desc_offset = g->header_bytes;
+	uint64_t end = g->desc_offset + (uint64_t)slots * FR_SHM_DESC_BYTES;
+	g->log_count = 0;
+	g->log_offset = 0;
+	if (mode == FR_BROADCAST) {
+		g->log_count = log_count_for(slots);
+		g->log_offset = end;
+		end += (uint64_t)g->log_count * sizeof(struct fr_shm_log);
+	}
+	g->payload_offset = round_up(end, FR_SHM_PAGE);
+	g->frame_capacity = capacity;
+	g->payload_stride = round_up(capacity, FR_SHM_PAGE);
+	if (!mul_add(g->payload_stride, slots, g->payload_offset, &g->segment_bytes) ||
+	    g->segment_bytes > FR_MAX_SEGMENT_BYTES)
+		return -EINVAL;
+	return 0;
+}
+
+int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g)
+{
+	struct fr_geometry want;
+	if (file_size < sizeof(*h))
+		return -EPROTO;
+	if (memcmp(h->magic, FR_SHM_MAGIC, 8) != 0 || h->abi_version != FR_ABI_VERSION)
+		return -EPROTO;
+	if (h->mode < FR_SPSC || h->mode > FR_BROADCAST || h->policy != 0 ||
+	    h->max_peers != FR_MAX_PEERS)
+		return -EPROTO;
+	if (!is_pow2(h->slot_count) || h->slot_count < FR_MIN_SLOTS || h->slot_count > FR_MAX_SLOTS)
+		return -EPROTO;
+	if (h->frame_capacity == 0 || h->frame_capacity > FR_MAX_FRAME_BYTES)
+		return -EPROTO;
+	if (h->format >= FR_FORMAT_COUNT)
+		return -EPROTO;
+	if (h->format != FR_FORMAT_RAW && h->format != FR_FORMAT_JPEG) {
+		uint64_t need;
+		if (fr_format_frame_bytes(h->format, h->width, h->height, h->stride, &need) < 0 ||
+		    need > h->frame_capacity)
+			return -EPROTO;
+	}
+	/* The layout is a function of (mode, slots, capacity): recompute it and
+	 * require every stored offset to match, instead of trusting any of them. */
+	if (layout_for(h->mode, h->slot_count, h->frame_capacity, &want) < 0)
+		return -EPROTO;
+	if (h->header_bytes != want.header_bytes || h->desc_offset != want.desc_offset ||
+	    h->log_offset != want.log_offset || h->log_count != want.log_count ||
+	    h->payload_offset != want.payload_offset || h->payload_stride != want.payload_stride ||
+	    h->segment_bytes != want.segment_bytes || file_size != want.segment_bytes)
+		return -EPROTO;
+	*g = want;
+	g->width = h->width;
+	g->height = h->height;
+	g->stride = h->stride;
+	g->format = h->format;
+	g->perms = h->perms & 07777;
+	return 0;
+}
+
+static int map_segment(int fd, bool writable, struct stat *st, uint8_t **base)
+{
+	/* Wait briefly for a creator that has not finished (size 0 or state INIT). */
+	uint64_t give_up = fr_now_ns() + (uint64_t)OPEN_READY_WAIT_MS * 1000000u;
+	for (;;) {
+		if (fstat(fd, st) != 0)
+			return -errno;
+		if (!S_ISREG(st->st_mode))
+			return -EPROTO;
+		if ((uint64_t)st->st_size >= sizeof(struct fr_shm_header)) {
+			if ((uint64_t)st->st_size > FR_MAX_SEGMENT_BYTES)
+				return -EPROTO;
+			void *m = mmap(NULL, (size_t)st->st_size,
+				       PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED)
+				return errno == EACCES ? -EACCES : -ENOMEM;
+			const struct fr_shm_header *h = m;
+			/* Acquire: pairs with the creator's release store of READY, so
+			 * the identity fields written before it are visible. */
+			uint32_t state = atomic_load_explicit(&((struct fr_shm_header *)m)->state,
+							      memory_order_acquire);
+			/* A creator writes the magic, then READY: all-zero magic or INIT
+			 * with the magic may be a segment in the making; anything else is
+			 * final (ready, or garbage that validation will reject). */
+			static const char zeros[8];
+			bool making = memcmp(h->magic, zeros, 8) == 0 ||
+				      (memcmp(h->magic, FR_SHM_MAGIC, 8) == 0 && state == FR_SHM_INIT);
+			if (!making || fr_now_ns() >= give_up) {
+				*base = m;
+				return 0;
+			}
+			munmap(m, (size_t)st->st_size);
+		}
+		if (fr_now_ns() >= give_up)
+			return -EPROTO;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+}
+
+static const struct fr_ring_ops *ops_for(uint32_t mode)
+{
+	switch (mode) {
+	case FR_SPSC: return &fr_spsc_ops;
+	case FR_MPMC: return &fr_mpmc_ops;
+	case FR_BROADCAST: return &fr_broadcast_ops;
+	default: return NULL;
+	}
+}
+
+/* Turn a validated mapping into a handle and attach as @role. Takes fd and base. */
+static int ring_attach(int fd, uint8_t *base, const struct fr_geometry *g, unsigned role,
+		       bool creator, struct fr_ring **out)
+{
+	struct fr_ring *r = calloc(1, sizeof(*r));
+	if (!r) {
+		munmap(base, g->segment_bytes);
+		close(fd);
+		return -ENOMEM;
+	}
+	r->fd = fd;
+	r->base = base;
+	r->hdr = (struct fr_shm_header *)base;
+	r->desc = (struct fr_shm_desc *)(base + g->desc_offset);
+	r->log = g->log_offset ? (struct fr_shm_log *)(base + g->log_offset) : NULL;
+	r->payload = base + g->payload_offset;
+	r->geo = *g;
+	r->mask = g->slot_count - 1;
+	r->ops = ops_for(g->mode);
+	r->peer = -1;
+	r->creator = creator;
+	r->spin_ns = FR_DEFAULT_SPIN_NS;
+	int rc = fr_peer_attach(r, role);
+	if (rc < 0) {
+		munmap(base, g->segment_bytes);
+		close(fd);
+		free(r);
+		return rc;
+	}
+	fr_reap(r); /* recover what dead peers left before we start */
+	*out = r;
+	return 0;
+}
+
+static int normalise(const struct fr_config *cfg, struct fr_config *c)
+{
+	*c = *cfg;
+	if (!c->mode)
+		c->mode = FR_SPSC;
+	if (!c->slots)
+		c->slots = 4;
+	if (!c->perms)
+		c->perms = 0600;
+	if (c->mode < FR_SPSC || c->mode > FR_BROADCAST)
+		return -EINVAL;
+	if (!is_pow2(c->slots) || c->slots < FR_MIN_SLOTS || c->slots > FR_MAX_SLOTS)
+		return -EINVAL;
+	if (c->mode == FR_BROADCAST && c->slots < 4)
+		return -EINVAL; /* room for the camera, one reader's pin and one spare */
+	if (c->perms & ~07777u || c->flags & ~FR_CREATE_REPLACE_STALE)
+		return -EINVAL;
+	if (c->format >= FR_FORMAT_COUNT)
+		return -EINVAL;
+	if (c->format == FR_FORMAT_RAW || c->format == FR_FORMAT_JPEG) {
+		if (!c->frame_bytes || c->stride)
+			return -EINVAL;
+	} else {
+		if (!c->stride)
+			c->stride = (uint32_t)fr_format_default_stride(c->format, c->width);
+		uint64_t need;
+		int rc = fr_format_frame_bytes(c->format, c->width, c->height, c->stride, &need);
+		if (rc < 0 || fr_format_default_stride(c->format, c->width) > UINT32_MAX)
+			return -EINVAL;
+		if (!c->frame_bytes)
+			c->frame_bytes = need;
+		else if (c->frame_bytes < need)
+			return -EINVAL;
+	}
+	if (c->frame_bytes > FR_MAX_FRAME_BYTES)
+		return -EINVAL;
+	return 0;
+}
+
+static void fill_header(struct fr_shm_header *h, const struct fr_config *c,
+			const struct fr_geometry *g)
+{
+	memcpy(h->magic, FR_SHM_MAGIC, 8);
+	h->abi_version = FR_ABI_VERSION;
+	h->header_bytes = (uint32_t)g->header_bytes;
+	h->segment_bytes = g->segment_bytes;
+	h->mode = c->mode;
+	h->policy = 0;
+	h->slot_count = c->slots;
+	h->max_peers = FR_MAX_PEERS;
+	h->desc_offset = g->desc_offset;
+	h->log_offset = g->log_offset;
+	h->log_count = g->log_count;
+	h->payload_offset = g->payload_offset;
+	h->payload_stride = g->payload_stride;
+	h->frame_capacity = g->frame_capacity;
+	h->width = c->width;
+	h->height = c->height;
+	h->stride = c->stride;
+	h->format = c->format;
+	h->creator_pid = (int32_t)getpid();
+	h->creator_start = fr_process_start_time(h->creator_pid);
+	h->created_ns = fr_realtime_ns();
+	h->perms = c->perms;
+}
+
+/* Mode-specific initial descriptor state. */
+static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slots)
+{
+	for (uint32_t i = 0; i < slots; i++) {
+		d[i].seq = UINT64_MAX; /* never published */
+		/* Vyukov: slot i is free for the producer of position i. */
+		atomic_init(&d[i].turn, mode == FR_MPMC ? i : 0);
+	}
+}
+
+static int create_once(const char *shm, const struct fr_config *c, struct fr_ring **out)
+{
+	struct fr_geometry g;
+	int rc = layout_for(c->mode, c->slots, c->frame_bytes, &g);
+	if (rc < 0)
+		return rc;
+	g.width = c->width;
+	g.height = c->height;
+	g.stride = c->stride;
+	g.format = c->format;
+	g.perms = c->perms;
+
+	int fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* Exactly the requested mode: fchmod is not filtered by the umask. */
+	if (fchmod(fd, c->perms) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* Reserve every page now: ENOSPC here instead of SIGBUS on first touch. */
+	rc = posix_fallocate(fd, 0, (off_t)g.segment_bytes);
+	if (rc != 0) {
+		rc = rc == ENOSPC || rc == EFBIG ? -ENOSPC : -rc;
+		goto fail;
+	}
+	uint8_t *base = mmap(NULL, g.segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	struct fr_shm_header *h = (struct fr_shm_header *)base;
+	fill_header(h, c, &g);
+	init_descriptors((struct fr_shm_desc *)(base + g.desc_offset), c->mode, c->slots);
+	/* Release: everything above is visible to whoever reads READY (acquire). */
+	atomic_store_explicit(&h->state, FR_SHM_READY, memory_order_release);
+	rc = ring_attach(fd, base, &g, FR_PRODUCER, true, out);
+	if (rc < 0)
+		shm_unlink(shm);
+	return rc;
+fail:
+	close(fd);
+	shm_unlink(shm);
+	return rc;
+}
+
+FR_API int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **out)
+{
+	char shm[FR_NAME_MAX + 2];
+	struct fr_config c;
+	if (!cfg || !out)
+		return -EINVAL;
+	int rc = fr_shm_name(name, shm);
+	if (rc < 0)
+		return rc;
+	rc = normalise(cfg, &c);
+	if (rc < 0)
+		return rc;
+	rc = create_once(shm, &c, out);
+	if (rc == -EEXIST && (c.flags & FR_CREATE_REPLACE_STALE)) {
+		struct fr_info info;
+		int st = fr_stat(name, &info);
+		/* Replace only what is provably abandoned, or not a segment at all. */
+		if ((st == 0 && fr_info_is_stale(&info)) || st == -EPROTO) {
+			shm_unlink(shm);
+			rc = create_once(shm, &c, out);
+		}
+	}
+	return rc;
+}
+
+FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
+{
+	char shm[FR_NAME_MAX + 2];
+	if (!out)
+		return -EINVAL;
+	unsigned role = flags & (FR_PRODUCER | FR_CONSUMER);
+	if (role != FR_PRODUCER && role != FR_CONSUMER)
+		return -EINVAL;
+	if (flags & ~(FR_PRODUCER | FR_CONSUMER | FR_LATEST | FR_FROM_OLDEST))
+		return -EINVAL;
+	if (role == FR_PRODUCER && (flags & (FR_LATEST | FR_FROM_OLDEST)))
+		return -EINVAL;
+	int rc = fr_shm_name(name, shm);
+	if (rc < 0)
+		return rc;
+	int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	uint8_t *base;
+	rc = map_segment(fd, true, &st, &base);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	struct fr_geometry g;
+	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	if (rc == 0 && atomic_load_explicit(&((struct fr_shm_header *)base)->state,
+					    memory_order_acquire) != FR_SHM_READY)
+		rc = -EPROTO;
+	if (rc == 0 && g.mode != FR_BROADCAST && (flags & (FR_LATEST | FR_FROM_OLDEST)))
+		rc = -EINVAL;
+	if (rc < 0) {
+		munmap(base, (size_t)st.st_size);
+		close(fd);
+		return rc;
+	}
+	return ring_attach(fd, base, &g, flags, false, out);
+}
+
+FR_API void fr_close(struct fr_ring *r)
+{
+	if (!r)
+		return;
+	if (r->holding) {
+		struct fr_frame f;
+		memset(&f, 0, sizeof(f));
+		f.priv_slot = r->held_slot;
+		f.priv_pos = r->held_pos;
+		if (r->role & FR_PRODUCER)
+			fr_cancel(r, &f);
+		else
+			fr_release(r, &f);
+	}
+	/* End of stream: the last producer that did produce (or that attached on
+	 * purpose, unlike `framering create`) leaves. A producer that dies never
+	 * gets here, so a crash is not end of stream. */
+	bool ends = (r->role & FR_PRODUCER) && (r->published_any || !r->creator);
+	fr_peer_detach(r);
+	if (ends && !fr_other_live_producer(r)) {
+		/* Release: pairs with the consumer's acquire load of eos, after
+		 * which it re-checks the ring once and sees our last publish. */
+		atomic_store_explicit(&r->hdr->eos, 1, memory_order_release);
+		fr_futex_wake_all(&r->hdr->data_wait);
+	}
+	munmap(r->base, r->geo.segment_bytes);
+	close(r->fd);
+	free(r);
+}
+
+FR_API int fr_unlink(const char *name)
+{
+	char shm[FR_NAME_MAX + 2];
+	int rc = fr_shm_name(name, shm);
+	if (rc < 0)
+		return rc;
+	return shm_unlink(shm) == 0 ? 0 : -errno;
+}
+
+/* Counters and peers; @r may be a read-only pseudo-handle made by fr_stat. */
+static void fill_info(struct fr_ring *r, struct fr_info *info)
+{
+	const struct fr_shm_header *h = r->hdr;
+	memset(info, 0, sizeof(*info));
+	info->abi_version = FR_ABI_VERSION;
+	info->mode = r->geo.mode;
+	info->slots = r->geo.slot_count;
+	info->width = r->geo.width;
+	info->height = r->geo.height;
+	info->stride = r->geo.stride;
+	info->format = r->geo.format;
+	info->perms = r->geo.perms;
+	info->frame_capacity = r->geo.frame_capacity;
+	info->payload_stride = r->geo.payload_stride;
+	info->segment_bytes = r->geo.segment_bytes;
+	info->creator_pid = h->creator_pid;
+	info->creator_alive = fr_creator_alive(h->creator_pid, h->creator_start);
+	info->created_ns = h->created_ns;
+	/* Relaxed: a snapshot for humans; each counter is individually atomic. */
+	info->head = atomic_load_explicit(&h->head, memory_order_relaxed);
+	info->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	info->published = atomic_load_explicit(&h->published, memory_order_relaxed);
+	info->dropped = atomic_load_explicit(&h->dropped, memory_order_relaxed);
+	info->redelivered = atomic_load_explicit(&h->redelivered, memory_order_relaxed);
+	info->aborted = atomic_load_explicit(&h->aborted, memory_order_relaxed);
+	info->producer_waits = atomic_load_explicit(&h->producer_waits, memory_order_relaxed);
+	info->consumer_waits = atomic_load_explicit(&h->consumer_waits, memory_order_relaxed);
+	info->latest_stalls = atomic_load_explicit(&h->latest_stalls, memory_order_relaxed);
+	info->end_of_stream = atomic_load_explicit(&h->eos, memory_order_relaxed) != 0;
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		const struct fr_shm_peer *p = &h->peers[i];
+		uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
+		if (st == FR_PEER_FREE)
+			continue;
+		struct fr_peer_info *pi = &info->peers[info->peer_count++];
+		pi->index = i;
+		pi->pid = p->pid;
+		pi->role = p->role;
+		pi->flags = p->flags;
+		pi->alive = st == FR_PEER_LIVE && fr_peer_alive(r, i);
+		pi->generation = atomic_load_explicit(&p->generation, memory_order_relaxed);
+		pi->attach_ns = p->attach_ns;
+		pi->cursor = atomic_load_explicit(&p->cursor, memory_order_relaxed);
+		pi->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
+		pi->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+		info->live_peers += pi->alive;
+	}
+	r->ops->info(r, info);
+}
+
+FR_API int fr_info(struct fr_ring *r, struct fr_info *info)
+{
+	if (!r || !info)
+		return -EINVAL;
+	fill_info(r, info);
+	return 0;
+}
+
+FR_API int fr_stat(const char *name, struct fr_info *info)
+{
+	char shm[FR_NAME_MAX + 2];
+	if (!info)
+		return -EINVAL;
+	int rc = fr_shm_name(name, shm);
+	if (rc < 0)
+		return rc;
+	int fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	uint8_t *base;
+	rc = map_segment(fd, false, &st, &base);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	struct fr_ring r;
+	memset(&r, 0, sizeof(r));
+	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &r.geo);
+	if (rc == 0) {
+		r.fd = fd;
+		r.base = base;
+		r.hdr = (struct fr_shm_header *)base;
+		r.desc = (struct fr_shm_desc *)(base + r.geo.desc_offset);
+		r.log = r.geo.log_offset ? (struct fr_shm_log *)(base + r.geo.log_offset) : NULL;
+		r.payload = base + r.geo.payload_offset;
+		r.mask = r.geo.slot_count - 1;
+		r.ops = ops_for(r.geo.mode);
+		r.peer = -1;
+		fill_info(&r, info);
+		info->perms = st.st_mode & 07777;
+	}
+	munmap(base, (size_t)st.st_size);
+	close(fd);
+	return rc;
+}
+
+FR_API int fr_info_is_stale(const struct fr_info *info)
+{
+	return info && info->live_peers == 0 && !info->creator_alive;
+}

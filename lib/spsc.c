@@ -1,0 +1,163 @@
+/*
+ * SPSC: a Lamport ring over the slots. head (producer line) counts published
+ * positions, tail (consumer line) counts released ones; slot = pos & mask.
+ * Each side keeps its own counter in the handle and a cached copy of the
+ * other side's, and re-reads the shared counter only when the cache says
+ * full (producer) or empty (consumer). Exactly one live producer (peer entry
+ * 0) and one live consumer (entry 1): the entry's lock makes the role
+ * exclusive, and a dead holder's lock is gone, so a restart just works.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+enum { SPSC_PRODUCER_ENTRY = 0, SPSC_CONSUMER_ENTRY = 1 };
+
+static void spsc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
+			    unsigned *hi)
+{
+	(void)r;
+	(void)flags;
+	*lo = role == FR_PRODUCER ? SPSC_PRODUCER_ENTRY : SPSC_CONSUMER_ENTRY;
+	*hi = *lo + 1;
+}
+
+static int spsc_attach(struct fr_ring *r)
+{
+	struct fr_shm_header *h = r->hdr;
+	if (r->role & FR_PRODUCER) {
+		/* Acquire: pairs with the previous producer's release of head, and the
+		 * consumer's release of tail. */
+		r->pos = atomic_load_explicit(&h->head, memory_order_acquire);
+		r->other = atomic_load_explicit(&h->tail, memory_order_acquire);
+		/* A producer that attaches again clears end of stream. */
+		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
+	} else {
+		r->pos = atomic_load_explicit(&h->tail, memory_order_acquire);
+		r->other = atomic_load_explicit(&h->head, memory_order_acquire);
+	}
+	return 0;
+}
+
+static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
+{
+	uint64_t pos = r->pos;
+	if (pos - r->other >= r->geo.slot_count) {
+		/* Acquire: pairs with the consumer's release store of tail; the
+		 * slot we reuse is no longer read. */
+		r->other = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+		if (pos - r->other >= r->geo.slot_count) {
+			if (r->other > pos) /* a scribbled tail: never trust it past us */
+				return -EPROTO;
+			return -EAGAIN;
+		}
+	}
+	fr_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
+	return 0;
+}
+
+static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint)
+{
+	(void)seq_hint;
+	uint64_t pos = r->pos;
+	struct fr_shm_desc *d = &r->desc[pos & r->mask];
+	fr_desc_store_meta(d, f, pos, (uint32_t)r->peer);
+	f->seq = pos;
+	FR_HOOK("spsc_publish_before_head");
+	/* Release: pairs with the consumer's acquire load of head; the pixels
+	 * and descriptor written above are visible before the position is. */
+	atomic_store_explicit(&r->hdr->head, pos + 1, memory_order_release);
+	r->pos = pos + 1;
+	fr_wake_consumers(r);
+	return 0;
+}
+
+static int spsc_cancel(struct fr_ring *r, struct fr_frame *f)
+{
+	(void)r;
+	(void)f;
+	return 0; /* head never moved: the slot is simply claimed again next time */
+}
+
+static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
+{
+	(void)flags;
+	struct fr_shm_header *h = r->hdr;
+	for (;;) {
+		uint64_t pos = r->pos;
+		if (pos == r->other) {
+			/* Acquire: pairs with the producer's release store of head. */
+			r->other = atomic_load_explicit(&h->head, memory_order_acquire);
+			if (pos == r->other)
+				return -EAGAIN;
+			if (r->other - pos > r->geo.slot_count) {
+				r->other = pos; /* a scribbled head: do not read garbage slots */
+				return -EPROTO;
+			}
+		}
+		uint32_t slot = (uint32_t)(pos & r->mask);
+		/* Relaxed: read only by the reaper after we died. */
+		atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
+		FR_HOOK("spsc_acquire_held");
+		fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
+		if (atomic_load_explicit(&h->redeliver_pos, memory_order_relaxed) == pos + 1) {
+			f->flags |= FR_FRAME_REDELIVERED;
+			atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
+			atomic_store_explicit(&h->redeliver_pos, 0, memory_order_relaxed);
+		}
+		if (fr_frame_check(r, f) == 0)
+			return 0;
+		/* A corrupt descriptor: skip the slot so the stream goes on. */
+		atomic_store_explicit(&h->tail, pos + 1, memory_order_release);
+		r->pos = pos + 1;
+		return -EPROTO;
+	}
+}
+
+static int spsc_release(struct fr_ring *r, struct fr_frame *f)
+{
+	(void)f;
+	uint64_t pos = r->pos;
+	FR_HOOK("spsc_release_before_tail");
+	/* Release: pairs with the producer's acquire load of tail; our reads of
+	 * the slot are done before the producer may overwrite it. */
+	atomic_store_explicit(&r->hdr->tail, pos + 1, memory_order_release);
+	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
+	r->pos = pos + 1;
+	fr_wake_producers(r);
+	return 0;
+}
+
+/* A dead consumer that held the frame at tail: the next consumer gets it again, flagged. */
+static uint32_t spsc_reap(struct fr_ring *r, unsigned idx)
+{
+	struct fr_shm_peer *p = &r->hdr->peers[idx];
+	if (p->role == FR_CONSUMER) {
+		uint64_t held = atomic_load_explicit(&p->held, memory_order_relaxed);
+		uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
+		if (held && held == tail + 1)
+			atomic_store_explicit(&r->hdr->redeliver_pos, held, memory_order_relaxed);
+	}
+	/* A dead producer's claimed slot was never published: nothing to undo. */
+	return FR_PEER_FREE;
+}
+
+static void spsc_info(struct fr_ring *r, struct fr_info *info)
+{
+	(void)r;
+	info->fill = info->head >= info->tail ? info->head - info->tail : 0;
+	info->consumed = info->tail;
+	info->published = info->head;
+}
+
+const struct fr_ring_ops fr_spsc_ops = {
+	.attach = spsc_attach,
+	.try_claim = spsc_try_claim,
+	.publish = spsc_publish,
+	.cancel = spsc_cancel,
+	.try_acquire = spsc_try_acquire,
+	.release = spsc_release,
+	.reap = spsc_reap,
+	.peer_range = spsc_peer_range,
+	.info = spsc_info,
+};
