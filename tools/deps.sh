@@ -1,0 +1,23 @@
+# Sourced by the project's scripts: install the Debian packages that are missing.
+# Usage: fr_ensure_packages pkg...   (needs root or sudo when something is missing)
+
+fr_ensure_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+			missing+=("$pkg")
+		fi
+	done
+	((${#missing[@]})) || return 0
+	echo "installing missing Debian packages: ${missing[*]}" >&2
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# What building and testing framering needs.
+FR_BUILD_PACKAGES=(gcc meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3)
