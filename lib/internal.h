@@ -142,6 +142,7 @@ int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
 /* test-only crash injection (see meson option test_hooks) */
 #ifdef FR_TEST_HOOKS
 void fr_test_hook(const char *point);
+void fr_test_hook_arm(const char *point, long after); /* NULL disarms */
 #define FR_HOOK(point) fr_test_hook(point)
 #else
 #define FR_HOOK(point) ((void)0)
