@@ -1,0 +1,173 @@
+/* framering info: geometry, counters and peers of a segment; --json; --watch. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "describe.h"
+#include "framering.h"
+#include "json.h"
+#include "opts.h"
+#include "seg.h"
+#include "stats.h"
+#include "tool.h"
+
+static const char help[] =
+	"Usage: framering info NAME [OPTIONS]\n"
+	"\n"
+	"Show a segment's mode, geometry, capacity, memory, ring positions and fill,\n"
+	"frame counters and attached processes (pid, role, alive or dead). It reads\n"
+	"the segment without attaching to it.\n"
+	"\n"
+	"Options:\n"
+	"  -j, --json       print JSON instead of text\n"
+	"  -w, --watch      keep watching: a status line with rates (frames/s, MB/s)\n"
+	"                   every second on stderr; with --json, one JSON object per\n"
+	"                   second on stdout. Stops on Ctrl-C or when the segment goes.\n"
+	"  -q, --quiet      with --watch: no status line, only the final summary\n"
+	"  -h, --help       this help\n";
+
+struct rates {
+	double published_fps, consumed_fps, mb_per_s;
+};
+
+static void print_json(const char *shown, const struct fr_info *info, const struct rates *r,
+		       bool pretty)
+{
+	struct json j;
+
+	json_init(&j, stdout, pretty);
+	json_begin_object(&j, NULL);
+	describe_json_members(&j, shown, info);
+	if (r) {
+		json_begin_object(&j, "rates");
+		json_double(&j, "published_fps", r->published_fps);
+		json_double(&j, "consumed_fps", r->consumed_fps);
+		json_double(&j, "mb_per_s", r->mb_per_s);
+		json_end_object(&j);
+	}
+	json_end_object(&j);
+	json_finish(&j);
+	fflush(stdout);
+}
+
+static int watch(const char *name, const char *shown, struct fr_info *info, bool as_json,
+		 bool quiet)
+{
+	struct fr_info *prev = malloc(sizeof(*prev));
+	uint64_t start = now_ns(), t_prev = start, first_pub = info->published;
+	uint64_t frame_bytes = describe_frame_bytes(info);
+	int rc, status = EXIT_SUCCESS;
+
+	if (!prev)
+		return tool_fail("info", -ENOMEM);
+	if ((rc = tool_install_signals())) {
+		free(prev);
+		return tool_fail("info: signals", rc);
+	}
+	*prev = *info;
+	while (!tool_stop) {
+		/* Sleep to the next whole second since start; a signal cuts it short. */
+		struct timespec ts = { 1, 0 };
+		if (nanosleep(&ts, NULL) && tool_stop)
+			break;
+		rc = fr_stat(name, info);
+		if (rc == -ENOENT) {
+			tool_warnf("info %s: segment removed", shown);
+			break;
+		}
+		if (rc) {
+			status = seg_fail("info", shown, rc);
+			break;
+		}
+		uint64_t t = now_ns();
+		double dt = (double)(t - t_prev) / 1e9;
+		struct rates r = {
+			(double)(info->published - prev->published) / dt,
+			(double)(info->consumed - prev->consumed) / dt,
+			(double)(info->published - prev->published) * (double)frame_bytes / dt / 1e6,
+		};
+		if (as_json)
+			print_json(shown, info, &r, false);
+		else if (!quiet)
+			fprintf(stderr,
+				"info %s: published %6.1f fps %8.1f MB/s  consumed %6.1f fps  fill "
+				"%" PRIu64 "/%u  dropped %" PRIu64 "  peers %u alive  %s\n",
+				shown, r.published_fps, r.mb_per_s, r.consumed_fps, info->fill,
+				info->slots, info->dropped, info->live_peers, describe_state(info));
+		*prev = *info;
+		t_prev = t;
+	}
+	double total = (double)(now_ns() - start) / 1e9;
+	fprintf(stderr,
+		"info %s: summary: watched %.1f s, %" PRIu64 " frames published (%.1f fps), "
+		"%" PRIu64 " consumed, %" PRIu64 " dropped in all\n",
+		shown, total, prev->published - first_pub,
+		(double)(prev->published - first_pub) / (total > 0 ? total : 1), prev->consumed,
+		prev->dropped);
+	free(prev);
+	return status;
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool as_json = false, watching = false, quiet = false;
+	int c;
+
+	opt_reset();
+	while ((c = getopt_long(argc, argv, ":jwqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			as_json = true;
+			break;
+		case 'w':
+			watching = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return opt_getopt_error("info", argv, c);
+		}
+	}
+	if (optind != argc - 1)
+		return opt_usage_error("info", optind >= argc ? "a segment NAME is needed"
+							      : "unexpected argument '%s'",
+				       argv[optind + (optind < argc)]);
+	const char *name = argv[optind];
+	char shown[FR_NAME_MAX + 8];
+	tool_display_name(name, shown, sizeof(shown));
+	if (fr_name_check(name))
+		return opt_usage_error("info", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
+				       FR_NAME_MAX);
+
+	struct fr_info *info = malloc(sizeof(*info));
+	if (!info)
+		return tool_fail("info", -ENOMEM);
+	int rc = fr_stat(name, info);
+	if (rc) {
+		free(info);
+		return seg_fail("info", shown, rc);
+	}
+	if (as_json)
+		print_json(shown, info, NULL, !watching);
+	else
+		describe_human(stdout, shown, info);
+	fflush(stdout);
+	int status = watching ? watch(name, shown, info, as_json, quiet) : EXIT_SUCCESS;
+	free(info);
+	return status;
+}

@@ -1,0 +1,283 @@
+/* framering pub: the camera producer. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "framering.h"
+#include "opts.h"
+#include "seg.h"
+#include "source.h"
+#include "stats.h"
+#include "tool.h"
+
+static const char help[] =
+	"Usage: framering pub NAME --source SRC [OPTIONS]\n"
+	"\n"
+	"Publish frames into segment NAME, written straight into the claimed slots.\n"
+	"\n"
+	"Sources:\n"
+	"  pattern        a synthetic moving scene: gradient, bouncing box, the frame\n"
+	"                 number in big digits and as a bar code\n"
+	"  jpeg:PATH      a JPEG file or a directory of them (name order), each decoded\n"
+	"                 by TurboJPEG into the slot; one of the wrong size or a corrupt\n"
+	"                 one is reported and skipped. Into a jpeg segment the files are\n"
+	"                 published as they are.\n"
+	"  raw:PATH       a file of concatenated packed frames of the segment's geometry\n"
+	"\n"
+	"Options:\n"
+	"  -i, --source SRC       the frame source (required)\n"
+	"  -r, --fps N            frames per second, 0 = as fast as possible (default 30)\n"
+	"  -c, --count N          stop after N frames (default: the end of the source;\n"
+	"                         the pattern never ends)\n"
+	"  -l, --loop             start the source again at its end\n"
+	"      --quality Q        JPEG quality when the pattern feeds a jpeg segment (90)\n"
+	"  -q, --quiet            no status line (the final summary still prints)\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"When NAME does not exist, give --size/--format (and optionally --mode,\n"
+	"--slots, --stride, --frame-bytes, --perm, as in 'framering create') to create\n"
+	"it; a jpeg source gives its size. When it exists they must match it.\n"
+	"\n"
+	"Frames carry their publish time (CLOCK_MONOTONIC) as capture timestamp.\n"
+	"Ctrl-C or SIGTERM stops cleanly: closing ends the stream for the consumers.\n";
+
+/* Open NAME as producer, or create it from the segment options. */
+static int attach(const char *name, const char *shown, struct seg_params *p, uint32_t src_w,
+		  uint32_t src_h, struct fr_ring **ring)
+{
+	int rc = fr_open(name, FR_PRODUCER, ring);
+
+	if (rc == -ENOENT && p->have_any) {
+		if (seg_params_finish(p, "pub", src_w, src_h))
+			return EXIT_USAGE;
+		rc = fr_create(name, &p->cfg, ring);
+		if (rc == -EEXIST) /* created by someone else meanwhile */
+			rc = fr_open(name, FR_PRODUCER, ring);
+	}
+	if (rc == -ENOENT)
+		return tool_failf("pub %s: no such segment (create it with 'framering create', "
+				  "or give --size and --format)",
+				  shown);
+	if (rc)
+		return seg_fail("pub", shown, rc);
+	return 0;
+}
+
+/* The segment options given must match the segment that exists. */
+static int check_match(const char *shown, const struct seg_params *p, const struct fr_info *i)
+{
+	const struct fr_config *c = &p->cfg;
+	const char *seg_fmt = fr_format_name(i->format), *want_fmt = fr_format_name(c->format);
+
+	if ((p->have_size && (c->width != i->width || c->height != i->height)) ||
+	    (p->have_format && c->format != i->format))
+		return tool_failf("pub %s: the segment holds %ux%u %s frames, not %ux%u %s", shown,
+				  i->width, i->height, seg_fmt ? seg_fmt : "?",
+				  p->have_size ? c->width : i->width,
+				  p->have_size ? c->height : i->height,
+				  p->have_format ? (want_fmt ? want_fmt : "?") : (seg_fmt ? seg_fmt : "?"));
+	if (c->mode && c->mode != i->mode)
+		return tool_failf("pub %s: the segment is %s, not %s", shown, opt_mode_name(i->mode),
+				  opt_mode_name(c->mode));
+	if (c->slots && c->slots != i->slots)
+		return tool_failf("pub %s: the segment has %u slots, not %u", shown, i->slots,
+				  c->slots);
+	return 0;
+}
+
+/* Sleep until the next frame is due; falls back to "now" when far behind. */
+static void pace(uint64_t *due, uint64_t period)
+{
+	if (!period)
+		return;
+	uint64_t now = now_ns();
+	*due += period;
+	if (*due + period < now) {
+		*due = now; /* more than a frame late: do not burst to catch up */
+		return;
+	}
+	struct timespec ts = { (time_t)(*due / 1000000000u), (long)(*due % 1000000000u) };
+	while (!tool_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+int cmd_pub(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, 'i' },
+		{ "fps", required_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "loop", no_argument, NULL, 'l' },
+		{ "quality", required_argument, NULL, 'Q' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "slots", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "stride", required_argument, NULL, 'S' },
+		{ "frame-bytes", required_argument, NULL, 'B' },
+		{ "perm", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct seg_params p;
+	const char *spec = NULL;
+	double fps = 30;
+	uint64_t count = 0;
+	uint32_t quality = 90;
+	bool loop = false, quiet = false;
+	int c;
+
+	seg_params_init(&p);
+	opt_reset();
+	while ((c = getopt_long(argc, argv, ":i:r:c:lqhm:n:s:f:", longopts, NULL)) != -1) {
+		int rc = seg_params_option(&p, "pub", c, optarg);
+		if (rc > 0)
+			continue;
+		if (rc < 0)
+			return EXIT_USAGE;
+		switch (c) {
+		case 'i':
+			spec = optarg;
+			break;
+		case 'r':
+			if (opt_double("pub", "--fps", optarg, 0, 100000, &fps))
+				return EXIT_USAGE;
+			break;
+		case 'c':
+			if (opt_u64("pub", "--count", optarg, 1, UINT64_MAX, &count))
+				return EXIT_USAGE;
+			break;
+		case 'l':
+			loop = true;
+			break;
+		case 'Q':
+			if (opt_u32("pub", "--quality", optarg, 1, 100, &quality))
+				return EXIT_USAGE;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return opt_getopt_error("pub", argv, c);
+		}
+	}
+	if (optind != argc - 1)
+		return opt_usage_error("pub", optind >= argc ? "a segment NAME is needed"
+							     : "unexpected argument '%s'",
+				       argv[optind + (optind < argc)]);
+	const char *name = argv[optind];
+	char shown[FR_NAME_MAX + 8];
+	tool_display_name(name, shown, sizeof(shown));
+	if (fr_name_check(name))
+		return opt_usage_error("pub", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
+				       FR_NAME_MAX);
+	if (!spec)
+		return opt_usage_error("pub", "--source is needed (pattern, jpeg:PATH or raw:PATH)");
+
+	struct source *src = malloc(sizeof(*src));
+	struct fr_info *info = malloc(sizeof(*info));
+	struct stats *st = malloc(sizeof(*st));
+	struct fr_ring *ring = NULL;
+	int status = EXIT_FAILURE, rc;
+	uint32_t src_w, src_h;
+	if (!src || !info || !st) {
+		free(src), free(info), free(st);
+		return tool_fail("pub", -ENOMEM);
+	}
+	if (source_parse(src, spec)) {
+		free(src), free(info), free(st);
+		return EXIT_USAGE;
+	}
+	src->loop = loop;
+	src->quality = (int)quality;
+	if (source_open(src, &src_w, &src_h))
+		goto out;
+	if ((rc = attach(name, shown, &p, src_w, src_h, &ring))) {
+		status = rc;
+		goto out;
+	}
+	if ((rc = fr_info(ring, info))) {
+		seg_fail("pub", shown, rc);
+		goto out;
+	}
+	if (check_match(shown, &p, info) || source_attach(src, info, info->published))
+		goto out;
+	if ((rc = tool_install_signals())) {
+		tool_fail("pub: signals", rc);
+		goto out;
+	}
+
+	char label[FR_NAME_MAX + 16];
+	snprintf(label, sizeof(label), "pub %s", shown);
+	stats_init(st, label, quiet, false);
+	st->drop_word = "skipped";
+	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0, due = now_ns() - period;
+	status = EXIT_SUCCESS;
+	while (!tool_stop && (!count || st->frames < count)) {
+		stats_tick(st);
+		rc = source_prepare(src);
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			stats_drops(st, 1);
+			continue;
+		}
+		if (rc == -2) {
+			status = EXIT_FAILURE;
+			break;
+		}
+		pace(&due, period);
+		if (tool_stop)
+			break;
+		struct fr_frame f;
+		/* Bounded waits: status lines keep coming and a signal is never missed. */
+		uint64_t t0 = now_ns();
+		while ((rc = fr_claim(ring, &f, 200)) == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
+			stats_tick(st);
+			if (tool_stop)
+				break;
+		}
+		st->wait_ns += now_ns() - t0;
+		if (rc) {
+			if (!tool_stop)
+				status = seg_fail("pub", shown, rc);
+			break;
+		}
+		rc = source_fill(src, &f);
+		if (rc != 1) {
+			fr_cancel(ring, &f);
+			if (rc == -1) {
+				stats_drops(st, 1);
+				continue;
+			}
+			if (rc == -2)
+				status = EXIT_FAILURE;
+			break;
+		}
+		if ((rc = fr_publish(ring, &f))) {
+			status = seg_fail("pub", shown, rc);
+			break;
+		}
+		stats_frame(st, f.bytes, 0);
+	}
+	fr_close(ring); /* end of stream for the consumers */
+	ring = NULL;
+	char extra[64];
+	snprintf(extra, sizeof(extra), "%.2f s waiting for free slots", (double)st->wait_ns / 1e9);
+	stats_summary(st, extra);
+	if (status == EXIT_SUCCESS && !st->frames && st->drops)
+		status = tool_failf("pub %s: no frame could be published", shown);
+out:
+	fr_close(ring);
+	source_close(src);
+	free(src), free(info), free(st);
+	return status;
+}

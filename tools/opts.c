@@ -1,0 +1,179 @@
+/* Command-line parsing helpers: see opts.h. */
+#include "opts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framering.h"
+#include "tool.h"
+
+int opt_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "framering: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'framering %s --help')\n", cmd);
+	return EXIT_USAGE;
+}
+
+int opt_getopt_error(const char *cmd, char **argv, int c)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return opt_usage_error(cmd, "option '%s' needs a value", arg);
+	if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+		return opt_usage_error(cmd, "unknown option '-%c'", optopt);
+	return opt_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+void opt_reset(void)
+{
+	optind = 0; /* GNU: full re-initialisation */
+	opterr = 0;
+}
+
+/* Strict decimal: digits only, no sign, no blanks, no overflow. */
+static int parse_uint(const char *s, char **end, uint64_t *out)
+{
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, end, 10);
+	if (errno == ERANGE)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out)
+{
+	char *end;
+	uint64_t v;
+
+	if (parse_uint(s, &end, &v) || *end)
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+	if (v < min || v > max)
+		return opt_usage_error(cmd, "%s %s: out of range %llu..%llu", opt, s,
+				       (unsigned long long)min, (unsigned long long)max),
+		       -1;
+	*out = v;
+	return 0;
+}
+
+int opt_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
+	    uint32_t *out)
+{
+	uint64_t v;
+
+	if (opt_u64(cmd, opt, s, min, max, &v))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
+	       double *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end || errno == ERANGE || !isfinite(v))
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+	if (v < min || v > max)
+		return opt_usage_error(cmd, "%s %s: out of range %g..%g", opt, s, min, max), -1;
+	*out = v;
+	return 0;
+}
+
+int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint32_t *h)
+{
+	char *end;
+	uint64_t vw, vh;
+
+	if (parse_uint(s, &end, &vw) || (*end != 'x' && *end != 'X') ||
+	    parse_uint(end + 1, &end, &vh) || *end)
+		return opt_usage_error(cmd, "%s '%s': expected WIDTHxHEIGHT, e.g. 1280x720", opt,
+				       s),
+		       -1;
+	if (vw < 1 || vh < 1 || vw > 65535 || vh > 65535)
+		return opt_usage_error(cmd, "%s %s: width and height must be 1..65535", opt, s),
+		       -1;
+	*w = (uint32_t)vw;
+	*h = (uint32_t)vh;
+	return 0;
+}
+
+int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format)
+{
+	int f = fr_format_from_name(s);
+
+	if (f < 0) {
+		char list[256] = "";
+		size_t n = 0;
+		for (uint32_t i = 0; i < FR_FORMAT_COUNT; i++) {
+			const char *name = fr_format_name(i);
+			if (name)
+				n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0,
+						      "%s%s", i ? "|" : "", name);
+		}
+		return opt_usage_error(cmd, "%s '%s': unknown format (one of %s)", opt, s, list), -1;
+	}
+	*format = (uint32_t)f;
+	return 0;
+}
+
+static const char *const mode_names[] = { [FR_SPSC] = "spsc",
+					  [FR_MPMC] = "mpmc",
+					  [FR_BROADCAST] = "broadcast" };
+
+const char *opt_mode_name(uint32_t mode)
+{
+	if (mode < sizeof(mode_names) / sizeof(mode_names[0]) && mode_names[mode])
+		return mode_names[mode];
+	return "?";
+}
+
+int opt_mode(const char *cmd, const char *opt, const char *s, uint32_t *mode)
+{
+	for (uint32_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]); m++) {
+		if (mode_names[m] && strcasecmp(s, mode_names[m]) == 0) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return opt_usage_error(cmd, "%s '%s': unknown mode (one of spsc|mpmc|broadcast)", opt, s),
+	       -1;
+}
+
+int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm)
+{
+	char *end;
+
+	if (!s[0] || strspn(s, "01234567") != strlen(s) || strlen(s) > 4)
+		return opt_usage_error(cmd, "%s '%s': expected an octal file mode, e.g. 0660", opt,
+				       s),
+		       -1;
+	unsigned long v = strtoul(s, &end, 8);
+	if (v > 0777)
+		return opt_usage_error(cmd, "%s %s: only permission bits (at most 0777)", opt, s),
+		       -1;
+	if ((v & 0600) != 0600)
+		return opt_usage_error(cmd, "%s %s: the owner needs read and write (0600)", opt, s),
+		       -1;
+	*perm = (uint32_t)v;
+	return 0;
+}

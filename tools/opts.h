@@ -1,0 +1,40 @@
+/*
+ * Command-line parsing helpers shared by the subcommands: sizes "WxH",
+ * numbers with range checks, format and mode names, octal permissions,
+ * and uniform usage-error messages (exit code 2).
+ */
+#ifndef FRAMERING_OPTS_H
+#define FRAMERING_OPTS_H
+
+#include <stdint.h>
+
+/* Each parser returns 0 on success, -1 (after printing the usage error) on failure. */
+int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint32_t *h);
+int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out);
+int opt_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
+	    uint32_t *out);
+int opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
+	       double *out);
+int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format);
+int opt_mode(const char *cmd, const char *opt, const char *s, uint32_t *mode);
+int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm);
+
+/* Name of a mode ("spsc", ...) or "?" */
+const char *opt_mode_name(uint32_t mode);
+
+/*
+ * Print "framering: CMD: <text>" and the hint to use --help. Returns EXIT_USAGE.
+ */
+int opt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Report what getopt_long (called with a leading ':' in its optstring and
+ * opterr = 0) returned for a bad option: c is '?' or ':'. Returns EXIT_USAGE.
+ */
+int opt_getopt_error(const char *cmd, char **argv, int c);
+
+/* Reset getopt before a subcommand parses its own argv. */
+void opt_reset(void);
+
+#endif /* FRAMERING_OPTS_H */

@@ -1,0 +1,156 @@
+/* Segment parameters, description and open errors: see seg.h. */
+#include "seg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "jpeg.h"
+#include "opts.h"
+#include "tool.h"
+
+void seg_params_init(struct seg_params *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+int seg_params_option(struct seg_params *p, const char *cmd, int c, const char *arg)
+{
+	uint32_t v;
+
+	switch (c) {
+	case 'm':
+		if (opt_mode(cmd, "--mode", arg, &p->cfg.mode))
+			return -1;
+		break;
+	case 'n':
+		if (opt_u32(cmd, "--slots", arg, FR_MIN_SLOTS, FR_MAX_SLOTS, &v))
+			return -1;
+		if (v & (v - 1)) {
+			opt_usage_error(cmd, "--slots %s: must be a power of two", arg);
+			return -1;
+		}
+		p->cfg.slots = v;
+		break;
+	case 's':
+		if (opt_size(cmd, "--size", arg, &p->cfg.width, &p->cfg.height))
+			return -1;
+		p->have_size = true;
+		break;
+	case 'f':
+		if (opt_format(cmd, "--format", arg, &p->cfg.format))
+			return -1;
+		p->have_format = true;
+		break;
+	case 'S':
+		if (opt_u32(cmd, "--stride", arg, 1, INT32_MAX, &p->cfg.stride))
+			return -1;
+		break;
+	case 'B':
+		if (opt_u64(cmd, "--frame-bytes", arg, 1, (uint64_t)1 << 40, &p->cfg.frame_bytes))
+			return -1;
+		break;
+	case 'P':
+		if (opt_perm(cmd, "--perm", arg, &p->cfg.perms))
+			return -1;
+		break;
+	default:
+		return 0;
+	}
+	p->have_any = true;
+	return 1;
+}
+
+int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uint32_t src_h)
+{
+	struct fr_config *cfg = &p->cfg;
+
+	if (!p->have_format)
+		cfg->format = FR_FORMAT_BGR24;
+	if (!p->have_size && src_w && src_h) {
+		cfg->width = src_w;
+		cfg->height = src_h;
+		p->have_size = true;
+	}
+	const char *fname = fr_format_name(cfg->format);
+	if (cfg->format == FR_FORMAT_RAW) {
+		if (!cfg->frame_bytes) {
+			opt_usage_error(cmd, "format raw needs --frame-bytes");
+			return -1;
+		}
+		return 0;
+	}
+	if (cfg->format == FR_FORMAT_JPEG) {
+		if (!cfg->frame_bytes) {
+			if (!p->have_size) {
+				opt_usage_error(cmd, "format jpeg needs --size or --frame-bytes");
+				return -1;
+			}
+			cfg->frame_bytes = jpeg_max_bytes(cfg->width, cfg->height);
+		}
+		return 0;
+	}
+	if (!p->have_size) {
+		opt_usage_error(cmd, "--size WxH is needed for %s frames", fname);
+		return -1;
+	}
+	uint64_t bytes;
+	if (fr_format_frame_bytes(cfg->format, cfg->width, cfg->height, cfg->stride, &bytes)) {
+		if (cfg->stride && cfg->stride < fr_format_min_stride(cfg->format, cfg->width))
+			opt_usage_error(cmd, "--stride %u is below the %" PRIu64 "-byte row of %ux%u %s",
+					cfg->stride, fr_format_min_stride(cfg->format, cfg->width),
+					cfg->width, cfg->height, fname);
+		else
+			opt_usage_error(cmd, "%ux%u%s is not a valid %s frame%s", cfg->width,
+					cfg->height, cfg->stride ? " with that --stride" : "", fname,
+					cfg->format == FR_FORMAT_YUYV || cfg->format == FR_FORMAT_NV12 ||
+							cfg->format == FR_FORMAT_I420
+						? " (width and height must be even)"
+						: "");
+		return -1;
+	}
+	if (cfg->frame_bytes && cfg->frame_bytes < bytes) {
+		opt_usage_error(cmd, "--frame-bytes %" PRIu64 " is below the %" PRIu64
+				     "-byte %ux%u %s frame",
+				cfg->frame_bytes, bytes, cfg->width, cfg->height, fname);
+		return -1;
+	}
+	return 0;
+}
+
+void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
+{
+	const char *fname = fr_format_name(info->format);
+
+	fprintf(out, "%s: %s, %u slots of %" PRIu64 " bytes, ", shown, opt_mode_name(info->mode),
+		info->slots, info->frame_capacity);
+	if (info->width && info->height)
+		fprintf(out, "%ux%u %s (stride %u), ", info->width, info->height,
+			fname ? fname : "?", info->stride);
+	else
+		fprintf(out, "%s, ", fname ? fname : "?");
+	fprintf(out, "%.1f MB, perm %04o\n", (double)info->segment_bytes / 1e6, info->perms & 07777);
+}
+
+int seg_fail(const char *cmd, const char *shown, int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return tool_failf("%s %s: no such segment", cmd, shown);
+	case -EPROTO:
+		return tool_failf("%s %s: not a framering segment (or an incompatible or damaged one)",
+				  cmd, shown);
+	case -EBUSY:
+		return tool_failf("%s %s: role taken (an spsc segment takes one producer and one "
+				  "consumer, a broadcast one producer and %d consumers)",
+				  cmd, shown, FR_MAX_BROADCAST_CONSUMERS);
+	case -EEXIST:
+		return tool_failf("%s %s: segment exists (remove it with 'framering rm %s')", cmd,
+				  shown, shown);
+	default: {
+		char what[FR_NAME_MAX + 32];
+		snprintf(what, sizeof(what), "%s %s", cmd, shown);
+		return tool_fail(what, err);
+	}
+	}
+}
