@@ -35,6 +35,7 @@ static const char help[] =
 	"                         the pattern never ends)\n"
 	"  -l, --loop             start the source again at its end\n"
 	"      --quality Q        JPEG quality when the pattern feeds a jpeg segment (90)\n"
+	"      --label TEXT       start the status and summary lines with TEXT\n"
 	"  -q, --quiet            no status line (the final summary still prints)\n"
 	"  -h, --help             this help\n"
 	"\n"
@@ -113,6 +114,7 @@ int cmd_pub(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "loop", no_argument, NULL, 'l' },
 		{ "quality", required_argument, NULL, 'Q' },
+		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -130,6 +132,7 @@ int cmd_pub(int argc, char **argv)
 	uint64_t count = 0;
 	uint32_t quality = 90;
 	bool loop = false, quiet = false;
+	const char *label_opt = NULL;
 	int c;
 
 	seg_params_init(&p);
@@ -158,6 +161,9 @@ int cmd_pub(int argc, char **argv)
 		case 'Q':
 			if (opt_u32("pub", "--quality", optarg, 1, 100, &quality))
 				return EXIT_USAGE;
+			break;
+		case 'T':
+			label_opt = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -216,7 +222,10 @@ int cmd_pub(int argc, char **argv)
 	}
 
 	char label[FR_NAME_MAX + 16];
-	snprintf(label, sizeof(label), "pub %s", shown);
+	if (label_opt)
+		snprintf(label, sizeof(label), "%s", label_opt);
+	else
+		snprintf(label, sizeof(label), "pub %s", shown);
 	stats_init(st, label, quiet, false);
 	st->drop_word = "skipped";
 	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0, due = now_ns() - period;

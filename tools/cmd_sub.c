@@ -32,6 +32,7 @@ static const char help[] =
 	"      --latest        broadcast segments: never hold the producer back; jump to\n"
 	"                      the newest frame each time (skipped frames count as drops)\n"
 	"  -t, --timeout SEC   fail when no frame arrives for SEC seconds (default: wait)\n"
+	"      --label TEXT    start the status and summary lines with TEXT\n"
 	"  -q, --quiet         no status line (the final summary still prints)\n"
 	"  -h, --help          this help\n"
 	"\n"
@@ -92,6 +93,7 @@ int cmd_sub(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "latest", no_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -101,6 +103,7 @@ int cmd_sub(int argc, char **argv)
 	uint32_t quality = 90;
 	double timeout = 0;
 	bool latest = false, quiet = false;
+	const char *label_opt = NULL;
 	int c;
 
 	opt_reset();
@@ -127,6 +130,9 @@ int cmd_sub(int argc, char **argv)
 		case 't':
 			if (opt_double("sub", "--timeout", optarg, 0, 1e6, &timeout))
 				return EXIT_USAGE;
+			break;
+		case 'T':
+			label_opt = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -188,7 +194,10 @@ int cmd_sub(int argc, char **argv)
 	}
 
 	char label[FR_NAME_MAX + 32];
-	snprintf(label, sizeof(label), "sub %s[%d]", shown, (int)getpid());
+	if (label_opt)
+		snprintf(label, sizeof(label), "%s", label_opt);
+	else
+		snprintf(label, sizeof(label), "sub %s[%d]", shown, (int)getpid());
 	stats_init(st, label, quiet, true);
 	uint64_t last_seq = 0, received = 0, last_frame_ns = now_ns();
 	bool have_seq = false;
