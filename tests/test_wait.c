@@ -1,0 +1,322 @@
+/*
+ * Blocking waits across processes: a consumer sleeping with timeout -1 is
+ * woken by a publish, a producer sleeping on a full ring by a release, and a
+ * sleeping wait returns -EINTR when a signal handler (no SA_RESTART) runs.
+ *
+ * The test process first waits until the child really sleeps in the futex
+ * (its /proc state), so the wake-up, not a lucky spin, is what is tested.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <framering.h>
+
+#include "helpers.h"
+
+TestSuite(wait, .fini = frt_cleanup, .timeout = 240);
+
+static struct fr_ring *make_ring(char *name, const char *tag, uint32_t mode, uint32_t slots)
+{
+	struct fr_config cfg = { .mode = mode, .slots = slots, .frame_bytes = 256 };
+	struct fr_ring *ring = NULL;
+	frt_name(name, FRT_NAME_SIZE, tag);
+	FRT_ASSERT_OK(fr_create(name, &cfg, &ring));
+	cr_assert_not_null(ring);
+	return ring;
+}
+
+static struct fr_ring *open_ok(const char *name, unsigned flags)
+{
+	struct fr_ring *ring = NULL;
+	FRT_ASSERT_OK(fr_open(name, flags, &ring));
+	cr_assert_not_null(ring);
+	return ring;
+}
+
+struct child_arg {
+	const char *name;
+	uint32_t slots;
+	long spin_ns;
+	int use_signal;
+	int timeout_ms;
+	_Atomic uint32_t *attached;
+};
+
+/* ---- consumer woken by a publish ------------------------------------------ */
+
+static int blocked_consumer(void *p)
+{
+	struct child_arg *a = p;
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(a->name, FR_CONSUMER, &ring));
+	FRT_CHILD_OK(fr_set_spin(ring, a->spin_ns));
+	atomic_store(a->attached, 1);
+	struct fr_frame f;
+	FRT_CHILD_OK(fr_acquire(ring, &f, a->timeout_ms));
+	uint64_t id, sum;
+	FRT_CHILD_CHECK(f.seq == 0);
+	FRT_CHILD_CHECK(frt_verify(f.data, f.bytes, &id, &sum) == 0 && id == 77);
+	FRT_CHILD_OK(fr_release(ring, &f));
+	fr_close(ring);
+	return 0;
+}
+
+static void consumer_woken_by_publish(uint32_t mode, long spin_ns, int timeout_ms)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "wake", mode, 4);
+	_Atomic uint32_t *attached = frt_shared_alloc(sizeof *attached);
+	cr_assert_not_null(attached);
+	struct child_arg a = { .name = name, .spin_ns = spin_ns, .timeout_ms = timeout_ms,
+			       .attached = attached };
+	pid_t pid = frt_spawn(blocked_consumer, &a);
+	cr_assert_gt(pid, 0);
+	int asleep = frt_wait_futex_sleep(pid, 60);
+	if (asleep != 0)
+		frt_kill(pid);
+	cr_assert_eq(asleep, 0, "the waiting consumer never slept in a futex wait");
+	cr_assert_eq(atomic_load(attached), 1);
+
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+	frt_fill(f.data, 200, 77);
+	f.bytes = 200;
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	FRT_ASSERT_CHILD(pid);
+
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(prod, &info));
+	cr_expect_geq(info.consumer_waits, 1);
+	cr_expect_eq(info.consumed, 1);
+	fr_close(prod);
+	frt_shared_free(attached, sizeof *attached);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+Test(wait, spsc_consumer_woken_by_publish)
+{
+	consumer_woken_by_publish(FR_SPSC, 0, -1);
+}
+
+Test(wait, spsc_consumer_woken_by_publish_after_spinning)
+{
+	consumer_woken_by_publish(FR_SPSC, 20000, -1);
+}
+
+Test(wait, spsc_bounded_wait_woken_by_publish)
+{
+	/* A bounded wait far longer than the test: only the publish can end it successfully. */
+	consumer_woken_by_publish(FR_SPSC, 0, 3600 * 1000);
+}
+
+Test(wait, mpmc_consumer_woken_by_publish)
+{
+	consumer_woken_by_publish(FR_MPMC, 0, -1);
+}
+
+/* ---- producer woken by a release ------------------------------------------ */
+
+static int blocked_producer(void *p)
+{
+	struct child_arg *a = p;
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(a->name, FR_PRODUCER, &ring));
+	FRT_CHILD_OK(fr_set_spin(ring, a->spin_ns));
+	struct fr_frame f;
+	for (uint32_t i = 0; i < a->slots; i++) {
+		FRT_CHILD_OK(fr_claim(ring, &f, 0));
+		frt_fill(f.data, 100, i);
+		f.bytes = 100;
+		FRT_CHILD_OK(fr_publish(ring, &f));
+	}
+	FRT_CHILD_CHECK(fr_claim(ring, &f, 0) == -EAGAIN);
+	atomic_store(a->attached, 1);
+	FRT_CHILD_OK(fr_claim(ring, &f, -1)); /* sleeps until the test releases a frame */
+	frt_fill(f.data, 100, a->slots);
+	f.bytes = 100;
+	FRT_CHILD_OK(fr_publish(ring, &f));
+	FRT_CHILD_CHECK(f.seq == a->slots);
+	fr_close(ring);
+	return 0;
+}
+
+static void producer_woken_by_release(uint32_t mode)
+{
+	char name[FRT_NAME_SIZE];
+	const uint32_t slots = 4;
+	fr_close(make_ring(name, "space", mode, slots));
+	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	_Atomic uint32_t *attached = frt_shared_alloc(sizeof *attached);
+	cr_assert_not_null(attached);
+	struct child_arg a = { .name = name, .slots = slots, .attached = attached };
+	pid_t pid = frt_spawn(blocked_producer, &a);
+	cr_assert_gt(pid, 0);
+	int asleep = frt_wait_futex_sleep(pid, 60);
+	if (asleep != 0)
+		frt_kill(pid);
+	cr_assert_eq(asleep, 0, "the waiting producer never slept in a futex wait");
+	cr_assert_eq(atomic_load(attached), 1, "the producer did not fill the ring");
+
+	struct fr_frame f;
+	uint64_t id, sum;
+	FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+	cr_assert_eq(f.seq, 0);
+	FRT_ASSERT_OK(fr_release(cons, &f));
+	FRT_ASSERT_CHILD(pid);
+	for (uint64_t i = 1; i <= slots; i++) {
+		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+		cr_assert_eq(f.seq, i);
+		cr_assert_eq(frt_verify(f.data, f.bytes, &id, &sum), 0);
+		cr_assert_eq(id, i);
+		FRT_ASSERT_OK(fr_release(cons, &f));
+	}
+	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EPIPE);
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(cons, &info));
+	cr_expect_geq(info.producer_waits, 1);
+	fr_close(cons);
+	frt_shared_free(attached, sizeof *attached);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+Test(wait, spsc_producer_woken_by_release)
+{
+	producer_woken_by_release(FR_SPSC);
+}
+
+Test(wait, mpmc_producer_woken_by_release)
+{
+	producer_woken_by_release(FR_MPMC);
+}
+
+/* ---- -EINTR --------------------------------------------------------------- */
+
+static volatile sig_atomic_t handler_runs;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	handler_runs++;
+}
+
+static void install_handler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = 0; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	FRT_CHILD_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+}
+
+static int interrupted_consumer(void *p)
+{
+	struct child_arg *a = p;
+	install_handler();
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(a->name, FR_CONSUMER, &ring));
+	FRT_CHILD_OK(fr_set_spin(ring, a->spin_ns));
+	atomic_store(a->attached, 1);
+	struct fr_frame f;
+	int rc = fr_acquire(ring, &f, a->timeout_ms);
+	FRT_CHILD_CHECKF(rc == -EINTR, "fr_acquire returned %d, want -EINTR", rc);
+	FRT_CHILD_CHECK(handler_runs >= 1);
+	/* The handle still works after the interruption. */
+	rc = fr_acquire(ring, &f, 0);
+	FRT_CHILD_CHECKF(rc == -EAGAIN, "fr_acquire after -EINTR returned %d", rc);
+	fr_close(ring);
+	return 0;
+}
+
+static int interrupted_producer(void *p)
+{
+	struct child_arg *a = p;
+	install_handler();
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(a->name, FR_PRODUCER, &ring));
+	FRT_CHILD_OK(fr_set_spin(ring, a->spin_ns));
+	struct fr_frame f;
+	for (uint32_t i = 0; i < a->slots; i++) {
+		FRT_CHILD_OK(fr_claim(ring, &f, 0));
+		FRT_CHILD_OK(fr_publish(ring, &f));
+	}
+	atomic_store(a->attached, 1);
+	int rc = fr_claim(ring, &f, a->timeout_ms);
+	FRT_CHILD_CHECKF(rc == -EINTR, "fr_claim returned %d, want -EINTR", rc);
+	FRT_CHILD_CHECK(handler_runs >= 1);
+	rc = fr_claim(ring, &f, 0);
+	FRT_CHILD_CHECKF(rc == -EAGAIN, "fr_claim after -EINTR returned %d", rc);
+	fr_close(ring);
+	return 0;
+}
+
+static void interrupted_wait(uint32_t mode, int producer, int timeout_ms)
+{
+	char name[FRT_NAME_SIZE];
+	const uint32_t slots = 2;
+	fr_close(make_ring(name, "intr", mode, slots));
+	/* The other side, so the wait has a peer and no end of stream. */
+	struct fr_ring *other = open_ok(name, producer ? FR_CONSUMER : FR_PRODUCER);
+	_Atomic uint32_t *attached = frt_shared_alloc(sizeof *attached);
+	cr_assert_not_null(attached);
+	struct child_arg a = { .name = name, .slots = slots, .timeout_ms = timeout_ms,
+			       .attached = attached };
+	pid_t pid = frt_spawn(producer ? interrupted_producer : interrupted_consumer, &a);
+	cr_assert_gt(pid, 0);
+	int asleep = frt_wait_futex_sleep(pid, 60);
+	if (asleep != 0)
+		frt_kill(pid);
+	cr_assert_eq(asleep, 0, "the waiting child never slept in a futex wait");
+	cr_assert_eq(atomic_load(attached), 1);
+
+	/*
+	 * Signal until the child is gone: a signal that lands between two futex
+	 * waits of the library (not in one) may legitimately go unnoticed, one
+	 * that interrupts a sleep must end the wait. A library that swallows
+	 * EINTR keeps the child waiting until the hang guard fails the test.
+	 */
+	int status = -1;
+	for (int i = 0; i < FRT_BOUND_S * 20; i++) {
+		kill(pid, SIGUSR1);
+		status = frt_try_wait(pid);
+		if (status >= 0)
+			break;
+		frt_sleep_ms(50);
+	}
+	if (status < 0)
+		status = frt_wait(pid, 5);
+	cr_assert_eq(status, 0, "interrupted child ended with status %d", status);
+	fr_close(other);
+	frt_shared_free(attached, sizeof *attached);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+Test(wait, spsc_acquire_eintr)
+{
+	interrupted_wait(FR_SPSC, 0, -1);
+}
+
+Test(wait, spsc_acquire_bounded_eintr)
+{
+	interrupted_wait(FR_SPSC, 0, 3600 * 1000);
+}
+
+Test(wait, spsc_claim_eintr)
+{
+	interrupted_wait(FR_SPSC, 1, -1);
+}
+
+Test(wait, mpmc_acquire_eintr)
+{
+	interrupted_wait(FR_MPMC, 0, -1);
+}
+
+Test(wait, mpmc_claim_eintr)
+{
+	interrupted_wait(FR_MPMC, 1, -1);
+}
