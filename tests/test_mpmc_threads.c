@@ -2,8 +2,14 @@
  * MPMC with threads: 2 producer and 2 consumer threads, each with its own
  * handle, move 200,000 frames; each is delivered exactly once with its payload
  * intact. Threads (not processes) so that ThreadSanitizer sees every access.
+ * Uses only cr_assert, cr_expect, cr_assert_eq and cr_expect_eq, which
+ * standalone.h also provides.
  */
+#ifdef FRT_STANDALONE
+#include "standalone.h" /* the ThreadSanitizer build: see there */
+#else
 #include <criterion/criterion.h>
+#endif
 
 #include <pthread.h>
 #include <stdint.h>
