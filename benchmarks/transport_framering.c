@@ -1,0 +1,259 @@
+/*
+ * framering: frames through one segment in the run's mode (SPSC, MPMC or
+ * BROADCAST), acknowledgements back through a second, 64-byte segment (SPSC,
+ * or MPMC when several consumers acknowledge). Nothing is copied: the
+ * producer writes into the claimed slot, the consumer reads the acquired slot.
+ */
+#include "bench.h"
+
+#include "framering.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FR_BENCH_SLOTS 4u
+
+struct fr_ep {
+	struct fr_ring *data;
+	struct fr_ring *ack;
+	struct fr_frame frame;
+};
+
+static void seg_names(const struct bench_run *r, char *data, char *ack, size_t len)
+{
+	snprintf(data, len, "/%s-data", r->name);
+	snprintf(ack, len, "/%s-ack", r->name);
+}
+
+static uint32_t ack_mode(const struct bench_run *r)
+{
+	return r->consumers > 1 ? FR_MPMC : FR_SPSC;
+}
+
+static int set_wait(const struct bench_run *r, struct fr_ring *ring)
+{
+	switch (r->wait) {
+	case BENCH_WAIT_SPIN:
+		return fr_set_spin(ring, -1);
+	case BENCH_WAIT_BLOCK:
+		return fr_set_spin(ring, 0);
+	default:
+		return 0; /* library default */
+	}
+}
+
+static int fr_setup(struct bench_run *r, char *why, size_t whylen)
+{
+	(void)r;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
+static void fr_teardown(struct bench_run *r)
+{
+	char data[96], ack[96];
+	seg_names(r, data, ack, sizeof(data));
+	(void)fr_unlink(data); /* normally unlinked already by the producer */
+	(void)fr_unlink(ack);
+}
+
+static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
+{
+	const struct bench_run *r = e->run;
+	char data[96], ack[96];
+	struct fr_config cfg;
+	struct fr_ring *creator = NULL;
+	struct fr_ep *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	e->priv = s;
+	seg_names(r, data, ack, sizeof(data));
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = (uint32_t)r->mode;
+	cfg.slots = FR_BENCH_SLOTS;
+	cfg.format = FR_FORMAT_RAW;
+	cfg.frame_bytes = r->frame_bytes;
+	rc = fr_create(data, &cfg, &s->data);
+	if (rc && r->mode == FR_BROADCAST) {
+		snprintf(why, whylen, "fr_create(FR_BROADCAST) failed: %s", fr_strerror(rc));
+		return BENCH_SKIP;
+	}
+	if (rc) {
+		snprintf(why, whylen, "fr_create(%s): %s", data, fr_strerror(rc));
+		return rc;
+	}
+
+	/* The ack segment: created here, then attached as its consumer. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = ack_mode(r);
+	cfg.slots = FR_BENCH_SLOTS;
+	cfg.format = FR_FORMAT_RAW;
+	cfg.frame_bytes = sizeof(struct bench_hdr);
+	rc = fr_create(ack, &cfg, &creator);
+	if (rc) {
+		snprintf(why, whylen, "fr_create(%s): %s", ack, fr_strerror(rc));
+		return rc;
+	}
+	fr_close(creator);
+	rc = fr_open(ack, FR_CONSUMER, &s->ack);
+	if (rc) {
+		snprintf(why, whylen, "fr_open(%s, consumer): %s", ack, fr_strerror(rc));
+		return rc;
+	}
+	rc = set_wait(r, s->data);
+	if (!rc)
+		rc = set_wait(r, s->ack);
+	if (rc)
+		snprintf(why, whylen, "fr_set_spin: %s", fr_strerror(rc));
+	return rc;
+}
+
+static int fr_prod_connect(struct bench_ep *e)
+{
+	char data[96], ack[96];
+	seg_names(e->run, data, ack, sizeof(data));
+	/* every peer is attached: the names are no longer needed */
+	(void)fr_unlink(data);
+	(void)fr_unlink(ack);
+	return 0;
+}
+
+static int fr_cons_open(struct bench_ep *e, char *why, size_t whylen)
+{
+	const struct bench_run *r = e->run;
+	char data[96], ack[96];
+	struct fr_ep *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	e->priv = s;
+	seg_names(r, data, ack, sizeof(data));
+	rc = fr_open(data, FR_CONSUMER, &s->data);
+	if (rc) {
+		snprintf(why, whylen, "fr_open(%s, consumer): %s", data, fr_strerror(rc));
+		return rc;
+	}
+	rc = fr_open(ack, FR_PRODUCER, &s->ack);
+	if (rc) {
+		snprintf(why, whylen, "fr_open(%s, producer): %s", ack, fr_strerror(rc));
+		return rc;
+	}
+	rc = set_wait(r, s->data);
+	if (!rc)
+		rc = set_wait(r, s->ack);
+	if (rc)
+		snprintf(why, whylen, "fr_set_spin: %s", fr_strerror(rc));
+	return rc;
+}
+
+static int fr_claim_frame(struct bench_ep *e, void **buf)
+{
+	struct fr_ep *s = e->priv;
+	int rc = fr_claim(s->data, &s->frame, -1);
+	if (rc)
+		return rc;
+	if (s->frame.capacity < e->run->frame_bytes) {
+		(void)fr_cancel(s->data, &s->frame);
+		return -EPROTO;
+	}
+	s->frame.bytes = e->run->frame_bytes;
+	*buf = s->frame.data;
+	return 0;
+}
+
+static int fr_publish_frame(struct bench_ep *e)
+{
+	struct fr_ep *s = e->priv;
+	return fr_publish(s->data, &s->frame);
+}
+
+static int fr_ack_wait(struct bench_ep *e, uint64_t *counter)
+{
+	struct fr_ep *s = e->priv;
+	struct fr_frame f;
+	int rc = fr_acquire(s->ack, &f, -1);
+	if (rc)
+		return rc;
+	memcpy(counter, f.data, sizeof(*counter));
+	return fr_release(s->ack, &f);
+}
+
+static int fr_acquire_frame(struct bench_ep *e, const void **buf)
+{
+	struct fr_ep *s = e->priv;
+	int rc = fr_acquire(s->data, &s->frame, -1);
+	if (rc)
+		return rc;
+	if (s->frame.bytes != e->run->frame_bytes) {
+		(void)fr_release(s->data, &s->frame);
+		return -EPROTO;
+	}
+	*buf = s->frame.data;
+	return 0;
+}
+
+static int fr_release_frame(struct bench_ep *e)
+{
+	struct fr_ep *s = e->priv;
+	return fr_release(s->data, &s->frame);
+}
+
+static int fr_ack_send(struct bench_ep *e, uint64_t counter)
+{
+	struct fr_ep *s = e->priv;
+	struct fr_frame f;
+	int rc = fr_claim(s->ack, &f, -1);
+	if (rc)
+		return rc;
+	memcpy(f.data, &counter, sizeof(counter));
+	f.bytes = sizeof(counter);
+	return fr_publish(s->ack, &f);
+}
+
+static int fr_idle_wait(struct bench_ep *e, int ms)
+{
+	struct fr_ep *s = e->priv;
+	struct fr_frame f;
+	int rc = fr_acquire(s->data, &f, ms);
+	if (rc == 0) {
+		(void)fr_release(s->data, &f);
+		return -EPROTO; /* nothing is ever sent in the idle test */
+	}
+	return rc;
+}
+
+static void fr_close_ep(struct bench_ep *e)
+{
+	struct fr_ep *s = e->priv;
+	if (!s)
+		return;
+	fr_close(s->data);
+	fr_close(s->ack);
+	free(s);
+	e->priv = NULL;
+}
+
+const struct bench_transport bench_tp_framering = {
+	.name = "framering",
+	.max_consumers = BENCH_MAX_CONSUMERS,
+	.setup = fr_setup,
+	.teardown = fr_teardown,
+	.prod_open = fr_prod_open,
+	.prod_connect = fr_prod_connect,
+	.cons_open = fr_cons_open,
+	.claim = fr_claim_frame,
+	.publish = fr_publish_frame,
+	.ack_wait = fr_ack_wait,
+	.acquire = fr_acquire_frame,
+	.release = fr_release_frame,
+	.ack_send = fr_ack_send,
+	.idle_wait = fr_idle_wait,
+	.close = fr_close_ep,
+};
