@@ -100,7 +100,7 @@ struct bct_producer {
 	_Atomic int *stop;          /* optional: keep publishing until *stop != 0, then stop */
 	uint64_t min_len, max_len;  /* BCT_PATTERN_SUM */
 	long pace_us;               /* sleep after each publish (0: none) */
-	int claim_timeout_ms;       /* 0 = must never wait (fails on -EAGAIN); default BCT_WAIT_MS */
+	int claim_timeout_ms;       /* fr_claim timeout; 0 = must never wait (fails on -EAGAIN) */
 	int close_at_end;           /* fr_close the handle when done */
 	/* out */
 	uint64_t published;

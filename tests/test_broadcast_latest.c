@@ -1,0 +1,318 @@
+/*
+ * Broadcast consumer policies: reliable consumers hold the producer back,
+ * latest consumers (FR_LATEST) never do. A slow latest consumer gets an
+ * increasing subsequence and counts every frame it skipped as a drop; with
+ * only latest consumers attached fr_claim never waits; FR_ACQUIRE_NEWEST
+ * jumps to the newest frame. Where a new consumer starts.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <framering.h>
+
+#include "test_broadcast_util.h"
+
+TestSuite(broadcast_latest, .fini = bct_cleanup, .timeout = 280);
+
+static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
+{
+	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = bytes };
+	struct fr_ring *prod = NULL;
+	int rc = fr_create(bct_name(name, BCT_NAME_SIZE, tag), &cfg, &prod);
+	cr_assert_eq(rc, 0, "fr_create: %d (%s)", rc, fr_strerror(rc));
+	return prod;
+}
+
+static struct fr_ring *open_consumer(const char *name, unsigned flags)
+{
+	struct fr_ring *r = NULL;
+	int rc = fr_open(name, FR_CONSUMER | flags, &r);
+	cr_assert_eq(rc, 0, "fr_open: %d (%s)", rc, fr_strerror(rc));
+	return r;
+}
+
+/* Publish one frame filled with bct_byte(seq); the producer must not wait. */
+static void publish(struct fr_ring *prod, uint64_t seq)
+{
+	struct fr_frame f;
+	int rc = fr_claim(prod, &f, 0);
+	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
+		     fr_strerror(rc));
+	memset(f.data, bct_byte(seq), f.capacity);
+	f.bytes = f.capacity;
+	cr_assert_eq(fr_publish(prod, &f), 0);
+	cr_assert_eq(f.seq, seq);
+}
+
+static void check_bytes(const struct fr_frame *f)
+{
+	long off = bct_check_byte(f->data, f->bytes, bct_byte(f->seq));
+	cr_assert_eq(off, -1, "seq %llu: byte %ld overwritten", (unsigned long long)f->seq, off);
+}
+
+/* Acquire (with flags), expect seq, check the bytes, release. */
+static void acquire_expect(struct fr_ring *cons, unsigned flags, uint64_t seq)
+{
+	struct fr_frame f;
+	int rc = fr_acquire_ex(cons, &f, 0, flags);
+	cr_assert_eq(rc, 0, "fr_acquire_ex: %d (%s)", rc, fr_strerror(rc));
+	cr_assert_eq(f.seq, seq, "got seq %llu, expected %llu", (unsigned long long)f.seq,
+		     (unsigned long long)seq);
+	check_bytes(&f);
+	cr_assert_eq(fr_release(cons, &f), 0);
+}
+
+static struct fr_peer_info self_info(struct fr_ring *r, unsigned flags)
+{
+	struct fr_peer_info pi;
+	cr_assert_geq(bct_find_self(r, FR_CONSUMER, flags, &pi), 0, "own peer entry not found");
+	return pi;
+}
+
+Test(broadcast_latest, new_consumer_starts_at_newest_frame_or_at_zero)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "start", 8, 4096);
+	struct fr_ring *early = open_consumer(name, 0);
+	for (uint64_t s = 0; s < 5; s++)
+		publish(prod, s);
+	struct fr_ring *late = open_consumer(name, FR_LATEST);
+	acquire_expect(early, 0, 0); /* attached before anything was published */
+	acquire_expect(late, 0, 4);  /* the newest published frame */
+	publish(prod, 5);
+	acquire_expect(late, 0, 5);
+	struct fr_frame f;
+	cr_assert_eq(fr_acquire(late, &f, 0), -EAGAIN);
+	cr_assert_eq(self_info(late, FR_LATEST).dropped, 0, "starting late is not a drop");
+	for (uint64_t s = 1; s < 6; s++)
+		acquire_expect(early, 0, s);
+	fr_close(late);
+	fr_close(early);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+}
+
+Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
+{
+	char name[BCT_NAME_SIZE];
+	const uint32_t slots = 8;
+	struct fr_ring *prod = make_ring(name, "hold", slots, 4096);
+	struct fr_ring *rel = open_consumer(name, 0);
+	struct fr_ring *lat = open_consumer(name, FR_LATEST);
+	/* Every slot holds a frame the reliable consumer has not read yet. */
+	for (uint64_t s = 0; s < slots; s++)
+		publish(prod, s);
+	struct fr_frame f;
+	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN, "the producer overwrote an unread frame");
+	/* What a latest consumer reads frees nothing for the producer. */
+	acquire_expect(lat, 0, 0);
+	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
+	/* Reading seq 0 frees its slot, and only that one. */
+	acquire_expect(rel, 0, 0);
+	publish(prod, slots);
+	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
+	for (uint64_t s = 1; s <= slots; s++)
+		acquire_expect(rel, 0, s);
+	struct fr_info info;
+	cr_assert_eq(fr_info(prod, &info), 0);
+	cr_expect_eq(info.latest_stalls, 0, "only the reliable consumer blocked the producer");
+	cr_expect_gt(info.producer_waits, 0);
+	cr_expect_eq(self_info(rel, 0).dropped, 0);
+	fr_close(lat);
+	fr_close(rel);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+}
+
+Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "newest", 8, 4096);
+	struct fr_ring *lat = open_consumer(name, FR_LATEST);
+	for (uint64_t s = 0; s < 5; s++)
+		publish(prod, s);
+	acquire_expect(lat, FR_ACQUIRE_NEWEST, 4);
+	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 4);
+	for (uint64_t s = 5; s < 8; s++)
+		publish(prod, s);
+	acquire_expect(lat, FR_ACQUIRE_NEWEST, 7);
+	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
+
+	/* Nothing newer: nothing to return, nothing dropped. */
+	struct fr_frame f;
+	cr_assert_eq(fr_acquire_ex(lat, &f, 0, FR_ACQUIRE_NEWEST), -EAGAIN);
+	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
+	/* Exactly the next one: no drop either. */
+	publish(prod, 8);
+	acquire_expect(lat, FR_ACQUIRE_NEWEST, 8);
+	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
+
+	/* While a frame is held, acquire_ex refuses and the frame stays intact
+	 * however often the producer laps the ring. */
+	publish(prod, 9);
+	cr_assert_eq(fr_acquire_ex(lat, &f, 0, FR_ACQUIRE_NEWEST), 0);
+	cr_assert_eq(f.seq, 9);
+	struct fr_frame g;
+	cr_assert_eq(fr_acquire_ex(lat, &g, 0, FR_ACQUIRE_NEWEST), -EBUSY);
+	for (uint64_t s = 10; s < 100; s++)
+		publish(prod, s);
+	check_bytes(&f);
+	cr_assert_eq(fr_acquire_ex(lat, &g, 0, FR_ACQUIRE_NEWEST), -EBUSY);
+	cr_assert_eq(fr_release(lat, &f), 0);
+	acquire_expect(lat, FR_ACQUIRE_NEWEST, 99);
+	struct fr_peer_info pi = self_info(lat, FR_LATEST);
+	cr_assert_eq(pi.dropped, 6 + 89);
+	cr_assert_eq(pi.delivered, 5);
+	cr_assert_eq(pi.delivered + pi.dropped, 100, "every published frame delivered or dropped");
+
+	/* A plain acquire after being lapped also skips forward and counts. */
+	for (uint64_t s = 100; s < 140; s++)
+		publish(prod, s);
+	cr_assert_eq(fr_acquire(lat, &f, 0), 0);
+	cr_assert_gt(f.seq, 100);
+	check_bytes(&f);
+	pi = self_info(lat, FR_LATEST);
+	cr_assert_eq(pi.delivered + pi.dropped, f.seq + 1, "delivered %llu + dropped %llu != %llu",
+		     (unsigned long long)pi.delivered, (unsigned long long)pi.dropped,
+		     (unsigned long long)f.seq + 1);
+	cr_assert_eq(fr_release(lat, &f), 0);
+
+	struct fr_info info;
+	cr_assert_eq(fr_info(prod, &info), 0);
+	cr_expect_eq(info.dropped, pi.dropped);
+	cr_expect_eq(info.producer_waits, 0, "a latest consumer made the producer wait");
+	cr_expect_eq(info.latest_stalls, 0);
+	fr_close(lat);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+}
+
+/* Fork consumers, wait until they attached, produce, collect. */
+static void run_stream(const char *name, struct fr_ring *prod, struct bct_producer *p,
+		       struct bct_consumer *cons, int ncons)
+{
+	int pipefd[2];
+	cr_assert_eq(pipe(pipefd), 0);
+	pid_t pids[8];
+	cr_assert_leq(ncons, 8);
+	for (int i = 0; i < ncons; i++) {
+		cons[i].name = name;
+		cons[i].ready_fd = pipefd[1];
+		pids[i] = bct_spawn(bct_consume_main, &cons[i]);
+		cr_assert_gt(pids[i], 0, "fork");
+	}
+	close(pipefd[1]);
+	int ready = bct_ready_wait(pipefd[0], ncons, BCT_WAIT_MS);
+	close(pipefd[0]);
+	if (ready != 0) {
+		for (int i = 0; i < ncons; i++)
+			bct_kill(pids[i]);
+		cr_assert_fail("consumers did not attach");
+	}
+	p->ring = prod;
+	int prc = bct_produce(p);
+	fr_close(prod);
+	int bad;
+	int st = bct_wait_all(pids, ncons, BCT_CHILD_S, &bad);
+	cr_assert_eq(prc, 0, "producer: %s", p->error);
+	cr_assert_eq(st, 0, "consumer %d ended with status %d: %s", bad, st,
+		     bad >= 0 ? cons[bad].error : "");
+}
+
+/* A latest consumer attached before the first frame: every frame was delivered or dropped. */
+static void check_latest_accounting(const struct bct_consumer *c, uint64_t published)
+{
+	cr_assert(c->info_found, "latest consumer did not find its peer entry");
+	cr_expect_gt(c->delivered, 0);
+	cr_expect_eq(c->info_delivered, c->delivered);
+	cr_expect_eq(c->info_delivered + c->info_dropped, published,
+		     "latest consumer: delivered %llu + dropped %llu != published %llu",
+		     (unsigned long long)c->info_delivered, (unsigned long long)c->info_dropped,
+		     (unsigned long long)published);
+	/* The drops are exactly the seqs it never saw. */
+	uint64_t unseen = c->first_seq + c->gaps + (published - 1 - c->last_seq);
+	cr_expect_eq(c->info_dropped, unseen, "dropped %llu, but %llu seqs were not delivered",
+		     (unsigned long long)c->info_dropped, (unsigned long long)unseen);
+	cr_expect_eq(c->info_cursor, published);
+}
+
+Test(broadcast_latest, slow_latest_consumer_drops_and_never_stalls_the_producer)
+{
+	char name[BCT_NAME_SIZE];
+	const uint64_t frames = 3000;
+	struct fr_ring *prod = make_ring(name, "slow", 8, 16384);
+	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
+	cr_assert_not_null(cons);
+	cons[0] = (struct bct_consumer){
+		.flags = FR_CONSUMER, .pattern = BCT_PATTERN_SUM, .min_len = 24, .max_len = 16384,
+	};
+	cons[1] = (struct bct_consumer){
+		.flags = FR_CONSUMER | FR_LATEST, .pattern = BCT_PATTERN_SUM, .min_len = 24,
+		.max_len = 16384, .hold_us = 5000, .verify_twice = 1,
+	};
+	/* Paced at about one frame per ms so that the latest consumer sees a few hundred. */
+	struct bct_producer p = {
+		.pattern = BCT_PATTERN_SUM, .count = frames, .min_len = 24, .max_len = 16384,
+		.pace_us = 1000, .claim_timeout_ms = BCT_WAIT_MS,
+	};
+	run_stream(name, prod, &p, cons, 2);
+
+	cr_expect_eq(cons[0].delivered, frames, "reliable consumer got %llu of %llu",
+		     (unsigned long long)cons[0].delivered, (unsigned long long)frames);
+	cr_expect_eq(cons[0].gaps, 0);
+	cr_expect_eq(cons[0].sum, p.sum);
+	cr_expect_eq(cons[0].info_dropped, 0);
+	check_latest_accounting(&cons[1], frames);
+	cr_expect_gt(cons[1].info_dropped, 0, "a 5 ms/frame consumer kept up with 1 ms/frame?");
+
+	struct fr_info info;
+	cr_assert_eq(fr_stat(name, &info), 0);
+	cr_expect_eq(info.published, frames);
+	cr_expect_eq(info.dropped, cons[1].info_dropped);
+	cr_expect_eq(info.latest_stalls, 0, "a claim was blocked by the latest consumer's pin");
+	printf("slow latest consumer (5 ms/frame): %llu frames published, %llu delivered, "
+	       "%llu dropped; reliable consumer %llu delivered; producer waits %llu, "
+	       "latest stalls %llu\n",
+	       (unsigned long long)frames, (unsigned long long)cons[1].info_delivered,
+	       (unsigned long long)cons[1].info_dropped, (unsigned long long)cons[0].delivered,
+	       (unsigned long long)info.producer_waits, (unsigned long long)info.latest_stalls);
+	fflush(stdout);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(cons, 2 * sizeof *cons);
+}
+
+Test(broadcast_latest, only_latest_consumers_claim_never_waits)
+{
+	char name[BCT_NAME_SIZE];
+	const uint64_t frames = 20000;
+	struct fr_ring *prod = make_ring(name, "onlylatest", 8, 16384);
+	struct bct_consumer *cons = bct_shared(3 * sizeof *cons);
+	cr_assert_not_null(cons);
+	for (int i = 0; i < 3; i++)
+		cons[i] = (struct bct_consumer){
+			.flags = FR_CONSUMER | FR_LATEST, .pattern = BCT_PATTERN_BYTE,
+			.verify_twice = 1,
+		};
+	cons[1].hold_rand_us = 2000; /* 0..2 ms per frame */
+	cons[2].hold_us = 5000;
+	/* claim_timeout_ms 0: any claim that would have to wait fails the producer. */
+	struct bct_producer p = { .pattern = BCT_PATTERN_BYTE, .count = frames, .claim_timeout_ms = 0 };
+	run_stream(name, prod, &p, cons, 3);
+
+	for (int i = 0; i < 3; i++)
+		check_latest_accounting(&cons[i], frames);
+	struct fr_info info;
+	cr_assert_eq(fr_stat(name, &info), 0);
+	cr_expect_eq(info.published, frames);
+	cr_expect_eq(info.producer_waits, 0, "fr_claim waited %llu times",
+		     (unsigned long long)info.producer_waits);
+	cr_expect_eq(info.latest_stalls, 0);
+	cr_expect_eq(info.dropped,
+		     cons[0].info_dropped + cons[1].info_dropped + cons[2].info_dropped);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(cons, 3 * sizeof *cons);
+}
