@@ -50,6 +50,10 @@ Test(names, rejects_empty_and_null)
 	cr_expect_eq(fr_name_check(NULL), -EINVAL);
 	cr_expect_eq(fr_name_check(""), -EINVAL);
 	cr_expect_eq(fr_name_check("/"), -EINVAL);
+	/* Made of allowed characters, but not a file name. */
+	cr_expect_eq(fr_name_check("/."), -EINVAL);
+	cr_expect_eq(fr_name_check(".."), -EINVAL);
+	cr_expect_eq(fr_name_check("/..."), 0);
 }
 
 Test(names, rejects_bad_characters)

@@ -5,17 +5,23 @@
  *
  * The test process first waits until the child really sleeps in the futex
  * (its /proc state), so the wake-up, not a lucky spin, is what is tested.
+ * Sleeping waiters also wake up now and then on their own (to notice dead
+ * peers), so the tests also look at the wait line in the segment: the sleeper
+ * announced itself, and the publish/release bumped the event it sleeps on.
  */
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <framering.h>
 
+#include "../lib/layout.h"
 #include "helpers.h"
 
 TestSuite(wait, .fini = frt_cleanup, .timeout = 240);
@@ -36,6 +42,33 @@ static struct fr_ring *open_ok(const char *name, unsigned flags)
 	FRT_ASSERT_OK(fr_open(name, flags, &ring));
 	cr_assert_not_null(ring);
 	return ring;
+}
+
+/* A read-only view of the segment header, to look at its wait lines. */
+static const struct fr_shm_header *map_header(const char *name)
+{
+	char path[FRT_NAME_SIZE + 16];
+	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY);
+	cr_assert_geq(fd, 0);
+	void *p = mmap(NULL, sizeof(struct fr_shm_header), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(p, MAP_FAILED);
+	return p;
+}
+
+static void unmap_header(const struct fr_shm_header *h)
+{
+	munmap((void *)(uintptr_t)h, sizeof *h);
+}
+
+static uint32_t event_of(const struct fr_shm_wait *w)
+{
+	return atomic_load((_Atomic uint32_t *)(uintptr_t)&w->event);
+}
+
+static uint64_t waiters_of(const struct fr_shm_wait *w)
+{
+	return atomic_load((_Atomic uint64_t *)(uintptr_t)&w->waiters);
 }
 
 struct child_arg {
@@ -81,13 +114,19 @@ static void consumer_woken_by_publish(uint32_t mode, long spin_ns, int timeout_m
 		frt_kill(pid);
 	cr_assert_eq(asleep, 0, "the waiting consumer never slept in a futex wait");
 	cr_assert_eq(atomic_load(attached), 1);
+	const struct fr_shm_header *h = map_header(name);
+	cr_expect_neq(waiters_of(&h->data_wait), 0, "the sleeping consumer is not announced");
+	uint32_t before = event_of(&h->data_wait);
 
 	struct fr_frame f;
 	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
 	frt_fill(f.data, 200, 77);
 	f.bytes = 200;
 	FRT_ASSERT_OK(fr_publish(prod, &f));
+	cr_expect_neq(event_of(&h->data_wait), before, "the publish did not wake the sleeper");
 	FRT_ASSERT_CHILD(pid);
+	cr_expect_eq(waiters_of(&h->data_wait), 0, "the woken consumer is still announced");
+	unmap_header(h);
 
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_info(prod, &info));
@@ -161,13 +200,19 @@ static void producer_woken_by_release(uint32_t mode)
 		frt_kill(pid);
 	cr_assert_eq(asleep, 0, "the waiting producer never slept in a futex wait");
 	cr_assert_eq(atomic_load(attached), 1, "the producer did not fill the ring");
+	const struct fr_shm_header *h = map_header(name);
+	cr_expect_neq(waiters_of(&h->space_wait), 0, "the sleeping producer is not announced");
+	uint32_t before = event_of(&h->space_wait);
 
 	struct fr_frame f;
 	uint64_t id, sum;
 	FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 	cr_assert_eq(f.seq, 0);
 	FRT_ASSERT_OK(fr_release(cons, &f));
+	cr_expect_neq(event_of(&h->space_wait), before, "the release did not wake the sleeper");
 	FRT_ASSERT_CHILD(pid);
+	cr_expect_eq(waiters_of(&h->space_wait), 0, "the woken producer is still announced");
+	unmap_header(h);
 	for (uint64_t i = 1; i <= slots; i++) {
 		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 		cr_assert_eq(f.seq, i);
@@ -192,6 +237,39 @@ Test(wait, spsc_producer_woken_by_release)
 Test(wait, mpmc_producer_woken_by_release)
 {
 	producer_woken_by_release(FR_MPMC);
+}
+
+/* Nobody sleeps: publish and release leave the wait lines alone (no syscall). */
+static void no_sleeper_no_wake(uint32_t mode)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "nowake", mode, 4);
+	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	const struct fr_shm_header *h = map_header(name);
+	uint32_t data = event_of(&h->data_wait), space = event_of(&h->space_wait);
+	for (int i = 0; i < 100; i++) {
+		struct fr_frame f;
+		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+		FRT_ASSERT_OK(fr_publish(prod, &f));
+		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+		FRT_ASSERT_OK(fr_release(cons, &f));
+	}
+	cr_expect_eq(event_of(&h->data_wait), data, "publish woke consumers nobody had to wake");
+	cr_expect_eq(event_of(&h->space_wait), space, "release woke producers nobody had to wake");
+	unmap_header(h);
+	fr_close(cons);
+	fr_close(prod);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+Test(wait, spsc_no_wake_without_sleepers)
+{
+	no_sleeper_no_wake(FR_SPSC);
+}
+
+Test(wait, mpmc_no_wake_without_sleepers)
+{
+	no_sleeper_no_wake(FR_MPMC);
 }
 
 /* ---- -EINTR --------------------------------------------------------------- */
