@@ -517,6 +517,52 @@ int bct_consume_main(void *c)
 	return bct_consume(c) == 0 ? 0 : BCT_FAILED;
 }
 
+int bct_run_stream(const char *name, struct fr_ring *prod, struct bct_producer *p,
+		   struct bct_consumer *cons, int ncons, char *why, size_t why_size)
+{
+	enum { MAX = 32 };
+	pid_t pids[MAX];
+	int pipefd[2];
+	if (ncons > MAX || pipe(pipefd) != 0) {
+		snprintf(why, why_size, "setup failed");
+		fr_close(prod);
+		return -1;
+	}
+	int n = 0;
+	for (; n < ncons; n++) {
+		cons[n].name = name;
+		cons[n].ready_fd = pipefd[1];
+		pids[n] = bct_spawn(bct_consume_main, &cons[n]);
+		if (pids[n] < 0)
+			break;
+	}
+	close(pipefd[1]);
+	int ready = n == ncons ? bct_ready_wait(pipefd[0], ncons, BCT_WAIT_MS) : -1;
+	close(pipefd[0]);
+	if (ready != 0) {
+		for (int i = 0; i < n; i++)
+			bct_kill(pids[i]);
+		snprintf(why, why_size, "consumers did not attach");
+		fr_close(prod);
+		return -1;
+	}
+	p->ring = prod;
+	int prc = bct_produce(p);
+	fr_close(prod);
+	int bad;
+	int st = bct_wait_all(pids, ncons, BCT_CHILD_S, &bad);
+	if (prc != 0) {
+		snprintf(why, why_size, "producer: %s", p->error);
+		return -1;
+	}
+	if (st != 0) {
+		snprintf(why, why_size, "consumer %d ended with status %d: %s", bad, st,
+			 bad >= 0 ? cons[bad].error : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- segment view --------------------------------------------------------- */
 
 int bct_view_open(const char *name, struct bct_view *v)

@@ -145,6 +145,14 @@ int bct_consume(struct bct_consumer *c);
 /* bct_consume() for bct_spawn(): exit status 0 or BCT_FAILED. */
 int bct_consume_main(void *c);
 
+/*
+ * Fork ncons consumer processes on name (each gets ready_fd set), wait until
+ * every one attached, run the producer p on prod in this process, close prod
+ * (end of stream) and wait for the consumers. 0, or -1 with why filled in.
+ */
+int bct_run_stream(const char *name, struct fr_ring *prod, struct bct_producer *p,
+		   struct bct_consumer *cons, int ncons, char *why, size_t why_size);
+
 /* The peer entry of this process with this role and these flags (fr_info), or -1. */
 int bct_find_self(struct fr_ring *r, unsigned role, unsigned flags, struct fr_peer_info *out);
 
