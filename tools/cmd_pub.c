@@ -46,28 +46,6 @@ static const char help[] =
 	"Frames carry their publish time (CLOCK_MONOTONIC) as capture timestamp.\n"
 	"Ctrl-C or SIGTERM stops cleanly: closing ends the stream for the consumers.\n";
 
-/* Open NAME as producer, or create it from the segment options. */
-static int attach(const char *name, const char *shown, struct seg_params *p, uint32_t src_w,
-		  uint32_t src_h, struct fr_ring **ring)
-{
-	int rc = fr_open(name, FR_PRODUCER, ring);
-
-	if (rc == -ENOENT && p->have_any) {
-		if (seg_params_finish(p, "pub", src_w, src_h))
-			return EXIT_USAGE;
-		rc = fr_create(name, &p->cfg, ring);
-		if (rc == -EEXIST) /* created by someone else meanwhile */
-			rc = fr_open(name, FR_PRODUCER, ring);
-	}
-	if (rc == -ENOENT)
-		return tool_failf("pub %s: no such segment (create it with 'framering create', "
-				  "or give --size and --format)",
-				  shown);
-	if (rc)
-		return seg_fail("pub", shown, rc);
-	return 0;
-}
-
 /* The segment options given must match the segment that exists. */
 static int check_match(const char *shown, const struct seg_params *p, const struct fr_info *i)
 {
@@ -87,6 +65,40 @@ static int check_match(const char *shown, const struct seg_params *p, const stru
 	if (c->slots && c->slots != i->slots)
 		return tool_failf("pub %s: the segment has %u slots, not %u", shown, i->slots,
 				  c->slots);
+	return 0;
+}
+
+/*
+ * Open NAME as producer after checking that it fits the options and the source
+ * (a refused producer never attaches), or create it from the segment options.
+ */
+static int attach(const char *name, const char *shown, struct seg_params *p, uint32_t src_w,
+		  uint32_t src_h, struct source *src, struct fr_info *info, struct fr_ring **ring)
+{
+	int rc = fr_stat(name, info);
+
+	if (rc == 0) {
+		if (check_match(shown, p, info) || source_attach(src, info, info->published))
+			return EXIT_FAILURE;
+		rc = fr_open(name, FR_PRODUCER, ring);
+	} else if (rc == -ENOENT && p->have_any) {
+		if (seg_params_finish(p, "pub", src_w, src_h))
+			return EXIT_USAGE;
+		rc = fr_create(name, &p->cfg, ring);
+		if (rc == -EEXIST) /* created by someone else meanwhile */
+			rc = fr_open(name, FR_PRODUCER, ring);
+	}
+	if (rc == -ENOENT)
+		return tool_failf("pub %s: no such segment (create it with 'framering create', "
+				  "or give --size and --format)",
+				  shown);
+	if (rc)
+		return seg_fail("pub", shown, rc);
+	/* Now attached: the live geometry and counters. */
+	if ((rc = fr_info(*ring, info)))
+		return seg_fail("pub", shown, rc);
+	if (check_match(shown, p, info) || source_attach(src, info, info->published))
+		return EXIT_FAILURE;
 	return 0;
 }
 
@@ -206,16 +218,10 @@ int cmd_pub(int argc, char **argv)
 	src->quality = (int)quality;
 	if (source_open(src, &src_w, &src_h))
 		goto out;
-	if ((rc = attach(name, shown, &p, src_w, src_h, &ring))) {
+	if ((rc = attach(name, shown, &p, src_w, src_h, src, info, &ring))) {
 		status = rc;
 		goto out;
 	}
-	if ((rc = fr_info(ring, info))) {
-		seg_fail("pub", shown, rc);
-		goto out;
-	}
-	if (check_match(shown, &p, info) || source_attach(src, info, info->published))
-		goto out;
 	if ((rc = tool_install_signals())) {
 		tool_fail("pub: signals", rc);
 		goto out;

@@ -42,7 +42,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "framering: a command is needed: create, info, ls, pub, sub or rm "
+				"(see 'framering --help')\n");
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];

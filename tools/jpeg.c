@@ -187,18 +187,36 @@ int jpeg_encode_into(struct jpeg_codec *c, const struct fr_image *src, int quali
 
 	if ((rc = enc_prepare(c, src, quality, &pf, &subsamp)))
 		return rc;
-	if (!dst || !capacity || capacity > (unsigned long)-1) {
-		set_err(c, "a %zu-byte buffer cannot hold a JPEG", capacity);
+	if (!dst || !capacity) {
+		set_err(c, "no buffer for the JPEG");
 		return -ENOSPC;
 	}
-	unsigned char *out = dst;
-	unsigned long size = (unsigned long)capacity;
-	/* NOREALLOC: TurboJPEG writes into dst and fails rather than grow it. */
-	if (tjCompress2(c->enc, src->data, (int)src->width, (int)src->stride, (int)src->height, pf,
-			&out, &size, subsamp, quality, TJFLAG_NOREALLOC)) {
-		set_err(c, "JPEG does not fit %zu bytes: %s", capacity, tjGetErrorStr2(c->enc));
+	/*
+	 * With TJFLAG_NOREALLOC TurboJPEG 2.x assumes the buffer holds tjBufSize()
+	 * bytes, whatever size it is told: compress straight into @dst only when it
+	 * is that large, else into the codec's buffer and copy if the result fits.
+	 */
+	unsigned long bound = tjBufSize((int)src->width, (int)src->height, subsamp);
+	if (bound != (unsigned long)-1 && capacity >= bound) {
+		unsigned char *out = dst;
+		unsigned long size = bound;
+		if (tjCompress2(c->enc, src->data, (int)src->width, (int)src->stride,
+				(int)src->height, pf, &out, &size, subsamp, quality, TJFLAG_NOREALLOC)) {
+			set_err(c, "JPEG encoding failed: %s", tjGetErrorStr2(c->enc));
+			return -EIO;
+		}
+		*len = size;
+		return 0;
+	}
+	const unsigned char *tmp;
+	size_t size;
+	if ((rc = jpeg_encode(c, src, quality, &tmp, &size)))
+		return rc;
+	if (size > capacity) {
+		set_err(c, "the %zu-byte JPEG does not fit %zu bytes", size, capacity);
 		return -ENOSPC;
 	}
+	memcpy(dst, tmp, size);
 	*len = size;
 	return 0;
 }

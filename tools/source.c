@@ -178,6 +178,8 @@ int source_attach(struct source *s, const struct fr_info *seg, uint64_t first_nu
 
 	s->seg = *seg;
 	s->n = first_number;
+	free(s->scratch); /* checked again once attached */
+	s->scratch = NULL;
 	switch (s->kind) {
 	case SOURCE_PATTERN:
 		if (seg->format == FR_FORMAT_JPEG) {
