@@ -59,6 +59,7 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 {
 	struct fr_info *prev = malloc(sizeof(*prev));
 	uint64_t start = now_ns(), t_prev = start, first_pub = info->published;
+	uint64_t first_cons = info->consumed, first_drop = info->dropped;
 	uint64_t frame_bytes = describe_frame_bytes(info);
 	int rc, status = EXIT_SUCCESS;
 
@@ -104,10 +105,10 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 	double total = (double)(now_ns() - start) / 1e9;
 	fprintf(stderr,
 		"info %s: summary: watched %.1f s, %" PRIu64 " frames published (%.1f fps), "
-		"%" PRIu64 " consumed, %" PRIu64 " dropped in all\n",
+		"%" PRIu64 " consumed, %" PRIu64 " dropped\n",
 		shown, total, prev->published - first_pub,
-		(double)(prev->published - first_pub) / (total > 0 ? total : 1), prev->consumed,
-		prev->dropped);
+		(double)(prev->published - first_pub) / (total > 0 ? total : 1),
+		prev->consumed - first_cons, prev->dropped - first_drop);
 	free(prev);
 	return status;
 }

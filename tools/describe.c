@@ -47,9 +47,12 @@ void describe_human(FILE *out, const char *shown, const struct fr_info *info)
 	fprintf(out, "%s\n", shown);
 	fprintf(out, "  mode        %s, %u slots, abi %u\n", opt_mode_name(info->mode), info->slots,
 		info->abi_version);
-	if (info->width && info->height)
+	if (info->width && info->height && info->stride)
 		fprintf(out, "  geometry    %ux%u %s, stride %u\n", info->width, info->height,
 			fname ? fname : "?", info->stride);
+	else if (info->width && info->height)
+		fprintf(out, "  geometry    %ux%u %s\n", info->width, info->height,
+			fname ? fname : "?");
 	else
 		fprintf(out, "  geometry    %s\n", fname ? fname : "?");
 	fprintf(out, "  capacity    %" PRIu64 " bytes per slot (slots %" PRIu64 " bytes apart)\n",

@@ -124,9 +124,11 @@ void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
 
 	fprintf(out, "%s: %s, %u slots of %" PRIu64 " bytes, ", shown, opt_mode_name(info->mode),
 		info->slots, info->frame_capacity);
-	if (info->width && info->height)
+	if (info->width && info->height && info->stride)
 		fprintf(out, "%ux%u %s (stride %u), ", info->width, info->height,
 			fname ? fname : "?", info->stride);
+	else if (info->width && info->height)
+		fprintf(out, "%ux%u %s, ", info->width, info->height, fname ? fname : "?");
 	else
 		fprintf(out, "%s, ", fname ? fname : "?");
 	fprintf(out, "%.1f MB, perm %04o\n", (double)info->segment_bytes / 1e6, info->perms & 07777);
@@ -141,9 +143,11 @@ int seg_fail(const char *cmd, const char *shown, int err)
 		return tool_failf("%s %s: not a framering segment (or an incompatible or damaged one)",
 				  cmd, shown);
 	case -EBUSY:
-		return tool_failf("%s %s: role taken (an spsc segment takes one producer and one "
-				  "consumer, a broadcast one producer and %d consumers)",
-				  cmd, shown, FR_MAX_BROADCAST_CONSUMERS);
+		return tool_failf("%s %s: no room for another %s (spsc: one producer and one "
+				  "consumer; broadcast: one producer and up to min(%d, slots - 2) "
+				  "consumers)",
+				  cmd, shown, strcmp(cmd, "pub") ? "consumer" : "producer",
+				  FR_MAX_BROADCAST_CONSUMERS);
 	case -EEXIST:
 		return tool_failf("%s %s: segment exists (remove it with 'framering rm %s')", cmd,
 				  shown, shown);
