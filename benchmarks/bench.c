@@ -601,7 +601,7 @@ static int job_start(struct job *j, const struct variant *v, size_t bytes, int t
 static void job_finish(struct job *j, struct rep_result *res, double timeout_s)
 {
 	uint64_t deadline = bench_now_ns() + (uint64_t)(timeout_s * 1e9);
-	int codes[1 + BENCH_MAX_CONSUMERS], left = j->npid, timed_out = 0;
+	int codes[1 + BENCH_MAX_CONSUMERS], left = j->npid, timed_out = 0, abort_seen = 0;
 	struct timespec ts = {0, 1000000};
 
 	memset(res, 0, sizeof(*res));
@@ -618,6 +618,13 @@ static void job_finish(struct job *j, struct rep_result *res, double timeout_s)
 				left--;
 			}
 		}
+		/* a side that failed set abort: give the others a moment, then stop them */
+		if (left > 0 && !abort_seen && atomic_load(&j->c->abort)) {
+			abort_seen = 1;
+			uint64_t grace = bench_now_ns() + 2000000000ull;
+			if (grace < deadline)
+				deadline = grace;
+		}
 		if (left > 0 && !timed_out && bench_now_ns() > deadline) {
 			timed_out = 1;
 			for (int i = 0; i < j->npid; i++)
@@ -631,7 +638,7 @@ static void job_finish(struct job *j, struct rep_result *res, double timeout_s)
 		j->run.tp->teardown(&j->run);
 
 	struct ctl *c = j->c;
-	if (timed_out) {
+	if (timed_out && !abort_seen) {
 		res->status = -1;
 		snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s%s%.250s", timeout_s,
 			 c->msg[0] ? ": " : "", c->msg);

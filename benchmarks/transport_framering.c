@@ -1,6 +1,7 @@
 /*
  * framering: frames through one segment in the run's mode (SPSC, MPMC or
- * BROADCAST), acknowledgements back through a second, 64-byte segment (SPSC,
+ * BROADCAST; 4 slots, or the next power of two that holds one pinned slot per
+ * broadcast consumer plus two), acknowledgements back through a second, 64-byte segment (SPSC,
  * or MPMC when several consumers acknowledge). Nothing is copied: the
  * producer writes into the claimed slot, the consumer reads the acquired slot.
  */
@@ -77,6 +78,9 @@ static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = (uint32_t)r->mode;
 	cfg.slots = FR_BENCH_SLOTS;
+	/* a broadcast pool keeps one pinned slot per consumer plus two free */
+	while (r->mode == FR_BROADCAST && cfg.slots < (uint32_t)r->consumers + 2)
+		cfg.slots *= 2;
 	cfg.format = FR_FORMAT_RAW;
 	cfg.frame_bytes = r->frame_bytes;
 	rc = fr_create(data, &cfg, &s->data);
