@@ -65,6 +65,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double bct_now_s(void)
+{
+	return now_s();
+}
+
 void bct_sleep_us(long us)
 {
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
@@ -105,45 +110,41 @@ void bct_kill(pid_t pid)
 		;
 }
 
+int bct_wait_one(pid_t pid, double deadline_s)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status_code(status);
+		if ((r < 0 && errno != EINTR) || now_s() > deadline_s) {
+			bct_kill(pid);
+			return -1;
+		}
+		bct_sleep_us(2000);
+	}
+}
+
 int bct_wait_all(const pid_t *pids, int n, int bound_s, int *bad)
 {
 	double deadline = now_s() + bound_s;
 	int result = 0;
 	*bad = -1;
 	for (int i = 0; i < n; i++) {
-		if (pids[i] <= 0) {
+		if (pids[i] <= 0 || result != 0) {
+			bct_kill(pids[i]);
 			if (result == 0) {
 				result = -1;
 				*bad = i;
 			}
 			continue;
 		}
-		if (result != 0) {
-			bct_kill(pids[i]);
-			continue;
-		}
-		for (;;) {
-			int status;
-			pid_t r = waitpid(pids[i], &status, WNOHANG);
-			if (r == pids[i]) {
-				int st = status_code(status);
-				if (st != 0) {
-					fprintf(stderr, "child %d (#%d) ended with status %d\n",
-						(int)pids[i], i, st);
-					result = st;
-					*bad = i;
-				}
-				break;
-			}
-			if ((r < 0 && errno != EINTR) || now_s() > deadline) {
-				fprintf(stderr, "child %d (#%d) still running after %d s: killed\n",
-					(int)pids[i], i, bound_s);
-				bct_kill(pids[i]);
-				result = -1;
-				*bad = i;
-				break;
-			}
-			bct_sleep_us(2000);
+		int st = bct_wait_one(pids[i], deadline);
+		if (st != 0) {
+			fprintf(stderr, "child %d (#%d) ended with status %d%s\n", (int)pids[i], i, st,
+				st == -1 ? " or was still running after the bound (killed)" : "");
+			result = st;
+			*bad = i;
 		}
 	}
 	return result;

@@ -47,6 +47,10 @@ pid_t bct_spawn(int (*fn)(void *arg), void *arg);
  * timeout) with *bad set to its index. Children still running are killed.
  */
 int bct_wait_all(const pid_t *pids, int n, int bound_s, int *bad);
+/* Wait for one child until deadline_s (CLOCK_MONOTONIC seconds, see bct_now_s);
+ * its status as bct_wait_all() reports it, quietly. */
+int bct_wait_one(pid_t pid, double deadline_s);
+double bct_now_s(void);
 /* Kill (SIGKILL) and reap; ignores errors. */
 void bct_kill(pid_t pid);
 

@@ -1,0 +1,212 @@
+/*
+ * A broadcast consumer SIGKILLed while it pins a frame. Its pin (holder bit)
+ * and its peer entry are cleared by the reaper, run by a waiter that waited
+ * longer than the reap interval (here the producer, held back by the dead
+ * reliable consumer's cursor) or by the next attach. The producer goes on and
+ * the surviving consumers lose nothing.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <framering.h>
+
+#include "test_broadcast_util.h"
+
+TestSuite(broadcast_crash, .fini = bct_cleanup, .timeout = 280);
+
+/* Crash injection points exist only in -Dtest_hooks=true builds. */
+extern void fr_test_hook_arm(const char *point, long after) __attribute__((weak));
+
+#define FRAMES 3000
+#define KILLED_STATUS (128 + SIGKILL)
+
+struct victim {
+	struct bct_consumer c;
+	const char *hook;   /* NULL: kill itself after acquiring; else die at this lib point */
+	long hook_after;
+};
+
+static int victim_main(void *arg)
+{
+	struct victim *v = arg;
+	if (v->hook)
+		fr_test_hook_arm(v->hook, v->hook_after);
+	bct_consume(&v->c);
+	return 0; /* not reached when it died as planned: the parent checks for SIGKILL */
+}
+
+/*
+ * survivors[0]: reliable, survivors[1]: latest with short random holds; the
+ * victim dies while pinning.
+ */
+static void run_with_victim(const char *tag, unsigned victim_flags, const char *hook, long hook_after,
+			    int claim_timeout_ms)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 8192 };
+	struct fr_ring *prod = NULL;
+	int rc = fr_create(bct_name(name, sizeof name, tag), &cfg, &prod);
+	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
+
+	struct bct_consumer *surv = bct_shared(2 * sizeof *surv);
+	struct victim *vic = bct_shared(sizeof *vic);
+	cr_assert(surv && vic);
+	surv[0] = (struct bct_consumer){ .flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE,
+					 .verify_twice = 1 };
+	surv[1] = (struct bct_consumer){ .flags = FR_CONSUMER | FR_LATEST,
+					 .pattern = BCT_PATTERN_BYTE, .verify_twice = 1,
+					 .hold_rand_us = 500 };
+	vic->c = (struct bct_consumer){ .flags = FR_CONSUMER | victim_flags,
+					.pattern = BCT_PATTERN_BYTE, .kill_after = hook ? 0 : 50 };
+	vic->hook = hook;
+	vic->hook_after = hook_after;
+
+	int pipefd[2];
+	cr_assert_eq(pipe(pipefd), 0);
+	pid_t pids[2], vpid;
+	for (int i = 0; i < 2; i++) {
+		surv[i].name = name;
+		surv[i].ready_fd = pipefd[1];
+		pids[i] = bct_spawn(bct_consume_main, &surv[i]);
+		cr_assert_gt(pids[i], 0);
+	}
+	vic->c.name = name;
+	vic->c.ready_fd = pipefd[1];
+	vpid = bct_spawn(victim_main, vic);
+	cr_assert_gt(vpid, 0);
+	close(pipefd[1]);
+	int ready = bct_ready_wait(pipefd[0], 3, BCT_WAIT_MS);
+	close(pipefd[0]);
+	if (ready != 0) {
+		bct_kill(pids[0]);
+		bct_kill(pids[1]);
+		bct_kill(vpid);
+		cr_assert_fail("consumers did not attach");
+	}
+	int victim_index = vic->c.peer_index;
+
+	struct bct_producer p = { .ring = prod, .pattern = BCT_PATTERN_BYTE, .count = FRAMES,
+				  .pace_us = 20, .claim_timeout_ms = claim_timeout_ms };
+	int prc = bct_produce(&p);
+	struct fr_info pinfo;
+	cr_assert_eq(fr_info(prod, &pinfo), 0);
+
+	int bad;
+	int vst = bct_wait_one(vpid, bct_now_s() + BCT_CHILD_S);
+	/* Before anyone attaches again: whether a waiter already reaped the victim. */
+	struct bct_view v;
+	int vrc = bct_view_open(name, &v);
+	uint64_t holders_before = 0;
+	uint32_t state_before = UINT32_MAX;
+	if (vrc == 0) {
+		unsigned w;
+		holders_before = bct_view_holders(&v, &w);
+		if (victim_index >= 0)
+			state_before = bct_view_peer_state(&v, (unsigned)victim_index);
+	}
+	/* The attach of a new handle reaps whatever is left. */
+	struct fr_ring *late = NULL;
+	int orc = fr_open(name, FR_CONSUMER | FR_LATEST, &late);
+	uint64_t holders_after_attach = 0;
+	unsigned writing = 0, victim_entries = 0;
+	if (vrc == 0)
+		holders_after_attach = bct_view_holders(&v, &writing);
+	if (orc == 0) {
+		/* The new handle may reuse the dead one's entry: look for its pid. */
+		static struct fr_info seen;
+		if (fr_info(late, &seen) == 0)
+			for (uint32_t i = 0; i < seen.peer_count; i++)
+				victim_entries += seen.peers[i].pid == (int32_t)vpid;
+		fr_close(late);
+	}
+	fr_close(prod);
+	int st = bct_wait_all(pids, 2, BCT_CHILD_S, &bad);
+
+	cr_assert_eq(prc, 0, "producer: %s", p.error);
+	cr_assert_eq(st, 0, "survivor %d ended with status %d: %s", bad, st,
+		     bad >= 0 ? surv[bad].error : "");
+	cr_assert_eq(vst, KILLED_STATUS, "the victim ended with status %d, not killed: %s", vst,
+		     vic->c.error);
+	cr_assert_geq(victim_index, 0, "victim's peer entry unknown");
+	if (!hook)
+		cr_assert_neq(atomic_load(&vic->c.pinned_seq), 0, "the victim died holding nothing");
+	cr_assert_eq(orc, 0, "attach after the crash: %d (%s)", orc, fr_strerror(orc));
+	cr_assert_eq(vrc, 0);
+
+	/* The producer went on past the dead consumer. */
+	cr_expect_eq(p.published, FRAMES);
+	/* The survivors lost nothing. */
+	cr_expect_eq(surv[0].delivered, FRAMES, "reliable survivor got %llu of %d",
+		     (unsigned long long)surv[0].delivered, FRAMES);
+	cr_expect_eq(surv[0].gaps, 0);
+	cr_expect_eq(surv[1].info_delivered + surv[1].info_dropped, FRAMES,
+		     "latest survivor: %llu delivered + %llu dropped",
+		     (unsigned long long)surv[1].info_delivered,
+		     (unsigned long long)surv[1].info_dropped);
+	if (!(victim_flags & FR_LATEST)) {
+		/* The producer got past the dead reliable consumer's cursor only
+		 * because a waiter reaped it: pin and entry were gone before the
+		 * next attach. */
+		cr_expect_eq(holders_before & (UINT64_C(1) << victim_index), 0,
+			     "the dead consumer's holder bit %d is still set", victim_index);
+		cr_expect_eq(state_before, 0, "the dead consumer's entry %d is in state %u",
+			     victim_index, state_before);
+	}
+	/* After an attach, the dead consumer's pin and entry are gone in any case. */
+	cr_expect_eq(holders_after_attach & (UINT64_C(1) << victim_index), 0,
+		     "the dead consumer's holder bit %d is still set", victim_index);
+	cr_expect_eq(victim_entries, 0, "the dead consumer still has a peer entry");
+	cr_expect_eq(writing, 0);
+
+	unsigned writing_end;
+	uint64_t holders_end = bct_view_holders(&v, &writing_end);
+	bct_view_close(&v);
+	cr_expect_eq(holders_end, 0, "holder bits left at the end: 0x%llx",
+		     (unsigned long long)holders_end);
+	cr_expect_eq(writing_end, 0);
+	struct fr_info info;
+	cr_assert_eq(fr_stat(name, &info), 0);
+	cr_expect_eq(info.peer_count, 0, "%u peer entries left", info.peer_count);
+	cr_expect_eq(info.latest_stalls, 0);
+	if (claim_timeout_ms == 0)
+		cr_expect_eq(pinfo.producer_waits, 0);
+	printf("%s: victim entry %d, producer waits %llu, reliable survivor %llu frames, "
+	       "latest survivor %llu delivered %llu dropped\n",
+	       tag, victim_index, (unsigned long long)pinfo.producer_waits,
+	       (unsigned long long)surv[0].delivered, (unsigned long long)surv[1].info_delivered,
+	       (unsigned long long)surv[1].info_dropped);
+	fflush(stdout);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(surv, 2 * sizeof *surv);
+	bct_unshare(vic, sizeof *vic);
+}
+
+Test(broadcast_crash, reliable_consumer_killed_while_pinning_is_reaped_and_the_producer_goes_on)
+{
+	/* Its cursor holds the producer back until the producer's wait reaps it. */
+	run_with_victim("crashrel", 0, NULL, 0, BCT_WAIT_MS);
+}
+
+Test(broadcast_crash, latest_consumer_killed_while_pinning_is_reaped_on_attach)
+{
+	/* A dead latest consumer's pin never makes the producer wait. */
+	run_with_victim("crashlat", FR_LATEST, NULL, 0, BCT_WAIT_MS);
+}
+
+Test(broadcast_crash, reliable_consumer_killed_between_pin_and_cursor_update)
+{
+	if (!fr_test_hook_arm)
+		cr_skip_test("needs a -Dtest_hooks=true build");
+	run_with_victim("crashpin", 0, "bc_pinned", 30, BCT_WAIT_MS);
+}
+
+Test(broadcast_crash, latest_consumer_killed_before_unpinning)
+{
+	if (!fr_test_hook_arm)
+		cr_skip_test("needs a -Dtest_hooks=true build");
+	run_with_victim("crashunpin", FR_LATEST, "bc_release_before_unpin", 30, BCT_WAIT_MS);
+}
