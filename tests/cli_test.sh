@@ -251,23 +251,32 @@ run 2 "unknown command" -- "$fr" frobnicate
 run 2 "no command" -- "$fr"
 no_leftovers "bad input"
 
-# Existing segment, wrong geometry or role.
-run 0 "create nv12" -- "$fr" create "$seg-n" --size 64x48 --format nv12 --mode spsc
-run 1 "create exists" -- "$fr" create "$seg-n" --size 64x48 --format nv12
+# Existing segment, wrong geometry or role; YUV frames become JPEGs too.
+run 0 "create nv12" -- "$fr" create "$seg-n" --size 320x240 --format nv12 --mode spsc
+run 1 "create exists" -- "$fr" create "$seg-n" --size 320x240 --format nv12
 grep -q "exists" "$tmp/err" || fail "create exists: $(cat "$tmp/err")"
 run 1 "pub wrong size" -- "$fr" pub "$seg-n" --source pattern --size 640x480 --count 1
-grep -q "64x48 nv12" "$tmp/err" || fail "pub wrong size message: $(cat "$tmp/err")"
+grep -q "320x240 nv12" "$tmp/err" || fail "pub wrong size message: $(cat "$tmp/err")"
 run 1 "pub jpeg into nv12" -- "$fr" pub "$seg-n" --source jpeg:"$tmp/in"
-run 1 "sub --jpeg of nv12" -- "$fr" sub "$seg-n" --jpeg "$tmp/nv" --count 1
-"$fr" sub "$seg-n" --quiet 2>/dev/null &
+"$fr" sub "$seg-n" --jpeg "$tmp/nv" --quiet 2>"$tmp/s4.err" &
 s4=$!
 bgpids+=("$s4")
 wait_consumers "$seg-n" 1
+run 1 "a second consumer on spsc" -- "$fr" sub "$seg-n" --count 1
+grep -q "no room for another consumer" "$tmp/err" || fail "second spsc consumer: $(cat "$tmp/err")"
 run 1 "rm with a live process refused" -- "$fr" rm "$seg-n"
 [ -e "/dev/shm/$seg-n" ] || fail "rm removed a segment in use"
 run 0 "pub pattern into nv12" -- "$fr" pub "$seg-n" --source pattern --count 2 --fps 0 --quiet
-wait "$s4" || fail "sub of nv12 exited $?"
+wait "$s4" || fail "sub of nv12 exited $?: $(cat "$tmp/s4.err")"
+for i in 0 1; do
+	out=$("$check" "$(printf '%s/nv/frame-%06d.jpg' "$tmp" "$i")") || { fail "nv12 snapshot $i"; continue; }
+	[ "$out" = "320x240 $i" ] || fail "nv12 snapshot $i shows '$out'"
+done
 run 0 "rm nv12" -- "$fr" rm "$seg-n"
+run 0 "create raw" -- "$fr" create "$seg-x" --format raw --frame-bytes 4096 --mode mpmc
+run 1 "sub --jpeg of raw frames" -- "$fr" sub "$seg-x" --jpeg "$tmp/raw" --count 1
+run 1 "pattern into raw frames" -- "$fr" pub "$seg-x" --source pattern --count 1
+run 0 "rm raw" -- "$fr" rm "$seg-x"
 no_leftovers "end"
 
 # ---- --help everywhere ----------------------------------------------------------

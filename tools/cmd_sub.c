@@ -25,7 +25,9 @@ static const char help[] =
 	"\n"
 	"Options:\n"
 	"  -j, --jpeg DIR      save every Nth frame as DIR/frame-<seq>.jpg, encoded by\n"
-	"                      TurboJPEG straight from the slot (DIR is created)\n"
+	"                      TurboJPEG straight from the slot (DIR is created);\n"
+	"                      gray16 and YUV frames are converted first, jpeg\n"
+	"                      segments' frames are written as they are\n"
 	"  -e, --every N       with --jpeg: every Nth frame received (default 1)\n"
 	"      --quality Q     JPEG quality 1..100 (default 90)\n"
 	"  -c, --count N       stop after N frames\n"
@@ -175,10 +177,9 @@ int cmd_sub(int argc, char **argv)
 	bool broadcast = info->mode == FR_BROADCAST;
 	if (dir) {
 		const char *fname = fr_format_name(info->format);
-		if (info->format != FR_FORMAT_JPEG && !jpeg_format_supported(info->format)) {
-			tool_failf("sub %s: --jpeg: %s frames cannot be encoded (gray8, rgb24, bgr24, "
-				   "rgba32, bgra32 or jpeg)",
-				   shown, fname ? fname : "these");
+		if (info->format != FR_FORMAT_JPEG && !jpeg_can_encode(info->format)) {
+			tool_failf("sub %s: --jpeg: %s frames cannot be encoded as JPEG", shown,
+				   fname ? fname : "these");
 			goto out;
 		}
 		if (make_dir(dir))

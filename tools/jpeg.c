@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
 
@@ -33,6 +34,7 @@ void jpeg_codec_fini(struct jpeg_codec *c)
 		tjDestroy(c->dec);
 	if (c->buf)
 		tjFree(c->buf);
+	free(c->conv);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -63,6 +65,111 @@ static int tj_pixel_format(uint32_t format)
 int jpeg_format_supported(uint32_t format)
 {
 	return tj_pixel_format(format) >= 0;
+}
+
+static int converted_format(uint32_t format)
+{
+	return format == FR_FORMAT_GRAY16 || format == FR_FORMAT_YUYV || format == FR_FORMAT_NV12 ||
+	       format == FR_FORMAT_I420;
+}
+
+int jpeg_can_encode(uint32_t format)
+{
+	return jpeg_format_supported(format) || converted_format(format);
+}
+
+static uint8_t clip(int v)
+{
+	return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* BT.601 limited-range YCbCr to BGR. */
+static void yuv_to_bgr(uint8_t *px, int y, int u, int v)
+{
+	int c = 298 * (y - 16) + 128, d = u - 128, e = v - 128;
+
+	px[0] = clip((c + 516 * d) >> 8);
+	px[1] = clip((c - 100 * d - 208 * e) >> 8);
+	px[2] = clip((c + 409 * e) >> 8);
+}
+
+/*
+ * Convert a gray16 or YUV frame into c->conv (gray8 or bgr24) and describe it
+ * in @out. The caller checked the source geometry against its capacity.
+ */
+static int convert(struct jpeg_codec *c, const struct fr_image *src, struct fr_image *out)
+{
+	uint64_t w = src->width, h = src->height, s = src->stride;
+	int gray = src->format == FR_FORMAT_GRAY16;
+	uint64_t need = w * h * (gray ? 1 : 3);
+
+	if (need > c->conv_size) {
+		unsigned char *n = realloc(c->conv, need);
+		if (!n) {
+			set_err(c, "out of memory converting a %llux%llu frame", (unsigned long long)w,
+				(unsigned long long)h);
+			return -ENOMEM;
+		}
+		c->conv = n;
+		c->conv_size = need;
+	}
+	const uint8_t *in = src->data;
+	uint8_t *o = c->conv;
+	for (uint64_t y = 0; y < h; y++) {
+		const uint8_t *row = in + y * s;
+		uint8_t *orow = o + y * w * (gray ? 1 : 3);
+		for (uint64_t x = 0; x < w; x++) {
+			switch (src->format) {
+			case FR_FORMAT_GRAY16: {
+				uint16_t v;
+				memcpy(&v, row + 2 * x, 2);
+				orow[x] = (uint8_t)(v >> 8);
+				break;
+			}
+			case FR_FORMAT_YUYV: {
+				const uint8_t *pair = row + 4 * (x / 2);
+				yuv_to_bgr(orow + 3 * x, row[2 * x], pair[1], pair[3]);
+				break;
+			}
+			case FR_FORMAT_NV12: {
+				const uint8_t *uv = in + s * h + (y / 2) * s + (x & ~(uint64_t)1);
+				yuv_to_bgr(orow + 3 * x, row[x], uv[0], uv[1]);
+				break;
+			}
+			default: { /* I420 */
+				uint64_t cs = s / 2, off = (y / 2) * cs + x / 2;
+				const uint8_t *u = in + s * h, *v = u + cs * (h / 2);
+				yuv_to_bgr(orow + 3 * x, row[x], u[off], v[off]);
+				break;
+			}
+			}
+		}
+	}
+	*out = (struct fr_image){ c->conv, need, src->width, src->height,
+				  (uint32_t)(w * (gray ? 1 : 3)),
+				  gray ? FR_FORMAT_GRAY8 : FR_FORMAT_BGR24 };
+	return 0;
+}
+
+/* Checks a gray16/YUV source before conversion. */
+static int check_converted(struct jpeg_codec *c, const struct fr_image *img)
+{
+	uint64_t bytes;
+
+	if (!img->data || !img->width || !img->height || img->width > 65535 ||
+	    img->height > 65535 ||
+	    fr_format_frame_bytes(img->format, img->width, img->height, img->stride, &bytes)) {
+		set_err(c, "bad %s geometry %ux%u stride %u", fr_format_name(img->format),
+			img->width, img->height, img->stride);
+		return -EINVAL;
+	}
+	if (bytes > img->capacity) {
+		set_err(c, "%ux%u %s needs %llu bytes, the buffer holds %llu", img->width,
+			img->height, fr_format_name(img->format), (unsigned long long)bytes,
+			(unsigned long long)img->capacity);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int dec_handle(struct jpeg_codec *c)
@@ -225,7 +332,13 @@ int jpeg_encode(struct jpeg_codec *c, const struct fr_image *src, int quality,
 		const unsigned char **out, size_t *len)
 {
 	int pf, subsamp, rc;
+	struct fr_image conv;
 
+	if (converted_format(src->format)) {
+		if ((rc = check_converted(c, src)) || (rc = convert(c, src, &conv)))
+			return rc;
+		src = &conv;
+	}
 	if ((rc = enc_prepare(c, src, quality, &pf, &subsamp)))
 		return rc;
 	/* A buffer of the worst-case size never has to grow during compression. */

@@ -24,6 +24,8 @@ struct jpeg_codec {
 	void *dec;           /* tjhandle, created on first use */
 	unsigned char *buf;  /* encoder output, reused between frames (tjAlloc) */
 	unsigned long buf_size;
+	unsigned char *conv;  /* YUV/GRAY16 frames converted for the encoder */
+	size_t conv_size;
 	char err[256];       /* text of the last error */
 };
 
@@ -31,8 +33,14 @@ struct jpeg_codec {
 void jpeg_codec_init(struct jpeg_codec *c);
 void jpeg_codec_fini(struct jpeg_codec *c);
 
-/* 1 when TurboJPEG can encode from / decode into this pixel format. */
+/* 1 when TurboJPEG can encode from / decode into this pixel format in place. */
 int jpeg_format_supported(uint32_t format);
+
+/*
+ * 1 when jpeg_encode() takes this format: the in-place ones, and gray16, yuyv,
+ * nv12 and i420, which are converted first (BT.601 limited range to RGB).
+ */
+int jpeg_can_encode(uint32_t format);
 
 /*
  * Width and height of a JPEG. 0, or -EBADMSG when it is not a readable JPEG
@@ -50,7 +58,8 @@ int jpeg_header(struct jpeg_codec *c, const void *jpeg, size_t len, uint32_t *wi
 int jpeg_decode(struct jpeg_codec *c, const void *jpeg, size_t len, const struct fr_image *dst);
 
 /*
- * Encode @src (read in place) at @quality 1..100. On success *out points to
+ * Encode @src (read in place; converted first when it is gray16 or YUV) at
+ * @quality 1..100. On success *out points to
  * *len bytes owned by the codec, valid until the next call.
  * -EINVAL bad geometry; -ENOTSUP format; -EIO codec failure. Text in c->err.
  */
