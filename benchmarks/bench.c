@@ -795,9 +795,25 @@ static struct rep_result *res_at(int v, int w, int s, int rep)
 			(size_t)rep];
 }
 
+/* --only: comma-separated names; a name ending in '*' is a prefix */
 static int variant_selected(const struct variant *v)
 {
-	return !P.only || strstr(v->name, P.only);
+	const char *p = P.only;
+	if (!p)
+		return 1;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n > 0 && p[n - 1] == '*') {
+			if (!strncmp(v->name, p, n - 1))
+				return 1;
+		} else if (n == strlen(v->name) && !strncmp(v->name, p, n)) {
+			return 1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
 }
 
 static int applies(const struct variant *v, int w)
@@ -808,12 +824,12 @@ static int applies(const struct variant *v, int w)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: framering-bench [--quick] [--reps N] [--only NAME] [--size LABEL] [--csv FILE]\n"
+		"usage: framering-bench [--quick] [--reps N] [--only LIST] [--size LABEL] [--csv FILE]\n"
 		"                       [--idle-csv FILE] [--no-iceoryx] [--iceoryx-config] [--list]\n"
 		"  --quick           CI check: every transport runs once per size and workload,\n"
 		"                    for a few milliseconds, and must deliver correct data\n"
 		"  --reps N          repetitions per figure (default 5); medians are reported\n"
-		"  --only NAME       only the transports whose name contains NAME\n"
+		"  --only LIST       only these transports (comma-separated; 'framering*' = prefix)\n"
 		"  --size LABEL      only this frame size (64B, 640x480x3, 1920x1080x3, 3840x2160x3)\n"
 		"  --csv FILE        write the results table as CSV\n"
 		"  --idle-csv FILE   write the idle-consumer CPU figures as CSV\n"
@@ -954,7 +970,7 @@ int main(int argc, char **argv)
 #ifndef BENCH_HAVE_ICEORYX
 	snprintf(iox_why, sizeof(iox_why),
 		 "built without the iceoryx C binding (libiceoryx-binding-c-dev)");
-	if (!P.only || strstr("iceoryx", P.only))
+	if (!P.only || strstr(P.only, "iceoryx"))
 		fprintf(stderr, "SKIP iceoryx: %s\n", iox_why);
 #endif
 	for (int v = 0; v < NVARIANTS; v++) {
@@ -971,11 +987,14 @@ int main(int argc, char **argv)
 		P.reps);
 
 	uint64_t t_all = bench_now_ns();
-	for (int s = 0; s < NSIZES; s++) {
-		if (P.size && strcmp(P.size, sizes[s].label))
-			continue;
-		for (int w = 0; w < NWORKLOADS; w++) {
-			for (int rep = 0; rep < P.reps; rep++) {
+	/* Repetitions outermost: the VM's cross-core latency changes for seconds at a
+	 * time, so every figure's repetitions are spread over the whole run, and
+	 * transports of the same size and workload run back to back. */
+	for (int rep = 0; rep < P.reps; rep++) {
+		for (int s = 0; s < NSIZES; s++) {
+			if (P.size && strcmp(P.size, sizes[s].label))
+				continue;
+			for (int w = 0; w < NWORKLOADS; w++) {
 				fprintf(stderr, "  %-12s %-8s rep %d/%d:", sizes[s].label, workloads[w],
 					rep + 1, P.reps);
 				for (int v = 0; v < NVARIANTS; v++) {

@@ -8,6 +8,8 @@
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
 #                                delivers correct data; exit status 1 otherwise
 #
+#   benchmarks/run.sh --plot benchmarks/results/<date>.csv   redraw a plot
+#
 # Other arguments go to framering-bench (e.g. --only framering, --reps 7).
 # Missing Debian packages are installed with apt-get (root or sudo). The
 # iceoryx daemon iox-roudi is started for the run and stopped afterwards.
@@ -20,8 +22,105 @@ quick=0
 for a in "$@"; do
 	[ "$a" = "--quick" ] && quick=1
 done
+plot_only=""
+if [ "${1:-}" = "--plot" ]; then
+	plot_only=${2:?"usage: run.sh --plot RESULTS.csv"}
+fi
 
 say() { printf '%s\n' "run.sh: $*" >&2; }
+
+# --- plot (gnuplot) -------------------------------------------------------------
+# One colour per transport (the same in every panel); x = frame size.
+color() {
+	case "$1" in
+	framering-spsc) echo "#d62728" ;;
+	framering-spsc+spin) echo "#ff7f0e" ;;
+	framering-spsc+futex) echo "#8c564b" ;;
+	framering-mpmc) echo "#e377c2" ;;
+	framering-broadcast-1) echo "#bcbd22" ;;
+	framering-broadcast-3) echo "#9467bd" ;;
+	pipe) echo "#7f7f7f" ;;
+	unix) echo "#1f77b4" ;;
+	tcp) echo "#17becf" ;;
+	iceoryx) echo "#2ca02c" ;;
+	iceoryx+spin) echo "#000000" ;;
+	*) echo "#444444" ;;
+	esac
+}
+# plot_cmd WORKLOAD COLUMN: a gnuplot "plot" line over every transport's data file
+plot_cmd() {
+	line=""
+	for t in $transports; do
+		f="$tmp/$1-$(printf '%s' "$t" | tr '+' '_').dat"
+		[ -s "$f" ] || continue
+		case "$t" in framering-spsc) lw=3 ;; *) lw=1.5 ;; esac
+		case "$t" in framering*) dt=1 ;; *) dt=2 ;; esac
+		line="$line${line:+, }\"$f\" using 1:$2 title \"$t\" lc rgb \"$(color "$t")\" lw $lw dt $dt pt 7 ps 0.8"
+	done
+	printf 'plot %s\n' "$line"
+}
+draw_plot() { # CSV PNG STAMP
+	csv=$1
+	png=$2
+	stamp=$3
+	command -v gnuplot >/dev/null 2>&1 || { say "gnuplot not installed: no plot"; return 0; }
+	if [ -s "$csv" ]; then
+		transports=$(awk -F, 'NR > 1 && !seen[$1]++ { print $1 }' "$csv")
+		for w in handoff touch; do
+			for t in $transports; do
+				f="$tmp/$w-$(printf '%s' "$t" | tr '+' '_').dat"
+				# x index of the frame size (0..3), frames/s, latency p50
+				awk -F, -v t="$t" -v w="$w" '
+					$1 == t && $2 == w {
+						x = ($3 <= 64) ? 0 : ($3 <= 921600) ? 1 : ($3 <= 6220800) ? 2 : 3
+						print x, $6, $8
+					}' "$csv" >"$f"
+			done
+		done
+		host_cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+		ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
+		{
+			echo "set terminal pngcairo size 1600,1150 font 'sans,11'"
+			echo "set output '$png'"
+			echo "set multiplot layout 2,2 title 'framering-bench $stamp: $ncpu CPUs ($host_cpu); medians of repetitions; log scale' font ',13'"
+			echo "set logscale y"
+			echo "set grid xtics ytics mytics"
+			echo "set xtics ('64 B' 0, '640x480x3' 1, '1920x1080x3' 2, '3840x2160x3' 3)"
+			echo "set xrange [-0.3:3.3]"
+			echo "set xlabel 'frame size (bytes: 64, 921600, 6220800, 24883200)'"
+			echo "set key outside right top font ',10'"
+			echo "set style data linespoints"
+			echo "set ylabel 'frames/s'"
+			echo "set format y '10^{%L}'"
+			echo "set title 'handoff: 64-byte header written, frame handed over'"
+			plot_cmd handoff 2
+			echo "set title 'touch: every byte written by the producer and read by the consumer'"
+			plot_cmd touch 2
+			echo "set ylabel 'one-way latency p50 (us)'"
+			echo "set format y '%g'"
+			echo "set title 'handoff: ping-pong latency p50 (round trip / 2)'"
+			plot_cmd handoff 3
+			echo "set title 'touch: ping-pong latency p50 (round trip / 2)'"
+			plot_cmd touch 3
+			echo "unset multiplot"
+		} >"$tmp/plot.gp"
+		if gnuplot "$tmp/plot.gp"; then
+			say "wrote $png"
+		else
+			say "gnuplot failed"
+			return 1
+		fi
+	fi
+}
+
+
+if [ -n "$plot_only" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	stamp=$(basename "$plot_only" .csv)
+	draw_plot "$plot_only" "${plot_only%.csv}.png" "$stamp"
+	exit $?
+fi
 
 # --- packages -----------------------------------------------------------------
 need="gcc meson ninja-build pkg-config cmake iceoryx libiceoryx-binding-c-dev"
@@ -38,9 +137,12 @@ if [ -n "$missing" ]; then
 	say "installing:$missing"
 	$sudo apt-get update -qq
 	# iceoryx is optional: when its packages cannot be installed its rows are skipped.
+	# shellcheck disable=SC2086 # word splitting wanted: a list of package names
 	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null; then
 		say "some packages failed to install; retrying without iceoryx"
+		# shellcheck disable=SC2086
 		rest=$(printf '%s\n' $missing | grep -v iceoryx | tr '\n' ' ')
+		# shellcheck disable=SC2086
 		[ -z "$rest" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $rest >/dev/null
 	fi
 fi
@@ -58,11 +160,12 @@ bench="$build/benchmarks/framering-bench"
 # --- iceoryx daemon ------------------------------------------------------------
 tmp=$(mktemp -d)
 roudi_pid=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	if [ -n "$roudi_pid" ] && kill -0 "$roudi_pid" 2>/dev/null; then
 		kill -INT "$roudi_pid" 2>/dev/null || true
 		i=0
-		while kill -0 "$roudi_pid" 2>/dev/null && [ $i -lt 50 ]; do
+		while kill -0 "$roudi_pid" 2>/dev/null && [ "$i" -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
@@ -114,60 +217,5 @@ status=0
 "$bench" $iox_arg --csv "$csv" --idle-csv "$idle" "$@" >"$md" || status=$?
 cat "$md"
 say "wrote $csv, $idle, $md"
-
-# --- plot ------------------------------------------------------------------------
-if command -v gnuplot >/dev/null 2>&1 && [ -s "$csv" ]; then
-	transports=$(awk -F, 'NR > 1 && !seen[$1]++ { print $1 }' "$csv")
-	for w in handoff touch; do
-		files=""
-		titles=""
-		for t in $transports; do
-			f="$tmp/$w-$(printf '%s' "$t" | tr '+' '_').dat"
-			awk -F, -v t="$t" -v w="$w" '$1 == t && $2 == w { print $3, $6, $8, $9 }' "$csv" >"$f"
-			if [ -s "$f" ]; then
-				files="$files $f"
-				titles="$titles $t"
-			fi
-		done
-		eval "files_$w=\"\$files\""
-		eval "titles_$w=\"\$titles\""
-	done
-	host_cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-	ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
-	# shellcheck disable=SC2154
-	cat >"$tmp/plot.gp" <<EOF
-set terminal pngcairo size 1600,1150 font "sans,11"
-set output "$png"
-set multiplot layout 2,2 title "framering-bench $stamp: $ncpu CPUs ($host_cpu), medians of repetitions"
-set logscale xy
-set grid xtics ytics mytics
-set xtics ("64 B" 64, "640x480x3" 921600, "1920x1080x3" 6220800, "3840x2160x3" 24883200)
-set xrange [40:40000000]
-set key outside right top font ",10"
-set style data linespoints
-set format y "10^{%L}"
-hf = "$files_handoff"
-ht = "$titles_handoff"
-tf = "$files_touch"
-tt = "$titles_touch"
-set ylabel "frames/s"
-set title "handoff: 64-byte header written, frame handed over"
-plot for [i=1:words(hf)] word(hf, i) using 1:2 title word(ht, i) lw 2 pt (i % 13) + 1
-set title "touch: every byte written and read"
-plot for [i=1:words(tf)] word(tf, i) using 1:2 title word(tt, i) lw 2 pt (i % 13) + 1
-set ylabel "one-way latency p50 (us)"
-set format y "%g"
-set title "handoff: ping-pong latency (round trip / 2), p50"
-plot for [i=1:words(hf)] word(hf, i) using 1:3 title word(ht, i) lw 2 pt (i % 13) + 1
-set title "touch: ping-pong latency (round trip / 2), p50"
-plot for [i=1:words(tf)] word(tf, i) using 1:3 title word(tt, i) lw 2 pt (i % 13) + 1
-unset multiplot
-EOF
-	if gnuplot "$tmp/plot.gp"; then
-		say "wrote $png"
-	else
-		say "gnuplot failed"
-		status=1
-	fi
-fi
+draw_plot "$csv" "$png" "$stamp" || status=1
 exit $status
