@@ -159,7 +159,7 @@ wait "$p" || fail "pub after SIGINT exited $?: $(cat "$tmp/p.err")"
 grep -q "summary:" "$tmp/p.err" || fail "pub after SIGINT: no summary"
 wait "$s1" || fail "reliable sub at end of stream exited $?: $(cat "$tmp/s1.err")"
 wait "$s2" || fail "latest sub at end of stream exited $?: $(cat "$tmp/s2.err")"
-grep -q "summary: [1-9][0-9]* frames" "$tmp/s1.err" || fail "sub saw no frame: $(cat "$tmp/s1.err")"
+grep -q "summary: [1-9][0-9]* frames.*end of stream" "$tmp/s1.err" || fail "sub saw no frame: $(cat "$tmp/s1.err")"
 run 0 "rm ended broadcast" -- "$fr" rm "$seg-s"
 # An idle consumer (no producer yet) and info --watch stop on a signal too.
 run 0 "create idle" -- "$fr" create "$seg-s" --mode broadcast --slots 4 --size 64x48 --format gray8
@@ -169,7 +169,7 @@ bgpids+=("$s3")
 wait_consumers "$seg-s" 1
 kill -TERM "$s3"
 wait "$s3" || fail "idle sub after SIGTERM exited $?"
-grep -q "summary: 0 frames" "$tmp/s3.err" || fail "idle sub: $(cat "$tmp/s3.err")"
+grep -q "summary: 0 frames.*stopped by a signal" "$tmp/s3.err" || fail "idle sub: $(cat "$tmp/s3.err")"
 "$fr" info --watch --quiet "$seg-s" >/dev/null 2>"$tmp/w.err" &
 w=$!
 bgpids+=("$w")
@@ -189,7 +189,14 @@ docs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert docs and any("rates" in d for d in docs), docs
 ' "$tmp/w.json" || fail "info --watch --json: not one JSON object per line: $(head -c 300 "$tmp/w.json")"
 [ "$(grep -c '"rates"' "$tmp/w.json")" -ge 1 ] || fail "info --watch --json: no rates line"
+"$fr" info --watch --quiet "$seg-s" >/dev/null 2>"$tmp/w2.err" &
+w=$!
+bgpids+=("$w")
+sleep 0.5
 run 0 "rm broadcast" -- "$fr" rm "$seg-s"
+timeout 10 tail --pid="$w" -f /dev/null || fail "info --watch goes on after the segment was removed"
+wait "$w" || fail "info --watch of a removed segment exited $?"
+grep -q "segment removed" "$tmp/w2.err" || fail "info --watch: $(cat "$tmp/w2.err")"
 
 # ---- bad input: a message, a non-zero status, no segment left behind ----------
 missing="$seg-missing"
@@ -243,6 +250,7 @@ run 2 "pub bad count" -- "$fr" pub "$bad" --source pattern --size 64x48 --count 
 run 1 "pub missing jpeg dir" -- "$fr" pub "$bad" --source jpeg:"$tmp/nothing" --size 64x48
 run 2 "sub bad every" -- "$fr" sub "$bad" --every 0
 run 2 "sub bad quality" -- "$fr" sub "$bad" --quality 101
+run 2 "sub --every without --jpeg" -- "$fr" sub "$bad" --every 5
 run 2 "unknown option" -- "$fr" info "$bad" --colour
 run 2 "missing value" -- "$fr" create "$bad" --size
 run 2 "no name" -- "$fr" create --size 64x48

@@ -104,7 +104,7 @@ int cmd_sub(int argc, char **argv)
 	uint64_t every = 1, count = 0;
 	uint32_t quality = 90;
 	double timeout = 0;
-	bool latest = false, quiet = false;
+	bool latest = false, quiet = false, jpeg_opts = false;
 	const char *label_opt = NULL;
 	int c;
 
@@ -117,10 +117,12 @@ int cmd_sub(int argc, char **argv)
 		case 'e':
 			if (opt_u64("sub", "--every", optarg, 1, UINT64_MAX, &every))
 				return EXIT_USAGE;
+			jpeg_opts = true;
 			break;
 		case 'Q':
 			if (opt_u32("sub", "--quality", optarg, 1, 100, &quality))
 				return EXIT_USAGE;
+			jpeg_opts = true;
 			break;
 		case 'c':
 			if (opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &count))
@@ -150,6 +152,8 @@ int cmd_sub(int argc, char **argv)
 		return opt_usage_error("sub", optind >= argc ? "a segment NAME is needed"
 							     : "unexpected argument '%s'",
 				       argv[optind + (optind < argc)]);
+	if (jpeg_opts && !dir)
+		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
 	const char *name = argv[optind];
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
@@ -201,7 +205,7 @@ int cmd_sub(int argc, char **argv)
 		snprintf(label, sizeof(label), "sub %s[%d]", shown, (int)getpid());
 	stats_init(st, label, quiet, true);
 	uint64_t last_seq = 0, received = 0, last_frame_ns = now_ns();
-	bool have_seq = false;
+	bool have_seq = false, ended = false;
 	unsigned acq_flags = latest && broadcast ? FR_ACQUIRE_NEWEST : 0;
 	status = EXIT_SUCCESS;
 	while (!tool_stop && (!count || received < count)) {
@@ -215,8 +219,10 @@ int cmd_sub(int argc, char **argv)
 			}
 			continue;
 		}
-		if (rc == -EPIPE)
-			break; /* end of stream: every producer closed */
+		if (rc == -EPIPE) {
+			ended = true; /* end of stream: every producer closed */
+			break;
+		}
 		if (rc) {
 			status = seg_fail("sub", shown, rc);
 			break;
@@ -279,10 +285,14 @@ int cmd_sub(int argc, char **argv)
 		}
 		stats_tick(st);
 	}
-	char extra[4200] = "";
+	char extra[4200];
+	const char *why = ended ? "end of stream" : tool_stop ? "stopped by a signal"
+		: count && received >= count ? "--count reached" : "stopped on an error";
 	if (dir)
-		snprintf(extra, sizeof(extra), "%" PRIu64 " JPEGs in %s%s", saved, dir,
-			 jpeg_errors ? " (some frames could not be encoded)" : "");
+		snprintf(extra, sizeof(extra), "%" PRIu64 " JPEGs in %s%s, %s", saved, dir,
+			 jpeg_errors ? " (some frames could not be encoded)" : "", why);
+	else
+		snprintf(extra, sizeof(extra), "%s", why);
 	fr_close(ring);
 	ring = NULL;
 	stats_summary(st, extra);
