@@ -323,7 +323,16 @@ static int read_raw_frame(struct source *s, struct fr_frame *f)
 int source_fill(struct source *s, struct fr_frame *f)
 {
 	struct fr_image img = { f->data, f->capacity, f->width, f->height, f->stride, f->format };
+	uint64_t need;
 	int rc;
+
+	/* Never write past the slot, whatever geometry the segment claims. */
+	if (f->format != FR_FORMAT_RAW && f->format != FR_FORMAT_JPEG &&
+	    (fr_format_frame_bytes(f->format, f->width, f->height, f->stride, &need) ||
+	     need > f->capacity))
+		return tool_failf("pub: the slot (%llu bytes) cannot hold a %ux%u frame of stride %u",
+				  (unsigned long long)f->capacity, f->width, f->height, f->stride),
+		       -2;
 
 	switch (s->kind) {
 	case SOURCE_PATTERN:
