@@ -103,8 +103,8 @@ int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uin
 		else
 			opt_usage_error(cmd, "%ux%u%s is not a valid %s frame%s", cfg->width,
 					cfg->height, cfg->stride ? " with that --stride" : "", fname,
-					cfg->format == FR_FORMAT_YUYV || cfg->format == FR_FORMAT_NV12 ||
-							cfg->format == FR_FORMAT_I420
+					cfg->format == FR_FORMAT_YUYV ? " (the width must be even)"
+					: cfg->format == FR_FORMAT_NV12 || cfg->format == FR_FORMAT_I420
 						? " (width and height must be even)"
 						: "");
 		return -1;
