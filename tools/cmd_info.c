@@ -54,6 +54,12 @@ static void print_json(const char *shown, const struct fr_info *info, const stru
 	fflush(stdout);
 }
 
+/* Growth of a counter; 0 when it went back (broadcast consumers detaching). */
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
+}
+
 static int watch(const char *name, const char *shown, struct fr_info *info, bool as_json,
 		 bool quiet)
 {
@@ -87,9 +93,9 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 		uint64_t t = now_ns();
 		double dt = (double)(t - t_prev) / 1e9;
 		struct rates r = {
-			(double)(info->published - prev->published) / dt,
-			(double)(info->consumed - prev->consumed) / dt,
-			(double)(info->published - prev->published) * (double)frame_bytes / dt / 1e6,
+			(double)delta(info->published, prev->published) / dt,
+			(double)delta(info->consumed, prev->consumed) / dt,
+			(double)delta(info->published, prev->published) * (double)frame_bytes / dt / 1e6,
 		};
 		if (as_json)
 			print_json(shown, info, &r, false);
@@ -106,9 +112,9 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 	fprintf(stderr,
 		"info %s: summary: watched %.1f s, %" PRIu64 " frames published (%.1f fps), "
 		"%" PRIu64 " consumed, %" PRIu64 " dropped\n",
-		shown, total, prev->published - first_pub,
-		(double)(prev->published - first_pub) / (total > 0 ? total : 1),
-		prev->consumed - first_cons, prev->dropped - first_drop);
+		shown, total, delta(prev->published, first_pub),
+		(double)delta(prev->published, first_pub) / (total > 0 ? total : 1),
+		delta(prev->consumed, first_cons), delta(prev->dropped, first_drop));
 	free(prev);
 	return status;
 }
