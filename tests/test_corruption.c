@@ -1,0 +1,495 @@
+/*
+ * Hostile memory: a peer scribbles over a LIVE segment while a producer
+ * process and a consumer process use it (SPSC, MPMC, broadcast). Every header
+ * field, every peer-table field (of the producer's entry, the consumer's and
+ * an idle one), every descriptor field (of every slot) and the broadcast
+ * publish log get out-of-range values, one field per run, several values in
+ * a row. The two processes must return errors (-EPROTO, -ETIMEDOUT, ...) or
+ * carry on, and never crash, hang, or touch memory outside the mapping: the
+ * children check every return code and every frame the library hands out
+ * (bytes within the slot, the whole slot readable/writable), the suite runs
+ * under AddressSanitizer in CI, and a child whose calls stop returning is a
+ * hang (generous bound, then the test kills it and fails).
+ *
+ * The children also re-open their handle now and then, so scribbled identity
+ * fields and peer entries meet fr_open's validation and the reaper too.
+ *
+ * Suite open_identity: each identity field of a valid segment file perturbed
+ * alone gives -EPROTO from fr_open (both roles) and fr_stat, or, for the
+ * fields that are information only, a segment that still works.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <framering.h>
+
+#include "../lib/layout.h"
+#include "helpers.h"
+
+/* How long a child may go without one library call returning (hang guard). */
+#define STUCK_BOUND_S 60
+/* Blocking calls in the children are bounded by this (never -1). */
+#define CALL_TIMEOUT_MS 10
+/* Children re-open their handle every this many calls. */
+#define REOPEN_EVERY 40
+#define FRAME_BYTES 4096u
+
+/* ---- what to scribble on ---------------------------------------------------- */
+
+enum area { AREA_HEADER, AREA_PEER, AREA_DESC, AREA_LOG };
+
+struct target {
+	const char *name;
+	enum area area;
+	size_t offset; /* within the header, peer entry or descriptor */
+	unsigned size; /* 4 or 8 (the magic: 8) */
+};
+
+#define HF(f) {"header." #f, AREA_HEADER, offsetof(struct fr_shm_header, f), \
+	       sizeof(((struct fr_shm_header *)0)->f)}
+#define PF(f) {"peer." #f, AREA_PEER, offsetof(struct fr_shm_peer, f), \
+	       sizeof(((struct fr_shm_peer *)0)->f)}
+#define DF(f) {"desc." #f, AREA_DESC, offsetof(struct fr_shm_desc, f), \
+	       sizeof(((struct fr_shm_desc *)0)->f)}
+
+static const struct target header_targets[] = {
+	{"header.magic", AREA_HEADER, 0, 8},
+	HF(abi_version), HF(header_bytes), HF(segment_bytes), HF(mode), HF(policy),
+	HF(slot_count), HF(max_peers), HF(desc_offset), HF(log_offset), HF(payload_offset),
+	HF(payload_stride), HF(frame_capacity), HF(width), HF(height), HF(stride), HF(format),
+	HF(creator_pid), HF(log_count), HF(created_ns), HF(creator_start), HF(state), HF(perms),
+	HF(head), HF(published), HF(producer_waits), HF(aborted), HF(latest_stalls),
+	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
+	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
+	HF(eos), HF(orphans), HF(attaches),
+};
+
+static const struct target peer_targets[] = {
+	PF(state), PF(role), PF(flags), PF(pid), PF(start_time), PF(generation), PF(attach_ns),
+	PF(intent), PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
+};
+
+static const struct target desc_targets[] = {
+	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
+	DF(format), DF(flags), DF(owner),
+};
+
+static const struct target log_target = {"log.entry", AREA_LOG, 0, 8};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- the producer and consumer processes ---------------------------------- */
+
+struct side {
+	_Atomic uint64_t calls;  /* library calls that returned */
+	_Atomic uint64_t frames; /* frames published / acquired */
+	_Atomic uint64_t errors; /* calls that returned an error other than a timeout */
+};
+
+struct shared {
+	_Atomic uint32_t stop;
+	struct side side[2]; /* 0 producer, 1 consumer */
+	char name[FRT_NAME_SIZE];
+	uint32_t mode;
+	uint64_t slot_bytes; /* payload stride: no frame may claim more */
+};
+
+/* A return code outside the documented set fails the child. */
+static void check_rc(const char *call, int rc, const int *ok, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rc == ok[i])
+			return;
+	frt_child_fail(__FILE__, __LINE__, "%s returned %d (%s)", call, rc, fr_strerror(rc));
+}
+#define CHECK_RC(call, rc, ...)                                                   \
+	do {                                                                      \
+		static const int ok_[] = {__VA_ARGS__};                          \
+		check_rc(call, rc, ok_, COUNT(ok_));                              \
+	} while (0)
+
+static void count_call(struct side *s, int rc)
+{
+	atomic_fetch_add(&s->calls, 1);
+	if (rc < 0 && rc != -ETIMEDOUT && rc != -EAGAIN)
+		atomic_fetch_add(&s->errors, 1);
+}
+
+/* Attach (again); NULL while the segment is refused or the role is taken. */
+static struct fr_ring *attach(struct shared *sh, struct side *s, unsigned flags)
+{
+	struct fr_ring *ring = NULL;
+	int rc = fr_open(sh->name, flags, &ring);
+	CHECK_RC("fr_open", rc, 0, -EPROTO, -EBUSY);
+	count_call(s, rc);
+	if (rc != 0) {
+		frt_sleep_ms(1);
+		return NULL;
+	}
+	return ring;
+}
+
+static int producer_main(void *arg)
+{
+	struct shared *sh = arg;
+	struct side *s = &sh->side[0];
+	struct fr_ring *ring = NULL;
+	uint64_t n = 0;
+	while (!atomic_load(&sh->stop)) {
+		if (!ring && !(ring = attach(sh, s, FR_PRODUCER)))
+			continue;
+		struct fr_frame f;
+		int rc = fr_claim(ring, &f, CALL_TIMEOUT_MS);
+		CHECK_RC("fr_claim", rc, 0, -ETIMEDOUT, -EPROTO);
+		count_call(s, rc);
+		if (rc == 0) {
+			FRT_CHILD_CHECKF(f.data && f.bytes <= f.capacity && f.capacity <= sh->slot_bytes,
+					 "claimed frame: data %p bytes %llu capacity %llu", f.data,
+					 (unsigned long long)f.bytes, (unsigned long long)f.capacity);
+			memset(f.data, (int)(n & 0xff), (size_t)f.capacity); /* the whole slot */
+			if (f.capacity > 64)
+				f.bytes = f.capacity - n % 64;
+			rc = fr_publish(ring, &f);
+			CHECK_RC("fr_publish", rc, 0, -EPROTO);
+			count_call(s, rc);
+			if (rc == 0)
+				atomic_fetch_add(&s->frames, 1);
+			else
+				FRT_CHILD_OK(fr_cancel(ring, &f));
+		}
+		if (++n % REOPEN_EVERY == 0) {
+			fr_close(ring);
+			ring = NULL;
+		}
+	}
+	fr_close(ring);
+	return 0;
+}
+
+static volatile uint8_t sink;
+
+static int consumer_main(void *arg)
+{
+	struct shared *sh = arg;
+	struct side *s = &sh->side[1];
+	struct fr_ring *ring = NULL;
+	uint64_t n = 0;
+	while (!atomic_load(&sh->stop)) {
+		if (!ring && !(ring = attach(sh, s, FR_CONSUMER)))
+			continue;
+		struct fr_frame f;
+		int rc = fr_acquire(ring, &f, CALL_TIMEOUT_MS);
+		CHECK_RC("fr_acquire", rc, 0, -ETIMEDOUT, -EPROTO, -EPIPE);
+		count_call(s, rc);
+		if (rc == -EPIPE)
+			frt_sleep_ms(1); /* a scribbled end-of-stream flag: keep asking */
+		if (rc == 0) {
+			FRT_CHILD_CHECKF(f.data && f.bytes <= f.capacity && f.capacity <= sh->slot_bytes &&
+						 f.format < FR_FORMAT_COUNT,
+					 "acquired frame: data %p bytes %llu capacity %llu format %u",
+					 f.data, (unsigned long long)f.bytes,
+					 (unsigned long long)f.capacity, f.format);
+			/* Read all of it: outside the mapping this faults (or trips ASan). */
+			const volatile uint8_t *p = f.data;
+			uint8_t x = 0;
+			for (uint64_t i = 0; i < f.capacity; i++)
+				x ^= p[i];
+			sink = x;
+			atomic_fetch_add(&s->frames, 1);
+			rc = fr_release(ring, &f);
+			CHECK_RC("fr_release", rc, 0, -EPROTO);
+			count_call(s, rc);
+		}
+		if (++n % REOPEN_EVERY == 0) {
+			fr_close(ring);
+			ring = NULL;
+		}
+	}
+	fr_close(ring);
+	return 0;
+}
+
+/* ---- the scribbler (the test process) ------------------------------------- */
+
+struct scenario {
+	struct shared *sh;
+	pid_t pid[2];
+	uint8_t *map;
+	size_t len;
+	uint32_t slots, log_count;
+	uint64_t desc_offset, log_offset;
+};
+
+static const char *side_name(int i)
+{
+	return i == 0 ? "producer" : "consumer";
+}
+
+/* Fail (after killing the children) unless both are still running. */
+static void expect_running(struct scenario *sc, const char *what)
+{
+	for (int i = 0; i < 2; i++) {
+		int st = frt_try_wait(sc->pid[i]);
+		if (st >= 0) {
+			frt_kill(sc->pid[1 - i]);
+			sc->pid[0] = sc->pid[1] = 0;
+			cr_assert(false, "%s: the %s ended early with status %d (128+n: signal n)", what,
+				side_name(i), st);
+		}
+	}
+}
+
+/* Wait until both children completed @calls more library calls. */
+static void expect_progress(struct scenario *sc, uint64_t calls, const char *what)
+{
+	uint64_t want[2];
+	for (int i = 0; i < 2; i++)
+		want[i] = atomic_load(&sc->sh->side[i].calls) + calls;
+	for (long waited_ms = 0;; waited_ms += 1) {
+		expect_running(sc, what);
+		if (atomic_load(&sc->sh->side[0].calls) >= want[0] &&
+		    atomic_load(&sc->sh->side[1].calls) >= want[1])
+			return;
+		if (waited_ms > STUCK_BOUND_S * 1000L) {
+			int stuck = atomic_load(&sc->sh->side[0].calls) < want[0] ? 0 : 1;
+			frt_kill(sc->pid[0]);
+			frt_kill(sc->pid[1]);
+			sc->pid[0] = sc->pid[1] = 0;
+			cr_assert(false, "%s: the %s's library call has not returned for %d s (hang)", what,
+				side_name(stuck), STUCK_BOUND_S);
+		}
+		frt_sleep_ms(1);
+	}
+}
+
+static void start(struct scenario *sc, uint32_t mode, const char *tag)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->sh = frt_shared_alloc(sizeof *sc->sh);
+	cr_assert_not_null(sc->sh);
+	struct shared *sh = sc->sh;
+	frt_name(sh->name, sizeof sh->name, tag);
+	sh->mode = mode;
+	struct fr_config cfg = {.mode = mode, .slots = mode == FR_BROADCAST ? 8 : 4,
+				.frame_bytes = FRAME_BYTES};
+	struct fr_ring *ring = NULL;
+	FRT_ASSERT_OK(fr_create(sh->name, &cfg, &ring));
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(ring, &info));
+	sh->slot_bytes = info.payload_stride;
+	fr_close(ring); /* never published: not end of stream */
+
+	char path[FRT_NAME_SIZE + 16];
+	int fd = open(frt_shm_path(path, sizeof path, sh->name), O_RDWR);
+	cr_assert_geq(fd, 0);
+	sc->len = (size_t)info.segment_bytes;
+	sc->map = mmap(NULL, sc->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(sc->map, MAP_FAILED);
+	const struct fr_shm_header *h = (const struct fr_shm_header *)(void *)sc->map;
+	sc->slots = h->slot_count;
+	sc->log_count = h->log_count;
+	sc->desc_offset = h->desc_offset;
+	sc->log_offset = h->log_offset;
+
+	sc->pid[0] = frt_spawn(producer_main, sh);
+	sc->pid[1] = frt_spawn(consumer_main, sh);
+	cr_assert_gt(sc->pid[0], 0);
+	cr_assert_gt(sc->pid[1], 0);
+	/* Frames flow before anything is scribbled on (else this test shows nothing). */
+	for (long waited_ms = 0; atomic_load(&sh->side[1].frames) < 20; waited_ms++) {
+		expect_running(sc, "before corruption");
+		if (waited_ms > STUCK_BOUND_S * 1000L) {
+			frt_kill(sc->pid[0]);
+			frt_kill(sc->pid[1]);
+			cr_assert(false, "no frames flow through a clean segment");
+		}
+		frt_sleep_ms(1);
+	}
+}
+
+static void finish(struct scenario *sc, const char *what)
+{
+	atomic_store(&sc->sh->stop, 1);
+	for (int i = 0; i < 2; i++) {
+		int st = frt_wait(sc->pid[i], STUCK_BOUND_S);
+		if (st != 0) {
+			frt_kill(sc->pid[1 - i]);
+			cr_assert(false, "%s: the %s ended with status %d (-1: hung and killed; 128+n: "
+				"signal n)", what, side_name(i), st);
+		}
+	}
+	munmap(sc->map, sc->len);
+	fr_unlink(sc->sh->name);
+	frt_shared_free(sc->sh, sizeof *sc->sh);
+}
+
+static uint64_t load_field(const uint8_t *at, unsigned size)
+{
+	if (size == 4)
+		return __atomic_load_n((const uint32_t *)(const void *)at, __ATOMIC_RELAXED);
+	return __atomic_load_n((const uint64_t *)(const void *)at, __ATOMIC_RELAXED);
+}
+
+static void store_field(uint8_t *at, unsigned size, uint64_t v)
+{
+	if (size == 4)
+		__atomic_store_n((uint32_t *)(void *)at, (uint32_t)v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n((uint64_t *)(void *)at, v, __ATOMIC_RELAXED);
+}
+
+/* Where @t lives, the n-th place of several (peers, slots, log entries); NULL past the last. */
+static uint8_t *field_at(struct scenario *sc, const struct target *t, unsigned n)
+{
+	/* Peer entries: producer and consumer (whichever the mode gives them) and an idle one. */
+	static const unsigned peers_p2p[] = {0, 1, 7};
+	static const unsigned peers_bc[] = {31, 0, 7};
+	size_t off;
+	switch (t->area) {
+	case AREA_HEADER:
+		if (n)
+			return NULL;
+		off = t->offset;
+		break;
+	case AREA_PEER: {
+		const unsigned *e = sc->sh->mode == FR_BROADCAST ? peers_bc : peers_p2p;
+		if (n >= 3)
+			return NULL;
+		off = offsetof(struct fr_shm_header, peers) + (size_t)e[n] * FR_SHM_PEER_BYTES +
+		      t->offset;
+		break;
+	}
+	case AREA_DESC:
+		if (n >= sc->slots)
+			return NULL;
+		off = sc->desc_offset + (size_t)n * FR_SHM_DESC_BYTES + t->offset;
+		break;
+	default:
+		if (n >= sc->log_count)
+			return NULL;
+		off = sc->log_offset + (size_t)n * sizeof(struct fr_shm_log);
+		break;
+	}
+	cr_assert_leq(off + t->size, sc->len);
+	return sc->map + off;
+}
+
+/*
+ * The values written, in order, without repairing anything in between:
+ * absolute edge values and values relative to what the field held.
+ */
+enum { REL_PLUS_1 = 1, REL_MINUS_1, REL_PLUS_SLOTS, REL_FLIP_TOP, REL_FLIP_LOW };
+struct value {
+	int rel; /* 0: absolute */
+	uint64_t v;
+};
+static const struct value values[] = {
+	{REL_PLUS_1, 0},
+	{REL_MINUS_1, 0},
+	{REL_PLUS_SLOTS, 0},
+	{0, 0},
+	{REL_FLIP_LOW, 0},
+	{0, 0x7fffffff},
+	{0, 0x80000000u},
+	{0, UINT64_C(0x100000000)},
+	{0, UINT64_C(0x8000000000000000)},
+	{REL_FLIP_TOP, 0},
+	{0, UINT64_MAX},
+	{0, 3},
+};
+
+static uint64_t value_for(const struct value *v, uint64_t cur, unsigned size, uint32_t slots)
+{
+	switch (v->rel) {
+	case REL_PLUS_1: return cur + 1;
+	case REL_MINUS_1: return cur - 1;
+	case REL_PLUS_SLOTS: return cur + slots + 1;
+	case REL_FLIP_TOP: return cur ^ (UINT64_C(1) << (8 * size - 1));
+	case REL_FLIP_LOW: return cur ^ 1;
+	default: return v->v;
+	}
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	return mode == FR_SPSC ? "spsc" : mode == FR_MPMC ? "mpmc" : "broadcast";
+}
+
+/* One field: fresh segment and processes, every value in a row, then a clean stop. */
+static void scribble(uint32_t mode, const struct target *t)
+{
+	struct scenario sc;
+	start(&sc, mode, "cor");
+	char what[160];
+	for (size_t k = 0; k < COUNT(values); k++) {
+		uint8_t *first = field_at(&sc, t, 0);
+		uint64_t v = value_for(&values[k], load_field(first, t->size), t->size, sc.slots);
+		for (unsigned n = 0; field_at(&sc, t, n); n++)
+			store_field(field_at(&sc, t, n), t->size, v);
+		snprintf(what, sizeof what, "%s: %s = %#llx (value %zu)", mode_name(mode), t->name,
+			 (unsigned long long)v, k);
+		/* Both sides get through a few calls with the bad value (both
+		 * directions of a ring, a re-open after REOPEN_EVERY calls). */
+		expect_progress(&sc, 3, what);
+	}
+	/* Let each side go through a re-open with the segment as it is now. */
+	expect_progress(&sc, REOPEN_EVERY + 2, what);
+	finish(&sc, what);
+}
+
+static void scribble_all(uint32_t mode, const struct target *targets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		scribble(mode, &targets[i]);
+}
+
+TestSuite(corruption, .fini = frt_cleanup, .timeout = 600);
+
+Test(corruption, spsc_header) { scribble_all(FR_SPSC, header_targets, COUNT(header_targets)); }
+Test(corruption, spsc_peers) { scribble_all(FR_SPSC, peer_targets, COUNT(peer_targets)); }
+Test(corruption, spsc_descriptors) { scribble_all(FR_SPSC, desc_targets, COUNT(desc_targets)); }
+Test(corruption, mpmc_header) { scribble_all(FR_MPMC, header_targets, COUNT(header_targets)); }
+Test(corruption, mpmc_peers) { scribble_all(FR_MPMC, peer_targets, COUNT(peer_targets)); }
+Test(corruption, mpmc_descriptors) { scribble_all(FR_MPMC, desc_targets, COUNT(desc_targets)); }
+Test(corruption, broadcast_header)
+{
+	scribble_all(FR_BROADCAST, header_targets, COUNT(header_targets));
+}
+Test(corruption, broadcast_peers)
+{
+	scribble_all(FR_BROADCAST, peer_targets, COUNT(peer_targets));
+}
+Test(corruption, broadcast_descriptors)
+{
+	scribble_all(FR_BROADCAST, desc_targets, COUNT(desc_targets));
+}
+Test(corruption, broadcast_log) { scribble(FR_BROADCAST, &log_target); }
+
+/* Two scribbles at once that make an MPMC slot look "ahead": the consumer side. */
+Test(corruption, mpmc_turn_ahead_of_tail)
+{
+	struct scenario sc;
+	start(&sc, FR_MPMC, "cor");
+	const struct target turn = DF(turn);
+	for (int round = 0; round < 8; round++) {
+		/* Make the slot at tail read as published two laps ahead. */
+		const struct fr_shm_header *h = (const struct fr_shm_header *)(void *)sc.map;
+		uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+		store_field(field_at(&sc, &turn, (unsigned)(tail & (sc.slots - 1))), 8,
+			    tail + 1 + 2 * sc.slots);
+		expect_progress(&sc, 3, "mpmc: turn at tail = tail + 1 + 2 laps");
+	}
+	finish(&sc, "mpmc: turn ahead of tail");
+}
