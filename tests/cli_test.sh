@@ -198,6 +198,24 @@ timeout 10 tail --pid="$w" -f /dev/null || fail "info --watch goes on after the 
 wait "$w" || fail "info --watch of a removed segment exited $?"
 grep -q "segment removed" "$tmp/w2.err" || fail "info --watch: $(cat "$tmp/w2.err")"
 
+# ---- a slow latest consumer: every frame is either received or counted as a drop ----
+run 0 "create latest" -- "$fr" create "$seg-l" --mode broadcast --slots 4 --size 320x240 --format bgr24
+"$fr" sub "$seg-l" --latest --jpeg "$tmp/slow" --quiet --timeout 60 2>"$tmp/l.err" &
+l=$!
+bgpids+=("$l")
+wait_consumers "$seg-l" 1
+run 0 "pub to a slow latest consumer" -- "$fr" pub "$seg-l" --source pattern --count 300 --fps 0 --quiet
+wait "$l" || fail "latest sub exited $?: $(cat "$tmp/l.err")"
+got=$(sed -nE 's/.*summary: ([0-9]+) frames.*drops ([0-9]+).*/\1 \2/p' "$tmp/l.err")
+read -r lframes ldrops <<<"$got"
+[ -n "$got" ] && [ $((lframes + ldrops)) -eq 300 ] ||
+	fail "latest sub: frames + drops != 300: $(cat "$tmp/l.err")"
+"$fr" info --json "$seg-l" >"$tmp/l.json"
+[ "$(json_get dropped <"$tmp/l.json")" = "${ldrops:-x}" ] ||
+	fail "latest sub counted ${ldrops:-?} drops, the segment $(json_get dropped <"$tmp/l.json")"
+[ "$(find "$tmp/slow" -name '*.jpg' | wc -l)" -eq "${lframes:-0}" ] || fail "latest sub: one JPEG per frame expected"
+run 0 "rm latest" -- "$fr" rm "$seg-l"
+
 # ---- bad input: a message, a non-zero status, no segment left behind ----------
 missing="$seg-missing"
 run 1 "info missing" -- "$fr" info "$missing"
