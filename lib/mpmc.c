@@ -66,7 +66,12 @@ static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 				return -EAGAIN;
 			pos = again;
 		} else {
-			pos = atomic_load_explicit(&h->head, memory_order_relaxed);
+			/* turn ahead of pos: another producer took pos, so head moved.
+			 * A head that did not move means a scribbled turn word. */
+			uint64_t again = atomic_load_explicit(&h->head, memory_order_relaxed);
+			if (again == pos)
+				return -EPROTO;
+			pos = again;
 		}
 	}
 }
@@ -207,7 +212,12 @@ static int mpmc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 				return -EAGAIN;
 			pos = again;
 		} else {
-			pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
+			/* turn ahead of pos + 1: another consumer took pos, so tail
+			 * moved. A tail that did not move means a scribbled turn word. */
+			uint64_t again = atomic_load_explicit(&h->tail, memory_order_relaxed);
+			if (again == pos)
+				return -EPROTO;
+			pos = again;
 		}
 	}
 }
