@@ -234,6 +234,7 @@ int cmd_pub(int argc, char **argv)
 		snprintf(label, sizeof(label), "pub %s", shown);
 	stats_init(st, label, quiet, false);
 	st->drop_word = "skipped";
+	st->show_wait = true;
 	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0, due = now_ns() - period;
 	status = EXIT_SUCCESS;
 	while (!tool_stop && (!count || st->frames < count)) {
@@ -256,11 +257,14 @@ int cmd_pub(int argc, char **argv)
 		/* Bounded waits: status lines keep coming and a signal is never missed. */
 		uint64_t t0 = now_ns();
 		while ((rc = fr_claim(ring, &f, 200)) == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
+			uint64_t t = now_ns();
+			stats_wait(st, t - t0);
+			t0 = t;
 			stats_tick(st);
 			if (tool_stop)
 				break;
 		}
-		st->wait_ns += now_ns() - t0;
+		stats_wait(st, now_ns() - t0);
 		if (rc) {
 			if (!tool_stop)
 				status = seg_fail("pub", shown, rc);

@@ -98,6 +98,12 @@ void stats_drops(struct stats *s, uint64_t n)
 	s->win_drops += n;
 }
 
+void stats_wait(struct stats *s, uint64_t ns)
+{
+	s->wait_ns += ns;
+	s->win_wait_ns += ns;
+}
+
 static double ms(uint64_t ns)
 {
 	return (double)ns / 1e6;
@@ -123,12 +129,15 @@ void stats_tick(struct stats *s)
 	if (!s->quiet) {
 		if (s->latency)
 			latency_text(lat, sizeof(lat), &s->win);
+		else if (s->show_wait)
+			snprintf(lat, sizeof(lat), "waiting for slots %3.0f%%",
+				 100.0 * (double)s->win_wait_ns / (double)dt);
 		fprintf(stderr, "%s: %6.1f fps %8.1f MB/s  %s%s%s %" PRIu64 "  frames %" PRIu64 "\n",
 			s->label, (double)s->win_frames / sec, (double)s->win_bytes / sec / 1e6, lat,
 			lat[0] ? "  " : "", s->drop_word, s->win_drops, s->frames);
 	}
 	s->last_ns = now;
-	s->win_frames = s->win_bytes = s->win_drops = 0;
+	s->win_frames = s->win_bytes = s->win_drops = s->win_wait_ns = 0;
 	hist_reset(&s->win);
 }
 

@@ -33,7 +33,8 @@ struct stats {
 	uint64_t start_ns;
 	uint64_t last_ns;     /* last status line */
 	uint64_t frames, bytes, drops, wait_ns;
-	uint64_t win_frames, win_bytes, win_drops;
+	uint64_t win_frames, win_bytes, win_drops, win_wait_ns;
+	bool show_wait;       /* producers: share of the second spent waiting for a slot */
 	struct lat_hist total, win;
 };
 
@@ -43,6 +44,8 @@ void stats_init(struct stats *s, const char *label, bool quiet, bool latency);
 /* One frame of @bytes; @latency_ns is ignored unless s->latency. */
 void stats_frame(struct stats *s, uint64_t bytes, uint64_t latency_ns);
 void stats_drops(struct stats *s, uint64_t n);
+/* Time spent waiting for a free slot (producers). */
+void stats_wait(struct stats *s, uint64_t ns);
 /* Print the status line when a second has passed since the last one. */
 void stats_tick(struct stats *s);
 /*
