@@ -493,3 +493,229 @@ Test(corruption, mpmc_turn_ahead_of_tail)
 	}
 	finish(&sc, "mpmc: turn ahead of tail");
 }
+
+/* ---- identity fields perturbed one at a time: -EPROTO at open ------------- */
+
+struct image_spec {
+	const char *label;
+	struct fr_config cfg;
+};
+
+enum { IMG_SPSC, IMG_MPMC, IMG_BC, IMG_GRAY8, IMG_NV12, IMG_I420, IMG_YUYV, IMG_COUNT };
+static const struct image_spec images[IMG_COUNT] = {
+	[IMG_SPSC] = {"spsc raw", {.mode = FR_SPSC, .slots = 4, .frame_bytes = 4096}},
+	[IMG_MPMC] = {"mpmc raw", {.mode = FR_MPMC, .slots = 4, .frame_bytes = 4096}},
+	[IMG_BC] = {"broadcast raw", {.mode = FR_BROADCAST, .slots = 8, .frame_bytes = 4096}},
+	[IMG_GRAY8] = {"spsc gray8 16x16",
+		       {.mode = FR_SPSC, .width = 16, .height = 16, .format = FR_FORMAT_GRAY8}},
+	[IMG_NV12] = {"mpmc nv12 16x16",
+		      {.mode = FR_MPMC, .width = 16, .height = 16, .format = FR_FORMAT_NV12}},
+	[IMG_I420] = {"spsc i420 16x16",
+		      {.mode = FR_SPSC, .width = 16, .height = 16, .format = FR_FORMAT_I420}},
+	[IMG_YUYV] = {"broadcast yuyv 16x16",
+		      {.mode = FR_BROADCAST, .width = 16, .height = 16, .format = FR_FORMAT_YUYV}},
+};
+
+/* The bytes of a freshly created and closed segment. */
+static uint8_t *image(int which, size_t *len)
+{
+	char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16];
+	struct fr_ring *ring = NULL;
+	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "img"), &images[which].cfg, &ring));
+	fr_close(ring);
+	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	uint8_t *buf = malloc(*len);
+	cr_assert_not_null(buf);
+	cr_assert_eq(pread(fd, buf, *len, 0), (ssize_t)*len);
+	close(fd);
+	FRT_ASSERT_OK(fr_unlink(name));
+	return buf;
+}
+
+static void write_image(char *name, const uint8_t *buf, size_t len)
+{
+	char path[FRT_NAME_SIZE + 16];
+	frt_name(name, FRT_NAME_SIZE, "id");
+	int fd = open(frt_shm_path(path, sizeof path, name), O_CREAT | O_EXCL | O_RDWR, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A field, how to change it, and what opening the result must give. */
+struct perturb {
+	int image;
+	const char *field;
+	size_t offset;
+	unsigned size;
+	int rel; /* 0: set to v; 1: add v (two's complement for negatives) */
+	uint64_t v;
+	int want; /* -EPROTO, or 0: information only, the segment still works */
+	int stat_want; /* what fr_stat gives (it describes segments in any state) */
+};
+
+#define ID(img, f, r, val, w) {img, #f, offsetof(struct fr_shm_header, f), \
+			       sizeof(((struct fr_shm_header *)0)->f), r, (uint64_t)(val), w, w}
+/* fr_open refuses it, fr_stat still describes it */
+#define ID_OPEN(img, f, r, val) {img, #f, offsetof(struct fr_shm_header, f), \
+				 sizeof(((struct fr_shm_header *)0)->f), r, (uint64_t)(val), \
+				 -EPROTO, 0}
+#define SET 0
+#define ADD 1
+#define EP (-EPROTO)
+
+static const struct perturb perturbs[] = {
+	/* sizes and offsets the layout fixes: any other value is refused */
+	ID(IMG_SPSC, header_bytes, ADD, 4096, EP),
+	ID(IMG_MPMC, header_bytes, ADD, -4096, EP),
+	ID(IMG_BC, header_bytes, SET, 0, EP),
+	ID(IMG_SPSC, header_bytes, ADD, 1, EP),
+	ID(IMG_SPSC, segment_bytes, ADD, -4096, EP),
+	ID(IMG_BC, segment_bytes, ADD, -1, EP),
+	ID(IMG_MPMC, segment_bytes, SET, 0, EP),
+	ID(IMG_SPSC, desc_offset, ADD, 64, EP),
+	ID(IMG_MPMC, desc_offset, ADD, 4096, EP),
+	ID(IMG_BC, desc_offset, ADD, -4096, EP),
+	ID(IMG_SPSC, log_offset, SET, 4096 * 3 + 4 * 64, EP), /* a log in a non-broadcast mode */
+	ID(IMG_MPMC, log_offset, SET, 4096, EP),
+	ID(IMG_BC, log_offset, ADD, 8, EP),
+	ID(IMG_BC, log_offset, ADD, -64, EP),
+	ID(IMG_BC, log_offset, SET, 0, EP),
+	ID(IMG_BC, log_offset, ADD, 4096, EP),
+	ID(IMG_SPSC, log_count, SET, 8, EP),
+	ID(IMG_MPMC, log_count, SET, 1, EP),
+	ID(IMG_BC, log_count, SET, 8, EP),   /* half */
+	ID(IMG_BC, log_count, SET, 32, EP),  /* double: the log would cross the payload */
+	ID(IMG_BC, log_count, SET, 15, EP),  /* not a power of two */
+	ID(IMG_BC, log_count, SET, 0, EP),
+	ID(IMG_YUYV, log_count, SET, 0xffffffffu, EP),
+	ID(IMG_SPSC, payload_offset, ADD, 4096, EP),
+	ID(IMG_BC, payload_offset, ADD, -4096, EP),
+	ID(IMG_MPMC, payload_stride, ADD, 4096, EP),
+	ID(IMG_SPSC, frame_capacity, SET, 0, EP),
+	ID(IMG_MPMC, frame_capacity, SET, (UINT64_C(1) << 32) + 1, EP),
+	ID(IMG_GRAY8, frame_capacity, ADD, -1, EP), /* below width x height */
+	ID(IMG_NV12, frame_capacity, SET, 16 * 64, EP), /* the chroma plane no longer fits */
+	/* reserved words and constants */
+	ID(IMG_SPSC, policy, SET, 1, EP),
+	ID(IMG_BC, policy, SET, 0x80000000u, EP),
+	ID(IMG_SPSC, max_peers, SET, 0, EP),
+	ID(IMG_MPMC, max_peers, SET, FR_MAX_PEERS - 1, EP),
+	ID(IMG_BC, max_peers, SET, FR_MAX_PEERS + 1, EP),
+	ID(IMG_SPSC, max_peers, SET, 0xffffffffu, EP),
+	/* default geometry that does not fit the slot, or is malformed */
+	ID(IMG_GRAY8, width, SET, 0, EP),
+	ID(IMG_GRAY8, width, SET, 65, EP), /* wider than the stride */
+	ID(IMG_GRAY8, width, SET, 0xffffffffu, EP),
+	ID(IMG_NV12, width, ADD, -1, EP), /* odd width, 4:2:0 */
+	ID(IMG_YUYV, width, ADD, 1, EP),  /* odd width, 4:2:2 */
+	ID(IMG_GRAY8, height, SET, 0, EP),
+	ID(IMG_GRAY8, height, ADD, 1, EP), /* one row more than the capacity */
+	ID(IMG_I420, height, SET, 0xffffffffu, EP),
+	ID(IMG_NV12, height, ADD, -1, EP), /* odd height, 4:2:0 */
+	ID(IMG_GRAY8, stride, SET, 15, EP), /* below the row */
+	ID(IMG_GRAY8, stride, ADD, 64, EP), /* rows no longer fit */
+	ID(IMG_GRAY8, stride, SET, 0xffffffffu, EP),
+	ID(IMG_I420, stride, ADD, -1, EP), /* odd: chroma rows at stride / 2 */
+	ID(IMG_GRAY8, format, SET, FR_FORMAT_NV12, EP), /* needs more than the capacity */
+	ID(IMG_SPSC, format, SET, FR_FORMAT_GRAY8, EP), /* a pixel format with no geometry */
+	ID(IMG_GRAY8, format, SET, 0xffffffffu, EP),
+	ID_OPEN(IMG_SPSC, state, SET, FR_SHM_CLOSED),
+	ID_OPEN(IMG_BC, state, SET, FR_SHM_READY + 7),
+	ID(IMG_MPMC, abi_version, ADD, 1, EP),
+	/* information only: never used for an address or a size */
+	ID(IMG_SPSC, creator_pid, SET, 0, 0),
+	ID(IMG_MPMC, creator_pid, SET, -1, 0),
+	ID(IMG_BC, creator_pid, SET, 0x7fffffff, 0),
+	ID(IMG_SPSC, creator_pid, SET, 1, 0), /* alive, but not the creator (start time) */
+	ID(IMG_SPSC, created_ns, SET, UINT64_MAX, 0),
+	ID(IMG_MPMC, creator_start, SET, UINT64_MAX, 0),
+	ID(IMG_BC, perms, SET, 0xffffffffu, 0),
+	ID(IMG_SPSC, width, SET, 0xffffffffu, 0), /* RAW: geometry is a label */
+	ID(IMG_MPMC, stride, SET, 0xffffffffu, 0),
+	ID(IMG_SPSC, frame_capacity, ADD, -1, 0), /* smaller, same page-rounded layout */
+};
+
+static void check_perturb(const struct perturb *p)
+{
+	size_t len;
+	uint8_t *img = image(p->image, &len);
+	uint64_t cur = load_field(img + p->offset, p->size);
+	uint64_t v = p->rel == ADD ? cur + p->v : p->v;
+	store_field(img + p->offset, p->size, v);
+	char name[FRT_NAME_SIZE];
+	write_image(name, img, len);
+	free(img);
+	char what[160];
+	snprintf(what, sizeof what, "%s: %s %#llx -> %#llx", images[p->image].label, p->field,
+		 (unsigned long long)cur, (unsigned long long)v);
+
+	struct fr_info info;
+	int rc = fr_stat(name, &info);
+	cr_expect_eq(rc, p->stat_want, "%s: fr_stat returned %d (%s), want %d", what, rc,
+		     fr_strerror(rc), p->stat_want);
+	struct fr_ring *prod = NULL, *cons = NULL;
+	rc = fr_open(name, FR_PRODUCER, &prod);
+	cr_expect_eq(rc, p->want, "%s: fr_open(producer) returned %d (%s), want %d", what, rc,
+		     fr_strerror(rc), p->want);
+	rc = fr_open(name, FR_CONSUMER, &cons);
+	cr_expect_eq(rc, p->want, "%s: fr_open(consumer) returned %d (%s), want %d", what, rc,
+		     fr_strerror(rc), p->want);
+	if (prod && cons) {
+		/* Information-only fields: the segment still moves frames. */
+		struct fr_frame f;
+		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+		memset(f.data, 0x3c, (size_t)f.bytes);
+		FRT_ASSERT_OK(fr_publish(prod, &f));
+		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+		cr_expect(f.bytes <= f.capacity && ((const uint8_t *)f.data)[f.bytes - 1] == 0x3c,
+			  "%s: frame content", what);
+		FRT_ASSERT_OK(fr_release(cons, &f));
+		FRT_ASSERT_OK(fr_info(cons, &info));
+		cr_expect_leq(info.perms, 07777u, "%s: perms %o", what, info.perms);
+		if (p->offset == offsetof(struct fr_shm_header, creator_pid) ||
+		    p->offset == offsetof(struct fr_shm_header, creator_start))
+			cr_expect_eq(info.creator_alive, 0,
+				     "%s: a process that is not the creator counts as it", what);
+	}
+	fr_close(cons);
+	fr_close(prod);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+TestSuite(open_identity, .fini = frt_cleanup, .timeout = 120);
+
+Test(open_identity, each_field_alone)
+{
+	for (size_t i = 0; i < COUNT(perturbs); i++)
+		check_perturb(&perturbs[i]);
+}
+
+/* The unchanged images open and work: the copies themselves are valid. */
+Test(open_identity, unchanged_images_open)
+{
+	for (int i = 0; i < IMG_COUNT; i++) {
+		size_t len;
+		uint8_t *img = image(i, &len);
+		char name[FRT_NAME_SIZE];
+		write_image(name, img, len);
+		free(img);
+		struct fr_info info;
+		FRT_ASSERT_OK(fr_stat(name, &info));
+		struct fr_ring *prod = NULL, *cons = NULL;
+		FRT_ASSERT_OK(fr_open(name, FR_PRODUCER, &prod));
+		FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
+		struct fr_frame f;
+		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+		FRT_ASSERT_OK(fr_publish(prod, &f));
+		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+		FRT_ASSERT_OK(fr_release(cons, &f));
+		fr_close(cons);
+		fr_close(prod);
+		FRT_ASSERT_OK(fr_unlink(name));
+	}
+}
