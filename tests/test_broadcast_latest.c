@@ -108,6 +108,11 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 		publish(prod, s);
 	struct fr_frame f;
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN, "the producer overwrote an unread frame");
+	struct fr_peer_info pi = self_info(rel, 0);
+	cr_expect_eq(pi.cursor, 0);
+	cr_expect_eq(pi.lag, slots);
+	cr_expect_eq(pi.flags & FR_LATEST, 0);
+	cr_expect(pi.alive);
 	/* What a latest consumer reads frees nothing for the producer. */
 	acquire_expect(lat, 0, 0);
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
@@ -117,6 +122,10 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
 	for (uint64_t s = 1; s <= slots; s++)
 		acquire_expect(rel, 0, s);
+	pi = self_info(rel, 0);
+	cr_expect_eq(pi.cursor, slots + 1);
+	cr_expect_eq(pi.lag, 0);
+	cr_expect_eq(pi.delivered, slots + 1);
 	struct fr_info info;
 	cr_assert_eq(fr_info(prod, &info), 0);
 	cr_expect_eq(info.latest_stalls, 0, "only the reliable consumer blocked the producer");
@@ -290,4 +299,93 @@ Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 		     cons[0].info_dropped + cons[1].info_dropped + cons[2].info_dropped);
 	cr_assert_eq(fr_unlink(name), 0);
 	bct_unshare(cons, 3 * sizeof *cons);
+}
+
+Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_back)
+{
+	/* The smallest pool (4 slots). The latest consumer keeps its first frame
+	 * until the producer has published every frame: were its pin or its
+	 * cursor holding the producer back, the producer would wedge and time out. */
+	char name[BCT_NAME_SIZE];
+	const uint64_t frames = 2000;
+	struct fr_ring *prod = make_ring(name, "pin", 4, 8192);
+	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
+	cr_assert_not_null(cons);
+	cons[0] = (struct bct_consumer){ .flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE };
+	cons[1] = (struct bct_consumer){ .flags = FR_CONSUMER | FR_LATEST,
+					 .pattern = BCT_PATTERN_BYTE, .verify_twice = 1,
+					 .hold_first_until = frames };
+	struct bct_producer p = { .pattern = BCT_PATTERN_BYTE, .count = frames,
+				  .claim_timeout_ms = BCT_WAIT_MS };
+	run_stream(name, prod, &p, cons, 2);
+	cr_expect_eq(cons[0].delivered, frames);
+	cr_expect_eq(cons[0].gaps, 0);
+	check_latest_accounting(&cons[1], frames);
+	/* seq 0, held to the end, then the newest: everything in between dropped. */
+	cr_expect_eq(cons[1].first_seq, 0);
+	cr_expect_eq(cons[1].delivered, 2);
+	cr_expect_eq(cons[1].last_seq, frames - 1);
+	struct fr_info info;
+	cr_assert_eq(fr_stat(name, &info), 0);
+	cr_expect_eq(info.latest_stalls, 0);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(cons, 2 * sizeof *cons);
+}
+
+Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "many", 64, 4096);
+	struct fr_ring *cons[FR_MAX_BROADCAST_CONSUMERS];
+	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++)
+		cons[i] = open_consumer(name, FR_LATEST);
+	struct fr_ring *extra = NULL;
+	cr_assert_eq(fr_open(name, FR_CONSUMER, &extra), -EBUSY);
+	cr_assert_eq(fr_open(name, FR_CONSUMER | FR_LATEST, &extra), -EBUSY);
+
+	/* Every consumer holds seq 0 at once: all 31 holder bits on one slot. */
+	publish(prod, 0);
+	struct fr_frame f[FR_MAX_BROADCAST_CONSUMERS];
+	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++) {
+		cr_assert_eq(fr_acquire(cons[i], &f[i], 0), 0, "consumer %d", i);
+		cr_assert_eq(f[i].seq, 0);
+	}
+	struct bct_view v;
+	cr_assert_eq(bct_view_open(name, &v), 0);
+	unsigned writing;
+	cr_expect_eq(bct_view_holders(&v, &writing), 0x7fffffffu);
+	cr_expect_eq(writing, 0);
+	/* The producer laps the ring around the pinned slot and never waits. */
+	for (uint64_t s = 1; s < 200; s++)
+		publish(prod, s);
+	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++) {
+		check_bytes(&f[i]);
+		cr_assert_eq(fr_release(cons[i], &f[i]), 0);
+	}
+	cr_expect_eq(bct_view_holders(&v, &writing), 0);
+	bct_view_close(&v);
+
+	/* A detach frees an entry for the next consumer. */
+	fr_close(cons[7]);
+	cr_assert_eq(fr_open(name, FR_CONSUMER, &cons[7]), 0);
+	acquire_expect(cons[7], 0, 199);
+	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++)
+		fr_close(cons[i]);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+}
+
+Test(broadcast_latest, consumers_are_limited_to_slots_minus_two)
+{
+	/* Pins of slots - 2 consumers leave the camera two free slots. */
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "limit", 4, 4096);
+	struct fr_ring *a = open_consumer(name, FR_LATEST);
+	struct fr_ring *b = open_consumer(name, 0);
+	struct fr_ring *c = NULL;
+	cr_assert_eq(fr_open(name, FR_CONSUMER | FR_LATEST, &c), -EBUSY);
+	fr_close(b);
+	fr_close(a);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
 }

@@ -401,6 +401,22 @@ static int peer_by_index(struct fr_ring *r, int index, struct fr_peer_info *out)
 	return -1;
 }
 
+/* Poll (1 ms apart) until the segment counts n published frames; -1 after BCT_WAIT_MS. */
+static int wait_published(struct fr_ring *r, uint64_t n)
+{
+	static _Thread_local struct fr_info info;
+	double deadline = now_s() + BCT_WAIT_MS / 1000.0;
+	for (;;) {
+		if (fr_info(r, &info) != 0)
+			return -1;
+		if (info.published >= n)
+			return 0;
+		if (now_s() > deadline)
+			return -1;
+		bct_sleep_us(1000);
+	}
+}
+
 static int check_frame(struct bct_consumer *c, const struct fr_frame *f, uint64_t *sum,
 		       const char *when)
 {
@@ -482,6 +498,14 @@ int bct_consume(struct bct_consumer *c)
 		if (c->kill_after && c->delivered == c->kill_after) {
 			atomic_store(&c->pinned_seq, f.seq + 1);
 			raise(SIGKILL); /* dies holding the pin */
+		}
+		if (c->hold_first_until && c->delivered == 1 &&
+		    wait_published(r, c->hold_first_until) != 0) {
+			result = fail(c->error, "holding seq %llu: the producer did not reach %llu "
+				      "frames within %d ms", (unsigned long long)f.seq,
+				      (unsigned long long)c->hold_first_until, BCT_WAIT_MS);
+			fr_release(r, &f);
+			break;
 		}
 		unsigned every = c->hold_every ? c->hold_every : 1;
 		if ((c->hold_us || c->hold_rand_us) && bct_rand(&rng) % every == 0) {

@@ -126,6 +126,7 @@ struct bct_consumer {
 	uint64_t hold_us;           /* sleep this long while holding each frame */
 	uint64_t hold_rand_us;      /* plus a random 0..hold_rand_us */
 	unsigned hold_every;        /* sleep only on one frame in hold_every (0 or 1: every) */
+	uint64_t hold_first_until;  /* > 0: hold the first frame until this many were published */
 	uint64_t kill_after;        /* > 0: SIGKILL itself while holding the kill_after-th frame */
 	uint64_t max_frames;        /* > 0: stop (release, close) after this many */
 	int verify_twice;           /* re-verify the payload after the hold sleep */
