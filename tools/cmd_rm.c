@@ -19,7 +19,8 @@ static const char help[] =
 	"framering segments are never removed.\n"
 	"\n"
 	"Options:\n"
-	"      --stale    remove every segment whose users and creator are all dead\n"
+	"      --stale    remove every segment whose users and creator are all gone\n"
+	"                 (one made by 'framering create' and not in use yet is too)\n"
 	"  -f, --force    remove even when live processes are attached\n"
 	"  -q, --quiet    do not print what was removed (with --stale)\n"
 	"  -h, --help     this help\n";
