@@ -205,6 +205,9 @@ int cmd_sub(int argc, char **argv)
 		goto out;
 	}
 	bool broadcast = info->mode == FR_BROADCAST;
+	if (latest && !broadcast)
+		tool_warnf("sub %s: --latest only matters on broadcast segments (this one is %s)",
+			   shown, opt_mode_name(info->mode));
 	if (dir) {
 		const char *fname = fr_format_name(info->format);
 		if (info->format != FR_FORMAT_JPEG && !jpeg_can_encode(info->format)) {
