@@ -248,6 +248,8 @@ run 2 "size abc" -- "$fr" create "$bad" --size abc
 run 2 "size -5x5" -- "$fr" create "$bad" --size -5x5
 run 2 "size 99999x10" -- "$fr" create "$bad" --size 99999x10
 run 2 "odd yuyv" -- "$fr" create "$bad" --size 321x240 --format yuyv
+run 2 "frame too large" -- "$fr" create "$bad" --size 65535x65535 --format rgba32
+run nonzero "segment too large for /dev/shm" -- "$fr" create "$bad" --size 32000x32000 --format rgba32 --slots 65536
 run 2 "no size" -- "$fr" create "$bad" --format gray8
 run 2 "unknown format" -- "$fr" create "$bad" --size 64x48 --format bgr25
 grep -q "unknown format" "$tmp/err" || fail "unknown format message: $(cat "$tmp/err")"

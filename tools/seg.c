@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "jpeg.h"
 #include "opts.h"
@@ -96,17 +97,22 @@ int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uin
 	}
 	uint64_t bytes;
 	if (fr_format_frame_bytes(cfg->format, cfg->width, cfg->height, cfg->stride, &bytes)) {
+		bool even_w = cfg->format == FR_FORMAT_YUYV || cfg->format == FR_FORMAT_NV12 ||
+			      cfg->format == FR_FORMAT_I420;
+		bool even_h = cfg->format == FR_FORMAT_NV12 || cfg->format == FR_FORMAT_I420;
 		if (cfg->stride && cfg->stride < fr_format_min_stride(cfg->format, cfg->width))
 			opt_usage_error(cmd, "--stride %u is below the %" PRIu64 "-byte row of %ux%u %s",
 					cfg->stride, fr_format_min_stride(cfg->format, cfg->width),
 					cfg->width, cfg->height, fname);
+		else if ((even_w && (cfg->width & 1)) || (even_h && (cfg->height & 1)))
+			opt_usage_error(cmd, "%ux%u is not a valid %s size (%s must be even)",
+					cfg->width, cfg->height, fname,
+					even_h ? "width and height" : "the width");
+		else if (cfg->format == FR_FORMAT_I420 && (cfg->stride & 1))
+			opt_usage_error(cmd, "--stride %u: i420 needs an even stride", cfg->stride);
 		else
-			opt_usage_error(cmd, "%ux%u%s is not a valid %s frame%s", cfg->width,
-					cfg->height, cfg->stride ? " with that --stride" : "", fname,
-					cfg->format == FR_FORMAT_YUYV ? " (the width must be even)"
-					: cfg->format == FR_FORMAT_NV12 || cfg->format == FR_FORMAT_I420
-						? " (width and height must be even)"
-						: "");
+			opt_usage_error(cmd, "%ux%u %s is too large (a frame holds at most 4 GiB)",
+					cfg->width, cfg->height, fname);
 		return -1;
 	}
 	if (cfg->frame_bytes && cfg->frame_bytes < bytes) {
@@ -148,6 +154,15 @@ int seg_fail(const char *cmd, const char *shown, int err)
 				  "consumers)",
 				  cmd, shown, strcmp(cmd, "pub") ? "consumer" : "producer",
 				  FR_MAX_BROADCAST_CONSUMERS);
+	case -ENOSPC: {
+		struct statvfs vfs;
+		if (statvfs("/dev/shm", &vfs) == 0)
+			return tool_failf("%s %s: no room in /dev/shm (%.1f MB free; in a container, "
+					  "raise --shm-size)",
+					  cmd, shown,
+					  (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
+		return tool_failf("%s %s: no room in /dev/shm", cmd, shown);
+	}
 	case -EEXIST:
 		return tool_failf("%s %s: segment exists (remove it with 'framering rm %s')", cmd,
 				  shown, shown);
