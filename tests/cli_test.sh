@@ -216,6 +216,27 @@ read -r lframes ldrops <<<"$got"
 [ "$(find "$tmp/slow" -name '*.jpg' | wc -l)" -eq "${lframes:-0}" ] || fail "latest sub: one JPEG per frame expected"
 run 0 "rm latest" -- "$fr" rm "$seg-l"
 
+# ---- stale segments: marked by ls, removed by rm --stale, the live one kept ----
+run 0 "create stale" -- "$fr" create "$seg-old" --size 64x48 --format gray8
+run 0 "create live" -- "$fr" create "$seg-live" --size 64x48 --format gray8
+"$fr" sub "$seg-live" --quiet 2>/dev/null &
+s5=$!
+bgpids+=("$s5")
+wait_consumers "$seg-live" 1
+run 0 "ls with stale" -- "$fr" ls
+grep -q "^/$seg-old .* stale$" "$tmp/out" || fail "ls does not mark /$seg-old stale: $(cat "$tmp/out")"
+grep -q "^/$seg-live .* live$" "$tmp/out" || fail "ls does not mark /$seg-live live: $(cat "$tmp/out")"
+# Only these names: other programs' segments in /dev/shm are none of this test's business.
+run 0 "rm --stale" -- "$fr" rm --stale "$seg-old" "$seg-live"
+grep -q "^removed /$seg-old$" "$tmp/out" || fail "rm --stale: $(cat "$tmp/out")"
+grep -q "^kept /$seg-live: in use" "$tmp/out" || fail "rm --stale kept nothing: $(cat "$tmp/out")"
+[ -e "/dev/shm/$seg-old" ] && fail "rm --stale left the stale segment"
+[ -e "/dev/shm/$seg-live" ] || fail "rm --stale removed a segment in use"
+run 1 "rm --stale of a missing one" -- "$fr" rm --stale "$seg-old"
+kill -TERM "$s5"
+wait "$s5"
+run 0 "rm the live one" -- "$fr" rm "$seg-live"
+
 # ---- bad input: a message, a non-zero status, no segment left behind ----------
 missing="$seg-missing"
 run 1 "info missing" -- "$fr" info "$missing"

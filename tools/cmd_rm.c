@@ -12,41 +12,72 @@
 
 static const char help[] =
 	"Usage: framering rm NAME... [OPTIONS]\n"
-	"       framering rm --stale\n"
+	"       framering rm --stale [NAME...]\n"
 	"\n"
 	"Remove framering segments. Processes attached to a removed segment keep\n"
 	"working; new ones cannot open it. Files under /dev/shm that are not\n"
 	"framering segments are never removed.\n"
 	"\n"
 	"Options:\n"
-	"      --stale    remove every segment whose users and creator are all gone\n"
-	"                 (one made by 'framering create' and not in use yet is too)\n"
+	"      --stale    remove the segments (every one, or those NAMEs) whose users\n"
+	"                 and creator are all gone; the others are kept. A segment\n"
+	"                 made by 'framering create' and not in use yet is stale too.\n"
 	"  -f, --force    remove even when live processes are attached\n"
 	"  -q, --quiet    do not print what was removed (with --stale)\n"
 	"  -h, --help     this help\n";
 
-static int remove_stale(bool quiet)
+/* Remove @name if it is a stale framering segment. 0 or EXIT_FAILURE (reported). */
+static int remove_if_stale(const char *name, struct fr_info *info, bool named, bool quiet)
 {
-	char **names;
-	size_t n;
-	int rc = shm_list(&names, &n), status = EXIT_SUCCESS;
+	int rc = fr_stat(name, info);
 
-	if (rc)
-		return tool_failf("rm --stale: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
+	if (rc) /* not ours, unreadable or gone: only an error when asked by name */
+		return named ? seg_fail("rm --stale", name, rc) : EXIT_SUCCESS;
+	if (fr_info_is_stale(info) != 1) {
+		if (named && !quiet)
+			printf("kept %s: in use (%u live process%s%s)\n", name, info->live_peers,
+			       info->live_peers == 1 ? "" : "es",
+			       info->creator_alive ? ", creator alive" : "");
+		return EXIT_SUCCESS;
+	}
+	rc = fr_unlink(name);
+	if (rc && rc != -ENOENT)
+		return seg_fail("rm", name, rc);
+	if (!quiet)
+		printf("removed %s\n", name);
+	return EXIT_SUCCESS;
+}
+
+static int remove_stale(char **named, int nnamed, bool quiet)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc, status = EXIT_SUCCESS;
 	struct fr_info *info = malloc(sizeof(*info));
-	if (!info) {
-		shm_list_free(names);
+
+	if (!info)
 		return tool_fail("rm --stale", -ENOMEM);
+	if (nnamed) {
+		for (int i = 0; i < nnamed; i++) {
+			char shown[FR_NAME_MAX + 8];
+			if (fr_name_check(named[i])) {
+				status = tool_failf("rm --stale: '%s' is not a segment name", named[i]);
+				continue;
+			}
+			tool_display_name(named[i], shown, sizeof(shown));
+			if (remove_if_stale(shown, info, true, quiet))
+				status = EXIT_FAILURE;
+		}
+		free(info);
+		return status;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (fr_stat(names[i], info) || fr_info_is_stale(info) != 1)
-			continue; /* not ours, unreadable or in use: leave it */
-		rc = fr_unlink(names[i]);
-		if (rc && rc != -ENOENT)
-			status = seg_fail("rm", names[i], rc);
-		else if (!quiet)
-			printf("removed %s\n", names[i]);
+	if ((rc = shm_list(&names, &n))) {
+		free(info);
+		return tool_failf("rm --stale: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
 	}
+	for (size_t i = 0; i < n; i++)
+		if (remove_if_stale(names[i], info, false, quiet))
+			status = EXIT_FAILURE;
 	free(info);
 	shm_list_free(names);
 	return status;
@@ -83,11 +114,8 @@ int cmd_rm(int argc, char **argv)
 			return opt_getopt_error("rm", argv, c);
 		}
 	}
-	if (stale) {
-		if (optind < argc)
-			return opt_usage_error("rm", "--stale takes no NAME");
-		return remove_stale(quiet);
-	}
+	if (stale)
+		return remove_stale(argv + optind, argc - optind, quiet);
 	if (optind >= argc)
 		return opt_usage_error("rm", "a segment NAME is needed");
 
