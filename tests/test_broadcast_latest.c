@@ -389,3 +389,38 @@ Test(broadcast_latest, consumers_are_limited_to_slots_minus_two)
 	fr_close(prod);
 	cr_assert_eq(fr_unlink(name), 0);
 }
+
+/*
+ * A camera is nearly always in the middle of writing a frame: the slot of
+ * seq head - slots is then being rewritten. A reliable FR_FROM_OLDEST
+ * consumer must start at the oldest frame still held and read every frame
+ * after it, not jump to the newest.
+ */
+Test(broadcast_latest, reliable_from_oldest_consumer_starts_at_the_oldest_frame_still_held)
+{
+	char name[BCT_NAME_SIZE];
+	const uint32_t slots = 8;
+	struct fr_ring *prod = make_ring(name, "oldest", slots, 4096);
+	for (uint64_t s = 0; s < 20; s++)
+		publish(prod, s);
+	/* Idle producer: the ring holds seqs 12..19. */
+	struct fr_ring *idle = open_consumer(name, FR_FROM_OLDEST);
+	for (uint64_t s = 20 - slots; s < 20; s++)
+		acquire_expect(idle, 0, s);
+	cr_expect_eq(self_info(idle, FR_FROM_OLDEST).dropped, 0);
+	fr_close(idle);
+
+	/* Producer writing seq 20 into the slot of seq 12: 13..19 are held. */
+	struct fr_frame w;
+	cr_assert_eq(fr_claim(prod, &w, 0), 0);
+	struct fr_ring *rel = open_consumer(name, FR_FROM_OLDEST);
+	for (uint64_t s = 21 - slots; s < 20; s++)
+		acquire_expect(rel, 0, s);
+	memset(w.data, bct_byte(20), w.capacity);
+	w.bytes = w.capacity;
+	cr_assert_eq(fr_publish(prod, &w), 0);
+	acquire_expect(rel, 0, 20);
+	fr_close(rel);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+}
