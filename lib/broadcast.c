@@ -176,9 +176,7 @@ static void count_drops(struct fr_ring *r, uint64_t n)
 {
 	if (!n)
 		return;
-	atomic_store_explicit(&r->self->dropped,
-			      atomic_load_explicit(&r->self->dropped, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	fr_count_own(&r->self->dropped, n);
 	atomic_fetch_add_explicit(&r->hdr->dropped, n, memory_order_relaxed);
 }
 

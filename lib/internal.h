@@ -101,6 +101,13 @@ void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slo
 void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
 			uint32_t owner);
 void fr_wake_consumers(struct fr_ring *r);
+/* Add to a counter only this handle writes (its own peer entry): no RMW needed. */
+static inline void fr_count_own(_Atomic uint64_t *counter, uint64_t n)
+{
+	/* Relaxed: read by others only as a statistic. */
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 void fr_wake_producers(struct fr_ring *r);
 
 /* wait.c */

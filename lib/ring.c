@@ -127,10 +127,7 @@ FR_API int fr_publish(struct fr_ring *r, struct fr_frame *f)
 	if (rc == 0) {
 		r->holding = false;
 		r->published_any = true;
-		/* Relaxed: our own entry's counter, read only for info. */
-		atomic_store_explicit(&r->self->delivered,
-				      atomic_load_explicit(&r->self->delivered, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
+		fr_count_own(&r->self->delivered, 1);
 	}
 	return rc;
 }
@@ -180,9 +177,7 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 		r->holding = true;
 		r->held_pos = f->priv_pos;
 		r->held_slot = f->priv_slot;
-		atomic_store_explicit(&r->self->delivered,
-				      atomic_load_explicit(&r->self->delivered, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
+		fr_count_own(&r->self->delivered, 1);
 	}
 	return rc == -EAGAIN && timeout_ms != 0 ? -ETIMEDOUT : rc;
 }

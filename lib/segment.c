@@ -193,16 +193,9 @@ static const struct fr_ring_ops *ops_for(uint32_t mode)
 	}
 }
 
-/* Turn a validated mapping into a handle and attach as @role. Takes fd and base. */
-static int ring_attach(int fd, uint8_t *base, const struct fr_geometry *g, unsigned role,
-		       bool creator, struct fr_ring **out)
+/* Point a handle at a validated mapping; the handle uses only the copy @g. */
+static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_geometry *g)
 {
-	struct fr_ring *r = calloc(1, sizeof(*r));
-	if (!r) {
-		munmap(base, g->segment_bytes);
-		close(fd);
-		return -ENOMEM;
-	}
 	r->fd = fd;
 	r->base = base;
 	r->hdr = (struct fr_shm_header *)base;
@@ -213,6 +206,19 @@ static int ring_attach(int fd, uint8_t *base, const struct fr_geometry *g, unsig
 	r->mask = g->slot_count - 1;
 	r->ops = ops_for(g->mode);
 	r->peer = -1;
+}
+
+/* Turn a validated mapping into a handle and attach as @role. Takes fd and base. */
+static int ring_attach(int fd, uint8_t *base, const struct fr_geometry *g, unsigned role,
+		       bool creator, struct fr_ring **out)
+{
+	struct fr_ring *r = calloc(1, sizeof(*r));
+	if (!r) {
+		munmap(base, g->segment_bytes);
+		close(fd);
+		return -ENOMEM;
+	}
+	ring_map(r, fd, base, g);
 	r->creator = creator;
 	r->spin_ns = FR_DEFAULT_SPIN_NS;
 	int rc = fr_peer_attach(r, role);
@@ -531,18 +537,11 @@ FR_API int fr_stat(const char *name, struct fr_info *info)
 		return rc;
 	}
 	struct fr_ring r;
+	struct fr_geometry g;
 	memset(&r, 0, sizeof(r));
-	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &r.geo);
+	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
 	if (rc == 0) {
-		r.fd = fd;
-		r.base = base;
-		r.hdr = (struct fr_shm_header *)base;
-		r.desc = (struct fr_shm_desc *)(base + r.geo.desc_offset);
-		r.log = r.geo.log_offset ? (struct fr_shm_log *)(base + r.geo.log_offset) : NULL;
-		r.payload = base + r.geo.payload_offset;
-		r.mask = r.geo.slot_count - 1;
-		r.ops = ops_for(r.geo.mode);
-		r.peer = -1;
+		ring_map(&r, fd, base, &g); /* read-only, never attached: info only */
 		fill_info(&r, info);
 		info->perms = st.st_mode & 07777;
 	}
