@@ -132,8 +132,10 @@ row snapshots "$logdir/snap.log"
 row measure "$logdir/measure.log"
 njpeg=$(find "$snapdir" -name 'frame-*.jpg' | wc -l)
 echo
-echo "latency: capture timestamp (publish) to acquire, in the consumer; drops: frames a"
-echo "latest consumer skipped; the camera column counts frames it had to skip."
+echo "latency: from the frame's capture timestamp (its publish) to its acquire by the consumer."
+echo "The snapshot consumer encodes a JPEG from the slot every 60 frames: the frames queued"
+echo "behind those encodes set its p99. drops: frames the latest consumer skipped to stay at"
+echo "the newest one; the camera's column counts frames it could not produce."
 echo "$njpeg JPEG snapshots (every 60th frame, 1280x720) in $snapdir"
 first=$(find "$snapdir" -name 'frame-*.jpg' | sort | sed -n 2p)
 [ -n "$first" ] && echo "for example: $first"

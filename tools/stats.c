@@ -132,8 +132,10 @@ void stats_tick(struct stats *s)
 		else if (s->show_wait)
 			snprintf(lat, sizeof(lat), "waiting for slots %3.0f%%",
 				 100.0 * (double)s->win_wait_ns / (double)dt);
-		fprintf(stderr, "%s: %6.1f fps %8.1f MB/s  %s%s%s %" PRIu64 "  frames %" PRIu64 "\n",
-			s->label, (double)s->win_frames / sec, (double)s->win_bytes / sec / 1e6, lat,
+		char head[sizeof(s->label) + 2];
+		snprintf(head, sizeof(head), "%s:", s->label);
+		fprintf(stderr, "%-11s %6.1f fps %8.1f MB/s  %s%s%s %" PRIu64 "  frames %" PRIu64 "\n",
+			head, (double)s->win_frames / sec, (double)s->win_bytes / sec / 1e6, lat,
 			lat[0] ? "  " : "", s->drop_word, s->win_drops, s->frames);
 	}
 	s->last_ns = now;
