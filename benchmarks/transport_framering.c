@@ -10,6 +10,7 @@
 #include "framering.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,10 @@ static int fr_claim_frame(struct bench_ep *e, void **buf)
 static int fr_publish_frame(struct bench_ep *e)
 {
 	struct fr_ep *s = e->priv;
+	/* Like a camera with a capture time: the frame carries the timestamp the
+	 * harness already took (else fr_publish reads the clock once more). */
+	memcpy(&s->frame.timestamp_ns, (const char *)s->frame.data + offsetof(struct bench_hdr, t_ns),
+	       sizeof(s->frame.timestamp_ns));
 	return fr_publish(s->data, &s->frame);
 }
 
