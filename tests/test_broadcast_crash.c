@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -209,4 +210,124 @@ Test(broadcast_crash, latest_consumer_killed_before_unpinning)
 	if (!fr_test_hook_arm)
 		cr_skip_test("needs a -Dtest_hooks=true build");
 	run_with_victim("crashunpin", FR_LATEST, "bc_release_before_unpin", 30, BCT_WAIT_MS);
+}
+
+/* A consumer process that pins one frame and dies holding it. */
+struct pinner {
+	const char *name;
+	unsigned flags;
+	int index; /* its peer entry, reported before it dies */
+};
+
+static int pinner_main(void *arg)
+{
+	struct pinner *pn = arg;
+	struct fr_ring *r = NULL;
+	if (fr_open(pn->name, FR_CONSUMER | pn->flags, &r) != 0)
+		return BCT_FAILED;
+	struct fr_frame f;
+	if (fr_acquire(r, &f, BCT_WAIT_MS) != 0)
+		return BCT_FAILED;
+	pn->index = bct_find_self(r, FR_CONSUMER, pn->flags, NULL);
+	raise(SIGKILL);
+	return BCT_FAILED;
+}
+
+static void publish_byte(struct fr_ring *prod, uint64_t seq, int timeout_ms)
+{
+	struct fr_frame f;
+	int rc = fr_claim(prod, &f, timeout_ms);
+	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
+		     fr_strerror(rc));
+	memset(f.data, bct_byte(seq), f.capacity);
+	f.bytes = f.capacity;
+	cr_assert_eq(fr_publish(prod, &f), 0);
+}
+
+/* Fork a pinner on a fresh 4-slot segment with one frame published; returns its entry. */
+static int dead_pinner(char *name, const char *tag, unsigned flags, struct fr_ring **prod,
+		       struct pinner **pn)
+{
+	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 4, .frame_bytes = 4096 };
+	int rc = fr_create(bct_name(name, BCT_NAME_SIZE, tag), &cfg, prod);
+	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
+	publish_byte(*prod, 0, 0);
+	*pn = bct_shared(sizeof **pn);
+	cr_assert_not_null(*pn);
+	(*pn)->name = name;
+	(*pn)->flags = flags;
+	(*pn)->index = -1;
+	pid_t pid = bct_spawn(pinner_main, *pn);
+	cr_assert_gt(pid, 0);
+	int st = bct_wait_one(pid, bct_now_s() + BCT_CHILD_S);
+	cr_assert_eq(st, KILLED_STATUS, "the pinner ended with status %d", st);
+	cr_assert_geq((*pn)->index, 0);
+	/* Nobody waited and nobody attached since: the dead pin is still there. */
+	struct bct_view v;
+	cr_assert_eq(bct_view_open(name, &v), 0);
+	unsigned writing;
+	uint64_t holders = bct_view_holders(&v, &writing);
+	uint32_t state = bct_view_peer_state(&v, (unsigned)(*pn)->index);
+	bct_view_close(&v);
+	cr_assert_eq(holders, UINT64_C(1) << (*pn)->index, "holders 0x%llx",
+		     (unsigned long long)holders);
+	cr_assert_eq(state, 1, "the dead consumer's entry is not live yet");
+	return (*pn)->index;
+}
+
+static void expect_reaped(const char *name, int index)
+{
+	struct bct_view v;
+	cr_assert_eq(bct_view_open(name, &v), 0);
+	unsigned writing;
+	uint64_t holders = bct_view_holders(&v, &writing);
+	uint32_t state = bct_view_peer_state(&v, (unsigned)index);
+	bct_view_close(&v);
+	cr_expect_eq(holders & (UINT64_C(1) << index), 0, "dead pin still set: holders 0x%llx",
+		     (unsigned long long)holders);
+	cr_expect_eq(writing, 0);
+	cr_expect_eq(state, 0, "the dead consumer's entry is in state %u", state);
+}
+
+Test(broadcast_crash, dead_latest_pin_stays_until_an_attach_reaps_it)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod;
+	struct pinner *pn;
+	int idx = dead_pinner(name, "deadlat", FR_LATEST, &prod, &pn);
+	/* The producer never waits for a latest pin, dead or alive. */
+	for (uint64_t s = 1; s < 50; s++)
+		publish_byte(prod, s, 0);
+	struct fr_info info;
+	cr_assert_eq(fr_info(prod, &info), 0);
+	cr_expect_eq(info.producer_waits, 0);
+	/* The attach of any handle reaps it. */
+	struct fr_ring *c = NULL;
+	cr_assert_eq(fr_open(name, FR_CONSUMER | FR_LATEST, &c), 0);
+	fr_close(c);
+	expect_reaped(name, idx);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(pn, sizeof *pn);
+}
+
+Test(broadcast_crash, dead_reliable_consumer_is_reaped_by_the_waiting_producer)
+{
+	char name[BCT_NAME_SIZE];
+	struct fr_ring *prod;
+	struct pinner *pn;
+	int idx = dead_pinner(name, "deadrel", 0, &prod, &pn);
+	/* Its cursor (1) lets the producer fill the other slots, then holds it back. */
+	for (uint64_t s = 1; s < 4; s++)
+		publish_byte(prod, s, 0);
+	struct fr_frame f;
+	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN, "the producer overwrote an unread frame");
+	/* A waiting claim outlives the reap interval and reaps the dead consumer. */
+	publish_byte(prod, 4, BCT_WAIT_MS);
+	expect_reaped(name, idx);
+	for (uint64_t s = 5; s < 50; s++)
+		publish_byte(prod, s, 0);
+	fr_close(prod);
+	cr_assert_eq(fr_unlink(name), 0);
+	bct_unshare(pn, sizeof *pn);
 }
