@@ -847,7 +847,7 @@ static void usage(FILE *f)
 		"                       [--idle-csv FILE] [--no-iceoryx] [--iceoryx-config] [--list]\n"
 		"  --quick           CI check: every transport runs once per size and workload,\n"
 		"                    for a few milliseconds, and must deliver correct data\n"
-		"  --reps N          repetitions per figure (default 5); medians are reported\n"
+		"  --reps N          repetitions per figure (default 7; --quick: 1); medians are reported\n"
 		"  --only LIST       only these transports (comma-separated; 'framering*' = prefix)\n"
 		"  --size LABEL      only this frame size (64B, 640x480x3, 1920x1080x3, 3840x2160x3)\n"
 		"  --csv FILE        write the results table as CSV\n"
@@ -892,16 +892,17 @@ static int iceoryx_probe(char *why, size_t len)
 
 int main(int argc, char **argv)
 {
-	int list = 0, failures = 0;
+	int list = 0, failures = 0, reps_given = 0;
 	char iox_why[400] = "";
 
-	P.reps = 5;
+	P.reps = 7;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--quick")) {
 			P.quick = 1;
 		} else if (!strcmp(a, "--reps") && i + 1 < argc) {
 			P.reps = atoi(argv[++i]);
+			reps_given = 1;
 		} else if (!strcmp(a, "--only") && i + 1 < argc) {
 			P.only = argv[++i];
 		} else if (!strcmp(a, "--size") && i + 1 < argc) {
@@ -943,7 +944,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (P.quick) {
-		if (P.reps == 5)
+		if (!reps_given)
 			P.reps = 1;
 		P.warm_s = 0.002;
 		P.lat_s = 0.005;
