@@ -719,3 +719,175 @@ Test(open_identity, unchanged_images_open)
 		FRT_ASSERT_OK(fr_unlink(name));
 	}
 }
+
+/* ---- one scribble, one exact answer (single process) ---------------------- */
+
+/*
+ * A segment with a producer and a consumer handle in this process and the
+ * test's own view of the bytes, to corrupt one value between two calls and
+ * require the documented answer: -EPROTO for the frame the value spoils, and
+ * the stream going on after it.
+ */
+struct exact {
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *prod, *cons;
+	uint8_t *map;
+	size_t len;
+	struct fr_shm_header *h;
+	struct fr_shm_desc *desc;
+	struct fr_shm_log *log;
+	uint32_t slots;
+};
+
+static void exact_start(struct exact *x, uint32_t mode, uint32_t format)
+{
+	memset(x, 0, sizeof *x);
+	struct fr_config cfg = {.mode = mode, .slots = 8, .format = format};
+	if (format == FR_FORMAT_RAW)
+		cfg.frame_bytes = 4096;
+	else
+		cfg.width = cfg.height = 16;
+	FRT_ASSERT_OK(fr_create(frt_name(x->name, sizeof x->name, "exact"), &cfg, &x->prod));
+	FRT_ASSERT_OK(fr_open(x->name, FR_CONSUMER, &x->cons));
+	char path[FRT_NAME_SIZE + 16];
+	int fd = open(frt_shm_path(path, sizeof path, x->name), O_RDWR);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	x->len = (size_t)st.st_size;
+	x->map = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(x->map, MAP_FAILED);
+	x->h = (struct fr_shm_header *)(void *)x->map;
+	x->desc = (struct fr_shm_desc *)(void *)(x->map + x->h->desc_offset);
+	x->log = x->h->log_offset ? (struct fr_shm_log *)(void *)(x->map + x->h->log_offset) : NULL;
+	x->slots = x->h->slot_count;
+}
+
+static void exact_finish(struct exact *x)
+{
+	fr_close(x->cons);
+	fr_close(x->prod);
+	munmap(x->map, x->len);
+	FRT_ASSERT_OK(fr_unlink(x->name));
+}
+
+/* Publish one frame; returns its seq and slot. */
+static uint64_t publish_one(struct exact *x, uint32_t *slot)
+{
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(x->prod, &f, 0));
+	memset(f.data, 0x11, (size_t)f.bytes);
+	FRT_ASSERT_OK(fr_publish(x->prod, &f));
+	if (slot) {
+		*slot = UINT32_MAX;
+		for (uint32_t s = 0; s < x->slots; s++)
+			if (x->desc[s].seq == f.seq)
+				*slot = s;
+		cr_assert_neq(*slot, UINT32_MAX);
+	}
+	return f.seq;
+}
+
+/* The next acquire gives @want; a frame that comes is checked and released. */
+static void expect_acquire(struct exact *x, int want, const char *what)
+{
+	struct fr_frame f;
+	int rc = fr_acquire(x->cons, &f, 0);
+	cr_assert_eq(rc, want, "%s: fr_acquire returned %d (%s), want %d (%s)", what, rc,
+		     fr_strerror(rc), want, fr_strerror(want));
+	if (rc == 0) {
+		cr_assert_leq(f.bytes, f.capacity, "%s", what);
+		FRT_ASSERT_OK(fr_release(x->cons, &f));
+	}
+}
+
+/* Spoil the descriptor of the next frame with @poke; that frame is -EPROTO, the next one fine. */
+static void spoiled_descriptor(uint32_t mode, uint32_t format, const char *what,
+			       void (*poke)(struct fr_shm_desc *d))
+{
+	struct exact x;
+	exact_start(&x, mode, format);
+	uint32_t slot;
+	publish_one(&x, &slot);
+	poke(&x.desc[slot]);
+	publish_one(&x, NULL);
+	char label[128];
+	snprintf(label, sizeof label, "%s %s", mode_name(mode), what);
+	expect_acquire(&x, -EPROTO, label);
+	expect_acquire(&x, 0, label);
+	expect_acquire(&x, -EAGAIN, label);
+	exact_finish(&x);
+}
+
+static void poke_bytes(struct fr_shm_desc *d) { d->bytes = 4097; }
+static void poke_bytes_huge(struct fr_shm_desc *d) { d->bytes = UINT64_MAX; }
+static void poke_format(struct fr_shm_desc *d) { d->format = FR_FORMAT_COUNT; }
+static void poke_width(struct fr_shm_desc *d) { d->width = 0x10000; }
+static void poke_stride(struct fr_shm_desc *d) { d->stride = 3; }
+
+Test(corruption, exact_descriptor_spoils_one_frame)
+{
+	static const uint32_t modes[] = {FR_SPSC, FR_MPMC, FR_BROADCAST};
+	for (size_t m = 0; m < COUNT(modes); m++) {
+		spoiled_descriptor(modes[m], FR_FORMAT_RAW, "bytes > capacity", poke_bytes);
+		spoiled_descriptor(modes[m], FR_FORMAT_RAW, "bytes 2^64-1", poke_bytes_huge);
+		spoiled_descriptor(modes[m], FR_FORMAT_RAW, "format out of range", poke_format);
+		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "width past the slot", poke_width);
+		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "stride below the row", poke_stride);
+	}
+}
+
+/* Broadcast: a log entry naming a slot past the table is refused, not followed. */
+Test(corruption, exact_broadcast_log_slot_out_of_range)
+{
+	static const uint32_t bad_slots[] = {8, 9, 64, 0x7fffffff, 0xffffffffu};
+	for (size_t i = 0; i < COUNT(bad_slots); i++) {
+		struct exact x;
+		exact_start(&x, FR_BROADCAST, FR_FORMAT_RAW);
+		uint64_t seq = publish_one(&x, NULL);
+		publish_one(&x, NULL);
+		struct fr_shm_log *e = &x.log[seq & (x.h->log_count - 1)];
+		uint64_t v = __atomic_load_n(&e->entry, __ATOMIC_RELAXED);
+		cr_assert_eq(v >> 32, seq, "log entry of seq %llu", (unsigned long long)seq);
+		__atomic_store_n(&e->entry, (v & ~UINT64_C(0xffffffff)) | bad_slots[i],
+				 __ATOMIC_RELAXED);
+		char what[64];
+		snprintf(what, sizeof what, "log entry slot %#x", bad_slots[i]);
+		expect_acquire(&x, -EPROTO, what);
+		expect_acquire(&x, 0, what);
+		exact_finish(&x);
+	}
+}
+
+/* Counters moved by a scribbler: -EPROTO for whoever would trust them. */
+Test(corruption, exact_counters)
+{
+	struct exact x;
+	/* SPSC head far past what was published: the consumer does not read garbage slots. */
+	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
+	publish_one(&x, NULL);
+	__atomic_store_n(&x.h->head, UINT64_C(1) + x.slots + 5, __ATOMIC_RELAXED);
+	expect_acquire(&x, -EPROTO, "spsc head ahead by more than the ring");
+	exact_finish(&x);
+
+	/* SPSC tail past the producer: the producer does not overwrite unread slots. */
+	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
+	for (uint32_t i = 0; i < x.slots; i++)
+		publish_one(&x, NULL);
+	__atomic_store_n(&x.h->tail, UINT64_C(1) << 40, __ATOMIC_RELAXED);
+	struct fr_frame f;
+	int rc = fr_claim(x.prod, &f, 0);
+	cr_assert_eq(rc, -EPROTO, "spsc tail past head: fr_claim returned %d", rc);
+	exact_finish(&x);
+
+	/* Broadcast head moved backwards under a consumer. */
+	exact_start(&x, FR_BROADCAST, FR_FORMAT_RAW);
+	publish_one(&x, NULL);
+	publish_one(&x, NULL);
+	expect_acquire(&x, 0, "broadcast before");
+	expect_acquire(&x, 0, "broadcast before");
+	__atomic_store_n(&x.h->head, 0, __ATOMIC_RELAXED);
+	expect_acquire(&x, -EPROTO, "broadcast head went backwards");
+	exact_finish(&x);
+}
