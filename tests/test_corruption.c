@@ -486,7 +486,7 @@ Test(corruption, mpmc_turn_ahead_of_tail)
 	for (int round = 0; round < 8; round++) {
 		/* Make the slot at tail read as published two laps ahead. */
 		const struct fr_shm_header *h = (const struct fr_shm_header *)(void *)sc.map;
-		uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+		uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
 		store_field(field_at(&sc, &turn, (unsigned)(tail & (sc.slots - 1))), 8,
 			    tail + 1 + 2 * sc.slots);
 		expect_progress(&sc, 3, "mpmc: turn at tail = tail + 1 + 2 laps");
@@ -848,10 +848,10 @@ Test(corruption, exact_broadcast_log_slot_out_of_range)
 		uint64_t seq = publish_one(&x, NULL);
 		publish_one(&x, NULL);
 		struct fr_shm_log *e = &x.log[seq & (x.h->log_count - 1)];
-		uint64_t v = __atomic_load_n(&e->entry, __ATOMIC_RELAXED);
+		uint64_t v = atomic_load_explicit(&e->entry, memory_order_relaxed);
 		cr_assert_eq(v >> 32, seq, "log entry of seq %llu", (unsigned long long)seq);
-		__atomic_store_n(&e->entry, (v & ~UINT64_C(0xffffffff)) | bad_slots[i],
-				 __ATOMIC_RELAXED);
+		atomic_store_explicit(&e->entry, (v & ~UINT64_C(0xffffffff)) | bad_slots[i],
+				      memory_order_relaxed);
 		char what[64];
 		snprintf(what, sizeof what, "log entry slot %#x", bad_slots[i]);
 		expect_acquire(&x, -EPROTO, what);
@@ -867,7 +867,7 @@ Test(corruption, exact_counters)
 	/* SPSC head far past what was published: the consumer does not read garbage slots. */
 	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
 	publish_one(&x, NULL);
-	__atomic_store_n(&x.h->head, UINT64_C(1) + x.slots + 5, __ATOMIC_RELAXED);
+	atomic_store_explicit(&x.h->head, UINT64_C(1) + x.slots + 5, memory_order_relaxed);
 	expect_acquire(&x, -EPROTO, "spsc head ahead by more than the ring");
 	exact_finish(&x);
 
@@ -875,7 +875,7 @@ Test(corruption, exact_counters)
 	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
 	for (uint32_t i = 0; i < x.slots; i++)
 		publish_one(&x, NULL);
-	__atomic_store_n(&x.h->tail, UINT64_C(1) << 40, __ATOMIC_RELAXED);
+	atomic_store_explicit(&x.h->tail, UINT64_C(1) << 40, memory_order_relaxed);
 	struct fr_frame f;
 	int rc = fr_claim(x.prod, &f, 0);
 	cr_assert_eq(rc, -EPROTO, "spsc tail past head: fr_claim returned %d", rc);
@@ -887,7 +887,7 @@ Test(corruption, exact_counters)
 	publish_one(&x, NULL);
 	expect_acquire(&x, 0, "broadcast before");
 	expect_acquire(&x, 0, "broadcast before");
-	__atomic_store_n(&x.h->head, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&x.h->head, 0, memory_order_relaxed);
 	expect_acquire(&x, -EPROTO, "broadcast head went backwards");
 	exact_finish(&x);
 }
