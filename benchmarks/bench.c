@@ -141,21 +141,24 @@ struct variant {
 	int wait;
 	int handoff_only; /* wait-strategy variants: handoff workload only */
 	int idle;         /* included in the idle-consumer CPU test */
+	unsigned slots;   /* framering ring slots; 0 = 4 */
 };
 
 static const struct variant variants[] = {
-	{"framering-spsc", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 1},
-	{"framering-spsc+spin", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_SPIN, 1, 0},
-	{"framering-spsc+futex", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_BLOCK, 1, 1},
-	{"framering-mpmc", &bench_tp_framering, FR_MPMC, 1, BENCH_WAIT_DEFAULT, 0, 0},
-	{"framering-broadcast-1", &bench_tp_framering, FR_BROADCAST, 1, BENCH_WAIT_DEFAULT, 0, 0},
-	{"framering-broadcast-3", &bench_tp_framering, FR_BROADCAST, 3, BENCH_WAIT_DEFAULT, 0, 0},
-	{"pipe", &bench_tp_pipe, 0, 1, BENCH_WAIT_DEFAULT, 0, 1},
-	{"unix", &bench_tp_unix, 0, 1, BENCH_WAIT_DEFAULT, 0, 1},
-	{"tcp", &bench_tp_tcp, 0, 1, BENCH_WAIT_DEFAULT, 0, 0},
+	{"framering-spsc", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
+	{"framering-spsc+spin", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_SPIN, 1, 0, 0},
+	{"framering-spsc+futex", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_BLOCK, 1, 1, 0},
+	/* 2 slots: the frames in flight (2 x 6 MB at 1080p) stay in a 32 MB L3 */
+	{"framering-spsc-2slots", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 0, 2},
+	{"framering-mpmc", &bench_tp_framering, FR_MPMC, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
+	{"framering-broadcast-1", &bench_tp_framering, FR_BROADCAST, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
+	{"framering-broadcast-3", &bench_tp_framering, FR_BROADCAST, 3, BENCH_WAIT_DEFAULT, 0, 0, 0},
+	{"pipe", &bench_tp_pipe, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
+	{"unix", &bench_tp_unix, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
+	{"tcp", &bench_tp_tcp, 0, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
 #ifdef BENCH_HAVE_ICEORYX
-	{"iceoryx", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_DEFAULT, 0, 1},
-	{"iceoryx+spin", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_SPIN, 1, 0},
+	{"iceoryx", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
+	{"iceoryx+spin", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_SPIN, 1, 0, 0},
 #endif
 };
 #define NVARIANTS ((int)(sizeof(variants) / sizeof(variants[0])))
@@ -572,6 +575,7 @@ static int job_start(struct job *j, const struct variant *v, size_t bytes, int t
 	j->run.wait = v->wait;
 	j->run.mode = v->mode;
 	j->run.consumers = v->consumers;
+	j->run.slots = v->slots;
 	j->run.frame_bytes = bytes;
 	j->run.touch = touch;
 	snprintf(j->run.name, sizeof(j->run.name), "frbench-%d-%u", (int)getpid(), run_seq++);

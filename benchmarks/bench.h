@@ -43,6 +43,7 @@ struct bench_run {
 	int wait;          /* enum bench_wait */
 	int mode;          /* transport-specific (framering: enum fr_mode) */
 	int consumers;     /* 1..BENCH_MAX_CONSUMERS */
+	unsigned slots;    /* framering: ring slots (0 = the benchmark's default, 4) */
 	size_t frame_bytes;
 	int touch;         /* 1: write/read every byte */
 	char name[64];     /* unique per run: shared-memory names, services */

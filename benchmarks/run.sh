@@ -8,7 +8,8 @@
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
 #                                delivers correct data; exit status 1 otherwise
 #
-#   benchmarks/run.sh --plot benchmarks/results/<date>.csv   redraw a plot
+#   benchmarks/run.sh --plot benchmarks/results/<date>.csv     redraw a plot
+#   benchmarks/run.sh --targets benchmarks/results/<date>.csv  issue 4's targets
 #
 # Other arguments go to framering-bench (e.g. --only framering, --reps 7).
 # Missing Debian packages are installed with apt-get (root or sudo). The
@@ -36,6 +37,7 @@ color() {
 	framering-spsc) echo "#d62728" ;;
 	framering-spsc+spin) echo "#ff7f0e" ;;
 	framering-spsc+futex) echo "#8c564b" ;;
+	framering-spsc-2slots) echo "#ff9896" ;;
 	framering-mpmc) echo "#e377c2" ;;
 	framering-broadcast-1) echo "#bcbd22" ;;
 	framering-broadcast-3) echo "#9467bd" ;;
@@ -114,6 +116,64 @@ draw_plot() { # CSV PNG STAMP
 }
 
 
+# --- targets (issue 4), computed from the CSV of this run ---------------------
+# targets CSV IDLE_CSV: one line per target with the measured ratio or value
+targets() {
+	awk -F, -v idle="$2" '
+	function get(t, w, b, col) { k = t SUBSEP w SUBSEP b; return (k in v) ? v[k, col] : "" }
+	function line(what, val, ok) {
+		if (val == "")
+			printf "| %s | not measured | - |\n", what
+		else
+			printf "| %s | %s | %s |\n", what, val, ok ? "met" : "MISSED"
+	}
+	function ratio(a, b,   ra) { return (a == "" || b == "" || b == 0) ? "" : a / b }
+	NR > 1 {
+		k = $1 SUBSEP $2 SUBSEP $3
+		v[k] = 1
+		v[k, "fps"] = $6
+		v[k, "p50"] = $8
+		v[k, "p99"] = $9
+	}
+	END {
+		hd = 6220800
+		print "| target (issue 4) | measured in this run | |"
+		print "|---|---:|---|"
+		r = ratio(get("framering-spsc", "handoff", hd, "fps"), get("iceoryx", "handoff", hd, "fps"))
+		line("handoff 1920x1080x3: framering-spsc >= 5x iceoryx frames/s", r == "" ? "" : sprintf("%.1fx", r), r >= 5)
+		r = ratio(get("framering-spsc", "handoff", hd, "fps"), get("unix", "handoff", hd, "fps"))
+		line("handoff 1920x1080x3: framering-spsc >= 1000x unix frames/s", r == "" ? "" : sprintf("%.0fx", r), r >= 1000)
+		r = ratio(get("framering-spsc", "touch", hd, "fps"), get("iceoryx", "touch", hd, "fps"))
+		line("touch 1920x1080x3: framering-spsc >= iceoryx frames/s", r == "" ? "" : sprintf("%.2fx", r), r >= 1)
+		r = ratio(get("framering-spsc", "touch", hd, "fps"), get("unix", "touch", hd, "fps"))
+		line("touch 1920x1080x3: framering-spsc >= 5x unix frames/s", r == "" ? "" : sprintf("%.1fx", r), r >= 5)
+		x = get("framering-spsc+spin", "handoff", 64, "p50")
+		line("busy-wait latency p50, 64 B: <= 0.200 us", x == "" ? "" : sprintf("%.3f us (p99 %.3f)", x, get("framering-spsc+spin", "handoff", 64, "p99")), x != "" && x <= 0.2)
+		x = get("framering-spsc+spin", "handoff", hd, "p50")
+		line("busy-wait latency p50, 1920x1080x3 handoff: <= 0.200 us", x == "" ? "" : sprintf("%.3f us (p99 %.3f)", x, get("framering-spsc+spin", "handoff", hd, "p99")), x != "" && x <= 0.2)
+		split("64 " hd, sz, " ")
+		for (i = 1; i <= 2; i++) {
+			a = get("framering-spsc+futex", "handoff", sz[i], "p50")
+			b = get("iceoryx", "handoff", sz[i], "p50")
+			line(sprintf("futex latency p50, %s handoff: <= iceoryx (blocking)", sz[i] == 64 ? "64 B" : "1920x1080x3"),
+			     (a == "" || b == "") ? "" : sprintf("%.1f us vs %.1f us (p99 %.0f vs %.0f)", a, b,
+				get("framering-spsc+futex", "handoff", sz[i], "p99"), get("iceoryx", "handoff", sz[i], "p99")), a != "" && b != "" && a <= b)
+		}
+		c = ""
+		while ((getline l < idle) > 0) {
+			split(l, f, ",")
+			if (f[1] == "framering-spsc")
+				c = f[3]
+		}
+		line("idle consumer blocked in fr_acquire for 1 s: < 1% of a CPU", c == "" ? "" : sprintf("%.3f%%", c), c != "" && c < 1)
+	}' "$1"
+}
+
+if [ "${1:-}" = "--targets" ]; then
+	c=${2:?"usage: run.sh --targets RESULTS.csv"}
+	targets "$c" "${c%.csv}-idle.csv"
+	exit 0
+fi
 if [ -n "$plot_only" ]; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
@@ -215,6 +275,10 @@ png="$here/results/$stamp.png"
 status=0
 # shellcheck disable=SC2086
 "$bench" $iox_arg --csv "$csv" --idle-csv "$idle" "$@" >"$md" || status=$?
+if [ -s "$csv" ]; then
+	printf '\n' >>"$md"
+	targets "$csv" "$idle" >>"$md"
+fi
 cat "$md"
 say "wrote $csv, $idle, $md"
 draw_plot "$csv" "$png" "$stamp" || status=1

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FR_BENCH_SLOTS 4u
+#define FR_BENCH_SLOTS 4u /* like the iceoryx subscriber queue */
 
 struct fr_ep {
 	struct fr_ring *data;
@@ -78,7 +78,7 @@ static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = (uint32_t)r->mode;
-	cfg.slots = FR_BENCH_SLOTS;
+	cfg.slots = r->slots ? r->slots : FR_BENCH_SLOTS;
 	/* a broadcast pool keeps one pinned slot per consumer plus two free */
 	while (r->mode == FR_BROADCAST && cfg.slots < (uint32_t)r->consumers + 2)
 		cfg.slots *= 2;
