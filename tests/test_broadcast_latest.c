@@ -303,21 +303,53 @@ Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 
 Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_back)
 {
-	/* The smallest pool (4 slots). The latest consumer keeps its first frame
-	 * until the producer has published every frame: were its pin or its
-	 * cursor holding the producer back, the producer would wedge and time out. */
+	/* The smallest pool (4 slots). The latest consumer keeps seq 0 until the
+	 * producer has published every frame: were its pin or its cursor holding
+	 * the producer back, the producer would wedge and time out. */
 	char name[BCT_NAME_SIZE];
 	const uint64_t frames = 2000;
 	struct fr_ring *prod = make_ring(name, "pin", 4, 8192);
 	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
 	cr_assert_not_null(cons);
-	cons[0] = (struct bct_consumer){ .flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE };
-	cons[1] = (struct bct_consumer){ .flags = FR_CONSUMER | FR_LATEST,
+	cons[0] = (struct bct_consumer){ .name = name, .flags = FR_CONSUMER,
+					 .pattern = BCT_PATTERN_BYTE };
+	cons[1] = (struct bct_consumer){ .name = name, .flags = FR_CONSUMER | FR_LATEST,
 					 .pattern = BCT_PATTERN_BYTE, .verify_twice = 1,
 					 .hold_first_until = frames };
-	struct bct_producer p = { .pattern = BCT_PATTERN_BYTE, .count = frames,
-				  .claim_timeout_ms = BCT_WAIT_MS };
-	run_stream(name, prod, &p, cons, 2);
+	int pipefd[2];
+	cr_assert_eq(pipe(pipefd), 0);
+	pid_t pids[2];
+	for (int i = 0; i < 2; i++) {
+		cons[i].ready_fd = pipefd[1];
+		pids[i] = bct_spawn(bct_consume_main, &cons[i]);
+		cr_assert_gt(pids[i], 0);
+	}
+	close(pipefd[1]);
+	int ready = bct_ready_wait(pipefd[0], 2, BCT_WAIT_MS);
+	close(pipefd[0]);
+	/* Publish seq 0 and wait until the latest consumer holds it. */
+	publish(prod, 0);
+	int held = -1;
+	double deadline = bct_now_s() + BCT_WAIT_MS / 1000.0;
+	static struct fr_info info;
+	while (ready == 0 && held != 0 && bct_now_s() < deadline) {
+		cr_assert_eq(fr_info(prod, &info), 0);
+		for (uint32_t i = 0; i < info.peer_count; i++)
+			if ((info.peers[i].flags & FR_LATEST) && info.peers[i].delivered == 1)
+				held = 0;
+		bct_sleep_us(1000);
+	}
+	struct bct_producer p = { .ring = prod, .pattern = BCT_PATTERN_BYTE, .first = 1,
+				  .count = frames, .claim_timeout_ms = BCT_WAIT_MS };
+	int prc = ready == 0 && held == 0 ? bct_produce(&p) : -1;
+	fr_close(prod);
+	int bad;
+	int st = bct_wait_all(pids, 2, BCT_CHILD_S, &bad);
+	cr_assert_eq(ready, 0, "consumers did not attach");
+	cr_assert_eq(held, 0, "the latest consumer did not acquire seq 0");
+	cr_assert_eq(prc, 0, "producer: %s", p.error);
+	cr_assert_eq(st, 0, "consumer %d ended with status %d: %s", bad, st,
+		     bad >= 0 ? cons[bad].error : "");
 	cr_expect_eq(cons[0].delivered, frames);
 	cr_expect_eq(cons[0].gaps, 0);
 	check_latest_accounting(&cons[1], frames);
@@ -325,7 +357,6 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 	cr_expect_eq(cons[1].first_seq, 0);
 	cr_expect_eq(cons[1].delivered, 2);
 	cr_expect_eq(cons[1].last_seq, frames - 1);
-	struct fr_info info;
 	cr_assert_eq(fr_stat(name, &info), 0);
 	cr_expect_eq(info.latest_stalls, 0);
 	cr_assert_eq(fr_unlink(name), 0);

@@ -324,7 +324,7 @@ int bct_produce(struct bct_producer *p)
 		return fail(p->error, "producer fr_open: %d (%s)", rc, fr_strerror(rc));
 	int timeout = p->claim_timeout_ms;
 	int result = 0;
-	for (uint64_t seq = 0;; seq++) {
+	for (uint64_t seq = p->first;; seq++) {
 		if (p->stop ? (atomic_load(p->stop) && seq >= p->count) : seq >= p->count)
 			break;
 		struct fr_frame f;

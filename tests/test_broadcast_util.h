@@ -100,7 +100,8 @@ struct bct_producer {
 	struct fr_ring *ring;       /* a producer handle (e.g. from fr_create), or NULL: open name */
 	const char *name;
 	enum bct_pattern pattern;
-	uint64_t count;             /* frames to publish (at least, when stop is set) */
+	uint64_t first;             /* first seq to publish (the ring published exactly that many) */
+	uint64_t count;             /* publish up to seq count - 1 (at least, when stop is set) */
 	_Atomic int *stop;          /* optional: keep publishing until *stop != 0, then stop */
 	uint64_t min_len, max_len;  /* BCT_PATTERN_SUM */
 	long pace_us;               /* sleep after each publish (0: none) */
@@ -112,7 +113,7 @@ struct bct_producer {
 	char error[256];
 };
 
-/* Publish seq 0, 1, 2, ... (the ring must be fresh). 0, or -1 with error set. */
+/* Publish seq first, first + 1, ... 0, or -1 with error set. */
 int bct_produce(struct bct_producer *p);
 
 struct bct_consumer {
