@@ -113,6 +113,10 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 	cr_expect_eq(pi.lag, slots);
 	cr_expect_eq(pi.flags & FR_LATEST, 0);
 	cr_expect(pi.alive);
+	struct fr_info info;
+	cr_assert_eq(fr_info(prod, &info), 0);
+	cr_expect_eq(info.tail, 0, "tail is the slowest reliable cursor");
+	cr_expect_eq(info.fill, slots);
 	/* What a latest consumer reads frees nothing for the producer. */
 	acquire_expect(lat, 0, 0);
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
@@ -126,8 +130,9 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 	cr_expect_eq(pi.cursor, slots + 1);
 	cr_expect_eq(pi.lag, 0);
 	cr_expect_eq(pi.delivered, slots + 1);
-	struct fr_info info;
 	cr_assert_eq(fr_info(prod, &info), 0);
+	cr_expect_eq(info.tail, slots + 1);
+	cr_expect_eq(info.fill, 0);
 	cr_expect_eq(info.latest_stalls, 0, "only the reliable consumer blocked the producer");
 	cr_expect_gt(info.producer_waits, 0);
 	cr_expect_eq(self_info(rel, 0).dropped, 0);
