@@ -3,7 +3,9 @@
  * latest consumers (FR_LATEST) never do. A slow latest consumer gets an
  * increasing subsequence and counts every frame it skipped as a drop; with
  * only latest consumers attached fr_claim never waits; FR_ACQUIRE_NEWEST
- * jumps to the newest frame. Where a new consumer starts.
+ * jumps to the newest frame. Where a new consumer starts (newest frame, seq 0
+ * on a fresh segment, or with FR_FROM_OLDEST the oldest frame still held),
+ * how many consumers may attach, and what fr_info says about them.
  */
 #include <criterion/criterion.h>
 
