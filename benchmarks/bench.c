@@ -198,7 +198,18 @@ struct ctl {
 	double lat_p50, lat_p99, lat_p999; /* microseconds, one way */
 	double idle_cpu_s[BENCH_MAX_CONSUMERS];
 	double idle_wall_s[BENCH_MAX_CONSUMERS];
+	/* where each process is, for the message when a run hangs; one line each,
+	 * written only by its own process */
+	struct {
+		_Alignas(128) volatile int phase;
+		volatile uint64_t frames;
+	} where[1 + BENCH_MAX_CONSUMERS];
 };
+
+enum { PH_START, PH_OPEN, PH_CONNECT, PH_WARMUP, PH_PING, PH_STREAM, PH_DRAIN, PH_IDLE, PH_DONE };
+static const char *const phase_names[] = {"start", "open", "connect", "warm-up", "ping-pong",
+					  "streaming", "waiting for the consumers", "idle wait",
+					  "done"};
 
 static void ctl_fail(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -352,6 +363,7 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 	struct bench_ep e = {.run = r, .index = 0};
 	char why[256] = "";
 	uint64_t counter = 0, *lat = NULL, n = 0;
+	c->where[0].phase = PH_OPEN;
 	int rc = r->tp->prod_open(&e, why, sizeof(why));
 
 	if (rc == BENCH_SKIP) {
@@ -365,16 +377,19 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 	atomic_store(&c->prod_ready, 1);
 	if ((rc = ctl_wait(c, &c->cons_ready, r->consumers)))
 		goto out;
+	c->where[0].phase = PH_CONNECT;
 	if (r->tp->prod_connect && (rc = r->tp->prod_connect(&e))) {
 		ctl_fail(c, "producer connect: %s", strerror(-rc));
 		goto out;
 	}
 	if (idle) {
+		c->where[0].phase = PH_DRAIN;
 		rc = ctl_wait(c, &c->cons_done, r->consumers);
 		goto out;
 	}
 
 	/* 1. warm-up */
+	c->where[0].phase = PH_WARMUP;
 	uint64_t until = bench_now_ns() + (uint64_t)(P.warm_s * 1e9);
 	for (uint64_t i = 0; i < P.warm_frames && (i < 3 || bench_now_ns() < until); i++) {
 		if ((rc = send_frame(&e, counter, BENCH_F_PING))) {
@@ -392,6 +407,7 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 		ctl_fail(c, "out of memory");
 		goto out;
 	}
+	c->where[0].phase = PH_PING;
 	until = bench_now_ns() + (uint64_t)(P.lat_s * 1e9);
 	while (n < LAT_MAX && (n < P.min_lat || bench_now_ns() < until)) {
 		uint64_t t0 = bench_now_ns();
@@ -402,6 +418,7 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 		if ((rc = collect_acks(&e, c, counter++)))
 			goto out;
 		lat[n++] = bench_now_ns() - t0;
+		c->where[0].frames = counter;
 	}
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	c->lat_n = n;
@@ -411,6 +428,7 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 
 	/* 3. streaming */
 	uint64_t every = r->frame_bytes <= 4096 ? 64 : 1, sent = 0;
+	c->where[0].phase = PH_STREAM;
 	c->t_start = bench_now_ns();
 	until = c->t_start + (uint64_t)(P.tput_s * 1e9);
 	for (int stop = 0; !stop;) {
@@ -421,10 +439,13 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 			goto out;
 		}
 		sent++;
+		c->where[0].frames = counter;
 	}
 	c->sent = sent;
+	c->where[0].phase = PH_DRAIN;
 	rc = ctl_wait(c, &c->cons_done, r->consumers);
 out:
+	c->where[0].phase = PH_DONE;
 	atomic_store(&c->prod_done, 1);
 	if (rc)
 		atomic_store(&c->abort, 1);
@@ -441,14 +462,17 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 	uint64_t expected = 0, stream = 0;
 	int rc;
 
+	volatile int *phase = &c->where[1 + index].phase;
 	if ((rc = ctl_wait(c, &c->prod_ready, 1)))
 		return rc == -ECANCELED ? 0 : 1; /* the producer reported why */
+	*phase = PH_OPEN;
 	rc = r->tp->cons_open(&e, why, sizeof(why));
 	if (rc) {
 		ctl_fail(c, "consumer %d open: %s", index, why[0] ? why : strerror(-rc));
 		goto out;
 	}
 	atomic_fetch_add(&c->cons_ready, 1);
+	*phase = PH_CONNECT;
 	if (r->tp->cons_connect && (rc = r->tp->cons_connect(&e))) {
 		ctl_fail(c, "consumer %d connect: %s", index, strerror(-rc));
 		goto out;
@@ -456,6 +480,7 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 
 	if (idle) {
 		struct rusage u0, u1;
+		*phase = PH_IDLE;
 		uint64_t t0 = bench_now_ns();
 		getrusage(RUSAGE_SELF, &u0);
 		rc = r->tp->idle_wait(&e, P.idle_ms);
@@ -476,6 +501,7 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 		goto out;
 	}
 
+	*phase = PH_PING;
 	for (;;) {
 		const void *buf;
 		struct bench_hdr h;
@@ -506,6 +532,7 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 			goto out;
 		}
 		expected++;
+		c->where[1 + index].frames = expected;
 		if ((h.flags & BENCH_F_PING) && (rc = r->tp->ack_send(&e, h.counter))) {
 			ctl_fail(c, "consumer %d ack: %s", index, strerror(-rc));
 			goto out;
@@ -519,6 +546,7 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 		}
 	}
 out:
+	*phase = PH_DONE;
 	atomic_fetch_add(&c->cons_done, 1);
 	/* stay attached until the producer is finished with us */
 	(void)ctl_wait(c, &c->prod_done, 1);
@@ -662,9 +690,22 @@ static void job_finish(struct job *j, struct rep_result *res, double timeout_s)
 
 	struct ctl *c = j->c;
 	if (timed_out && !abort_seen) {
+		char where[200];
+		size_t len = 0;
 		res->status = -1;
-		snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s%s%.250s", timeout_s,
-			 c->msg[0] ? ": " : "", c->msg);
+		where[0] = 0;
+		for (int i = 0; i < j->npid && len < sizeof(where); i++) {
+			int ph = c->where[i].phase;
+			int n = snprintf(where + len, sizeof(where) - len, "%s%s %s after %" PRIu64 " frames",
+					 i ? ", " : "", i ? "consumer" : "producer",
+					 ph >= PH_START && ph <= PH_DONE ? phase_names[ph] : "?",
+					 (uint64_t)c->where[i].frames);
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s (%.150s)%s%.120s", timeout_s,
+			 where, c->msg[0] ? ": " : "", c->msg);
 	} else if (codes[0] == 2) {
 		res->status = BENCH_SKIP;
 		snprintf(j->msg, sizeof(j->msg), "%s", c->msg);
@@ -734,7 +775,7 @@ static void job_cleanup_failed_start(struct job *j, struct rep_result *res, int 
 
 static double run_timeout(void)
 {
-	return P.quick ? 30 : 60;
+	return 20; /* the slowest healthy run takes about 2 s */
 }
 
 /* ---- statistics and output -------------------------------------------------- */

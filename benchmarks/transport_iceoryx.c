@@ -123,6 +123,7 @@ static int iox_connect(struct bench_ep *e)
 
 static int loan(struct iox_ep *s, void **buf, uint32_t bytes)
 {
+	uint64_t deadline = 0;
 	for (;;) {
 		enum iox_AllocationResult r =
 			iox_pub_loan_aligned_chunk(s->pub, buf, bytes, IOX_BENCH_ALIGN);
@@ -130,7 +131,12 @@ static int loan(struct iox_ep *s, void **buf, uint32_t bytes)
 			return 0;
 		if (r != AllocationResult_RUNNING_OUT_OF_CHUNKS)
 			return -ENOMEM;
-		sched_yield(); /* the mempool is shared: wait for a chunk to come back */
+		/* the mempool is shared: wait a while for a chunk to come back */
+		if (!deadline)
+			deadline = bench_now_ns() + IOX_CONNECT_TIMEOUT_NS;
+		else if (bench_now_ns() > deadline)
+			return -ENOBUFS;
+		sched_yield();
 	}
 }
 
