@@ -109,6 +109,7 @@ void bench_stream_close(struct bench_ep *e);
 int bench_stream_set_bufs(int fd, int bytes); /* SO_SNDBUF and SO_RCVBUF */
 
 extern const struct bench_transport bench_tp_framering;
+extern const struct bench_transport bench_tp_floor;
 extern const struct bench_transport bench_tp_pipe;
 extern const struct bench_transport bench_tp_unix;
 extern const struct bench_transport bench_tp_tcp;

@@ -41,6 +41,7 @@ color() {
 	framering-mpmc) echo "#e377c2" ;;
 	framering-broadcast-1) echo "#bcbd22" ;;
 	framering-broadcast-3) echo "#9467bd" ;;
+	floor-spin) echo "#aaaaaa" ;;
 	pipe) echo "#7f7f7f" ;;
 	unix) echo "#1f77b4" ;;
 	tcp) echo "#17becf" ;;
@@ -151,6 +152,13 @@ targets() {
 		line("busy-wait latency p50, 64 B: <= 0.200 us", x == "" ? "" : sprintf("%.3f us (p99 %.3f)", x, get("framering-spsc+spin", "handoff", 64, "p99")), x != "" && x <= 0.2)
 		x = get("framering-spsc+spin", "handoff", hd, "p50")
 		line("busy-wait latency p50, 1920x1080x3 handoff: <= 0.200 us", x == "" ? "" : sprintf("%.3f us (p99 %.3f)", x, get("framering-spsc+spin", "handoff", hd, "p99")), x != "" && x <= 0.2)
+		for (i = 1; i <= 2; i++) {
+			b = i == 1 ? 64 : hd
+			x = get("framering-spsc+spin", "handoff", b, "p50")
+			f = get("floor-spin", "handoff", b, "p50")
+			if (x != "" && f != "")
+				printf "| (reference) floor-spin p50, %s, same run | %.3f us: framering-spsc+spin adds %.3f us | - |\n", b == 64 ? "64 B" : "1920x1080x3", f, x - f
+		}
 		split("64 " hd, sz, " ")
 		for (i = 1; i <= 2; i++) {
 			a = get("framering-spsc+futex", "handoff", sz[i], "p50")

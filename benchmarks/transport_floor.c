@@ -1,0 +1,149 @@
+/*
+ * floor: the least a shared-memory handoff can cost on this machine, measured
+ * in the same run as everything else. One frame buffer in a MAP_SHARED
+ * mapping, a "published" counter and a "released" counter on their own cache
+ * lines, and an acknowledgement counter on a third; both sides busy-spin. No
+ * library, no slots, no validation, no sleeping: what is left is the
+ * cross-core cache-line transfers themselves. Handoff only, one consumer.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#define FLOOR_DATA_OFFSET 4096u
+
+struct floor_shm {
+	_Alignas(128) _Atomic uint64_t published; /* written by the producer */
+	_Alignas(128) _Atomic uint64_t released;  /* written by the consumer */
+	_Alignas(128) _Atomic uint64_t ack;       /* written by the consumer */
+};
+_Static_assert(sizeof(struct floor_shm) <= FLOOR_DATA_OFFSET, "control lines fit one page");
+
+struct floor_ep {
+	struct floor_shm *shm;
+	char *data;
+	uint64_t seen; /* consumer: frames taken; producer: acks taken */
+};
+
+/* The mapping is created before fork and inherited; its address is kept here. */
+static void *floor_map;
+static size_t floor_len;
+
+static int floor_setup(struct bench_run *r, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	floor_len = FLOOR_DATA_OFFSET + r->frame_bytes;
+	floor_map = mmap(NULL, floor_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (floor_map == MAP_FAILED) {
+		floor_map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static void floor_teardown(struct bench_run *r)
+{
+	(void)r;
+	if (floor_map)
+		munmap(floor_map, floor_len);
+	floor_map = NULL;
+}
+
+static struct floor_ep the_ep; /* one endpoint per process */
+
+static int floor_open(struct bench_ep *e, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	the_ep.shm = floor_map;
+	the_ep.data = (char *)floor_map + FLOOR_DATA_OFFSET;
+	the_ep.seen = 0;
+	e->priv = &the_ep;
+	return 0;
+}
+
+static int floor_claim(struct bench_ep *e, void **buf)
+{
+	struct floor_ep *s = e->priv;
+	uint64_t pub = atomic_load_explicit(&s->shm->published, memory_order_relaxed);
+	/* Acquire: the consumer's reads of the previous frame are done. */
+	while (atomic_load_explicit(&s->shm->released, memory_order_acquire) != pub)
+		bench_cpu_relax();
+	*buf = s->data;
+	return 0;
+}
+
+static int floor_publish(struct bench_ep *e)
+{
+	struct floor_ep *s = e->priv;
+	uint64_t pub = atomic_load_explicit(&s->shm->published, memory_order_relaxed);
+	atomic_store_explicit(&s->shm->published, pub + 1, memory_order_release);
+	return 0;
+}
+
+static int floor_ack_wait(struct bench_ep *e, uint64_t *counter)
+{
+	struct floor_ep *s = e->priv;
+	uint64_t a;
+	while ((a = atomic_load_explicit(&s->shm->ack, memory_order_acquire)) == s->seen)
+		bench_cpu_relax();
+	s->seen = a;
+	*counter = a - 1;
+	return 0;
+}
+
+static int floor_acquire(struct bench_ep *e, const void **buf)
+{
+	struct floor_ep *s = e->priv;
+	while (atomic_load_explicit(&s->shm->published, memory_order_acquire) == s->seen)
+		bench_cpu_relax();
+	*buf = s->data;
+	return 0;
+}
+
+static int floor_release(struct bench_ep *e)
+{
+	struct floor_ep *s = e->priv;
+	s->seen++;
+	atomic_store_explicit(&s->shm->released, s->seen, memory_order_release);
+	return 0;
+}
+
+static int floor_ack_send(struct bench_ep *e, uint64_t counter)
+{
+	struct floor_ep *s = e->priv;
+	atomic_store_explicit(&s->shm->ack, counter + 1, memory_order_release);
+	return 0;
+}
+
+static int floor_idle_wait(struct bench_ep *e, int ms)
+{
+	(void)e;
+	(void)ms;
+	return -ENOTSUP; /* a busy spinner is never idle: not part of the idle test */
+}
+
+static void floor_close(struct bench_ep *e)
+{
+	e->priv = NULL;
+}
+
+const struct bench_transport bench_tp_floor = {
+	.name = "floor",
+	.max_consumers = 1,
+	.setup = floor_setup,
+	.teardown = floor_teardown,
+	.prod_open = floor_open,
+	.cons_open = floor_open,
+	.claim = floor_claim,
+	.publish = floor_publish,
+	.ack_wait = floor_ack_wait,
+	.acquire = floor_acquire,
+	.release = floor_release,
+	.ack_send = floor_ack_send,
+	.idle_wait = floor_idle_wait,
+	.close = floor_close,
+};
