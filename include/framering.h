@@ -136,7 +136,7 @@ struct fr_info {
 	uint64_t tail;           /* ring positions taken by consumers (broadcast: slowest reliable cursor) */
 	uint64_t fill;           /* frames published and not yet consumed */
 	uint64_t published;      /* frames published */
-	uint64_t consumed;       /* frames released by consumers */
+	uint64_t consumed;       /* frames taken by consumers (broadcast: by all of them, in total) */
 	uint64_t dropped;        /* frames skipped by latest consumers */
 	uint64_t redelivered;    /* frames delivered again after their holder died */
 	uint64_t aborted;        /* claimed slots given up by a dead producer */
@@ -171,8 +171,12 @@ int fr_open(const char *name, unsigned flags, struct fr_ring **out);
 
 /*
  * Detach and free the handle. Frames still held are released (consumer) or
- * cancelled (producer). When the last producer that published closes, the
- * stream ends: consumers get -EPIPE once they drained it. NULL is ignored.
+ * cancelled (producer). When the last attached producer closes, the stream
+ * ends: consumers get -EPIPE once they drained it. Exceptions: the handle
+ * fr_create returned ends nothing if it published nothing (a segment made
+ * ahead of its camera), and a producer that dies ends nothing (it may be
+ * restarted). A producer that attaches again clears end of stream. NULL is
+ * ignored.
  */
 void fr_close(struct fr_ring *ring);
 

@@ -50,6 +50,24 @@ static void bc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags
 	}
 }
 
+/* The oldest seq whose frame is still in the pool (not recycled, not being written). */
+static uint64_t oldest_held(struct fr_ring *r, uint64_t head)
+{
+	uint64_t c = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+	for (; c < head; c++) {
+		/* Acquire: pairs with the producer's release stores of log and word. */
+		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
+						  memory_order_acquire);
+		uint32_t slot = (uint32_t)e;
+		if (BC_SEQ(e) != (uint32_t)c || slot >= r->geo.slot_count)
+			continue;
+		uint64_t w = atomic_load_explicit(&r->desc[slot].turn, memory_order_acquire);
+		if (BC_SEQ(w) == (uint32_t)c && !(w & BC_WRITING))
+			return c;
+	}
+	return c;
+}
+
 static int bc_attach(struct fr_ring *r)
 {
 	struct fr_shm_header *h = r->hdr;
@@ -63,7 +81,7 @@ static int bc_attach(struct fr_ring *r)
 	}
 	uint64_t c;
 	if (r->role & FR_FROM_OLDEST)
-		c = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+		c = oldest_held(r, head);
 	else
 		c = head ? head - 1 : 0; /* the newest published frame */
 	r->pos = c;
@@ -233,9 +251,10 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 			set_cursor(r, c + 1);
 			return -EPROTO;
 		}
-		/* Frame c was recycled before we got to it: skip to the newest. */
+		/* Frame c was recycled before we got to it: a latest consumer skips
+		 * to the newest frame, a reliable one loses as little as it can. */
 		uint64_t newest = head - 1;
-		uint64_t next = newest > c ? newest : c + 1;
+		uint64_t next = (r->role & FR_LATEST) && newest > c ? newest : c + 1;
 		count_drops(r, next - c);
 		c = next;
 		set_cursor(r, c);
@@ -287,7 +306,7 @@ static void bc_info(struct fr_ring *r, struct fr_info *info)
 	uint64_t head = info->head;
 	info->tail = min_reliable_cursor(r, head, &latest_mask);
 	info->fill = head - info->tail;
-	info->consumed = 0;
+	/* consumed already holds what detached consumers read; add the attached. */
 	for (uint32_t i = 0; i < info->peer_count; i++) {
 		struct fr_peer_info *p = &info->peers[i];
 		if (p->role != FR_CONSUMER)

@@ -140,6 +140,8 @@ int fr_peer_alive_fd(int fd, unsigned idx);
 void fr_reap(struct fr_ring *r);
 void fr_reap_if_due(struct fr_ring *r);
 bool fr_other_live_producer(struct fr_ring *r);
+/* A consumer entry leaves (close or death): keep its deliveries in the totals. */
+void fr_retire_consumer(struct fr_ring *r, int idx);
 bool fr_creator_alive(int32_t pid, uint64_t start_time);
 
 /* segment.c */

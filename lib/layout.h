@@ -115,7 +115,8 @@ struct fr_shm_header {
 	_Atomic uint64_t redelivered;    /* frames delivered again after their holder died */
 	_Atomic uint64_t redeliver_pos;  /* SPSC: position + 1 whose holder died */
 	_Atomic uint64_t dropped;        /* broadcast: frames skipped by latest consumers */
-	uint8_t consumer_pad[88];
+	_Atomic uint64_t consumed_retired; /* broadcast: frames read by consumers now detached */
+	uint8_t consumer_pad[80];
 
 	struct fr_shm_wait data_wait;  /* consumers sleep here; producers wake */
 	struct fr_shm_wait space_wait; /* producers sleep here; consumers wake */

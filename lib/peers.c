@@ -102,6 +102,8 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 	if (st != FR_PEER_LIVE)
 		return; /* FREE, or ORPHAN awaiting adoption */
 	uint32_t next = r->ops->reap(r, idx);
+	if (p->role == FR_CONSUMER)
+		fr_retire_consumer(r, (int)idx);
 	uint64_t bit = UINT64_C(1) << idx;
 	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
 	atomic_fetch_and_explicit(&r->hdr->data_wait.waiters, ~bit, memory_order_relaxed);
@@ -110,6 +112,15 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 		atomic_fetch_add_explicit(&r->hdr->orphans, 1, memory_order_relaxed);
 	/* Release: the reap's stores happen before anyone sees the new state. */
 	atomic_store_explicit(&p->state, next, memory_order_release);
+}
+
+void fr_retire_consumer(struct fr_ring *r, int idx)
+{
+	if (idx < 0 || idx >= FR_MAX_PEERS)
+		return;
+	/* Relaxed: a statistic; the entry's delivered count is final by now. */
+	uint64_t n = atomic_load_explicit(&r->hdr->peers[idx].delivered, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->hdr->consumed_retired, n, memory_order_relaxed);
 }
 
 void fr_reap(struct fr_ring *r)

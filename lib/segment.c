@@ -434,10 +434,12 @@ FR_API void fr_close(struct fr_ring *r)
 		else
 			fr_release(r, &f);
 	}
-	/* End of stream: the last producer that did produce (or that attached on
-	 * purpose, unlike `framering create`) leaves. A producer that dies never
-	 * gets here, so a crash is not end of stream. */
+	/* End of stream: the last producer leaves. A handle that only created the
+	 * segment (`framering create`) and published nothing does not end it, and
+	 * a producer that dies never gets here: a crash is not end of stream. */
 	bool ends = (r->role & FR_PRODUCER) && (r->published_any || !r->creator);
+	if (r->role & FR_CONSUMER)
+		fr_retire_consumer(r, r->peer);
 	fr_peer_detach(r);
 	if (ends && !fr_other_live_producer(r)) {
 		/* Release: pairs with the consumer's acquire load of eos, after
@@ -483,6 +485,7 @@ static void fill_info(struct fr_ring *r, struct fr_info *info)
 	info->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	info->published = atomic_load_explicit(&h->published, memory_order_relaxed);
 	info->dropped = atomic_load_explicit(&h->dropped, memory_order_relaxed);
+	info->consumed = atomic_load_explicit(&h->consumed_retired, memory_order_relaxed);
 	info->redelivered = atomic_load_explicit(&h->redelivered, memory_order_relaxed);
 	info->aborted = atomic_load_explicit(&h->aborted, memory_order_relaxed);
 	info->producer_waits = atomic_load_explicit(&h->producer_waits, memory_order_relaxed);
