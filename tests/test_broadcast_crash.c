@@ -273,6 +273,20 @@ static int dead_pinner(char *name, const char *tag, unsigned flags, struct fr_ri
 	cr_assert_eq(holders, UINT64_C(1) << (*pn)->index, "holders 0x%llx",
 		     (unsigned long long)holders);
 	cr_assert_eq(state, 1, "the dead consumer's entry is not live yet");
+	/* fr_info tells: registered, but not alive. */
+	static struct fr_info info;
+	cr_assert_eq(fr_info(*prod, &info), 0);
+	int listed = 0;
+	for (uint32_t i = 0; i < info.peer_count; i++)
+		if ((int)info.peers[i].index == (*pn)->index) {
+			listed = 1;
+			cr_expect_eq(info.peers[i].alive, 0, "a dead consumer reported alive");
+			cr_expect_eq(info.peers[i].role, FR_CONSUMER);
+			cr_expect_eq(info.peers[i].flags, flags);
+			cr_expect_eq(info.peers[i].delivered, 1);
+		}
+	cr_expect(listed, "the dead consumer's entry is not in fr_info");
+	cr_expect_eq(info.live_peers, 1, "only the producer is alive");
 	return (*pn)->index;
 }
 
