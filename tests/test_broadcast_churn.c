@@ -191,6 +191,11 @@ Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 	struct fr_info info;
 	cr_assert_eq(fr_stat(name, &info), 0);
 	cr_expect_eq(info.peer_count, 0);
+	uint64_t read = sh->steady.delivered;
+	for (int i = 0; i < NCHURN; i++)
+		read += sh->churn[i].frames;
+	cr_expect_eq(info.consumed, read, "consumed %llu, the consumers read %llu",
+		     (unsigned long long)info.consumed, (unsigned long long)read);
 	cr_expect_eq(info.live_peers, 0);
 	cr_expect_eq(info.latest_stalls, 0);
 	cr_assert_eq(fr_unlink(name), 0);

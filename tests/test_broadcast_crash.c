@@ -175,6 +175,10 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 	struct fr_info info;
 	cr_assert_eq(fr_stat(name, &info), 0);
 	cr_expect_eq(info.peer_count, 0, "%u peer entries left", info.peer_count);
+	/* What the dead consumer read still counts. */
+	uint64_t read = surv[0].delivered + surv[1].delivered + vic->c.delivered;
+	cr_expect_eq(info.consumed, read, "consumed %llu, the consumers read %llu",
+		     (unsigned long long)info.consumed, (unsigned long long)read);
 	cr_expect_eq(info.latest_stalls, 0);
 	printf("%s: victim entry %d, producer waits %llu, reliable survivor %llu frames, "
 	       "latest survivor %llu delivered %llu dropped\n",
