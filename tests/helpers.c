@@ -375,7 +375,7 @@ int frt_produce(struct frt_stream *s)
 	for (uint64_t i = 0; i < s->count; i++) {
 		uint64_t id = s->first_id + i;
 		struct fr_frame f;
-		rc = fr_claim(ring, &f, -1);
+		rc = fr_claim(ring, &f, s->wait_ms ? s->wait_ms : -1);
 		if (rc != 0) {
 			fr_close(ring);
 			return frt_stream_fail(s, "fr_claim id %lu: %d (%s)", (unsigned long)id, rc,
@@ -420,7 +420,7 @@ int frt_consume(struct frt_stream *s)
 	}
 	for (;;) {
 		struct fr_frame f;
-		rc = fr_acquire(ring, &f, -1);
+		rc = fr_acquire(ring, &f, s->wait_ms ? s->wait_ms : -1);
 		if (rc == -EPIPE)
 			break;
 		if (rc != 0) {

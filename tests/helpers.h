@@ -168,6 +168,7 @@ struct frt_stream {
 	_Atomic uint32_t *barrier; /* optional: producers wait until it reaches barrier_n */
 	uint32_t barrier_n;
 	int in_order;
+	int wait_ms;  /* timeout of each fr_claim/fr_acquire; 0 = -1 (forever) */
 	int set_spin; /* call fr_set_spin(spin_ns) after attaching */
 	long spin_ns;
 	_Atomic uint8_t *seen_id;

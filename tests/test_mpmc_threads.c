@@ -61,6 +61,8 @@ static void run_threads(const char *tag, uint32_t slots, uint64_t per_producer, 
 		w[i].s.max_len = 1024;
 		w[i].s.set_spin = set_spin;
 		w[i].s.spin_ns = spin_ns;
+		/* Bounded waits: a wedged ring fails the test instead of hanging it. */
+		w[i].s.wait_ms = FRT_BOUND_S * 1000 / 2;
 		if (w[i].producer) {
 			w[i].s.first_id = (uint64_t)i * per_producer;
 			w[i].s.count = per_producer;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -565,6 +566,43 @@ Test(segment, eproto_slot_count)
 	/* A power of two that the file is too small for. */
 	EXPECT_EPROTO_WITH(FR_SPSC, "slot_count 8 in a 4-slot file", h->slot_count = 8);
 	EXPECT_EPROTO_WITH(FR_MPMC, "slot_count 1024 in a 4-slot file", h->slot_count = 1024);
+}
+
+/*
+ * A slot count that is not a power of two in an otherwise consistent file:
+ * sizes and offsets match that count, only the power-of-two rule is broken.
+ */
+Test(segment, eproto_slot_count_not_power_of_two_consistent)
+{
+	static const uint32_t counts[] = { 3, 5, 6, 7 };
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		static const uint32_t modes[] = { FR_SPSC, FR_MPMC };
+		for (size_t m = 0; m < 2; m++) {
+			char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16], what[64];
+			struct fr_config cfg = { .mode = modes[m], .slots = 8, .frame_bytes = 4096 };
+			fr_close(create_ok(frt_name(name, sizeof name, "img8"), &cfg));
+			int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
+			cr_assert_geq(fd, 0);
+			struct fr_shm_header h;
+			cr_assert_eq(pread(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+			h.slot_count = counts[i];
+			h.segment_bytes = h.payload_offset + counts[i] * h.payload_stride;
+			cr_assert_eq(pwrite(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+			cr_assert_eq(ftruncate(fd, (off_t)h.segment_bytes), 0);
+			close(fd);
+			snprintf(what, sizeof what, "consistent slot_count %u (mode %u)", counts[i],
+				 modes[m]);
+			struct fr_ring *ring = NULL;
+			int rc = fr_open(name, FR_CONSUMER, &ring);
+			cr_expect_eq(rc, -EPROTO, "%s: fr_open returned %d", what, rc);
+			if (rc == 0)
+				fr_close(ring);
+			struct fr_info info;
+			rc = fr_stat(name, &info);
+			cr_expect_eq(rc, -EPROTO, "%s: fr_stat returned %d", what, rc);
+			FRT_ASSERT_OK(fr_unlink(name));
+		}
+	}
 }
 
 Test(segment, eproto_offsets_past_the_end)
