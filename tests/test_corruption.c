@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,6 +141,37 @@ static struct fr_ring *attach(struct shared *sh, struct side *s, unsigned flags)
 	return ring;
 }
 
+/*
+ * Does a frame's geometry fit in @capacity bytes? Computed here from the
+ * format definitions (framering.h), independently of the library and without
+ * wrapping: a frame whose width x height x stride claims more than its slot
+ * would send a consumer that trusts it outside the mapping.
+ */
+static bool geometry_fits(uint32_t format, uint32_t width, uint32_t height, uint32_t stride,
+			  uint64_t capacity)
+{
+	static const uint8_t bpp[FR_FORMAT_COUNT] = {
+		[FR_FORMAT_GRAY8] = 1, [FR_FORMAT_GRAY16] = 2, [FR_FORMAT_RGB24] = 3,
+		[FR_FORMAT_BGR24] = 3, [FR_FORMAT_RGBA32] = 4, [FR_FORMAT_BGRA32] = 4,
+		[FR_FORMAT_YUYV] = 2, [FR_FORMAT_NV12] = 1, [FR_FORMAT_I420] = 1,
+	};
+	if (format >= FR_FORMAT_COUNT)
+		return false;
+	if (format == FR_FORMAT_RAW || format == FR_FORMAT_JPEG)
+		return true;
+	uint64_t row = (uint64_t)width * bpp[format]; /* < 2^34 */
+	uint64_t s = stride ? stride : (row + 63) / 64 * 64;
+	uint64_t luma, chroma = 0, total;
+	if (s < row || __builtin_mul_overflow(s, (uint64_t)height, &luma))
+		return false;
+	if (format == FR_FORMAT_NV12 && __builtin_mul_overflow(s, (uint64_t)height / 2, &chroma))
+		return false;
+	if (format == FR_FORMAT_I420 &&
+	    __builtin_mul_overflow(2 * (s / 2), (uint64_t)height / 2, &chroma))
+		return false;
+	return !__builtin_add_overflow(luma, chroma, &total) && total <= capacity;
+}
+
 static int producer_main(void *arg)
 {
 	struct shared *sh = arg;
@@ -157,6 +189,10 @@ static int producer_main(void *arg)
 			FRT_CHILD_CHECKF(f.data && f.bytes <= f.capacity && f.capacity <= sh->slot_bytes,
 					 "claimed frame: data %p bytes %llu capacity %llu", f.data,
 					 (unsigned long long)f.bytes, (unsigned long long)f.capacity);
+			FRT_CHILD_CHECKF(geometry_fits(f.format, f.width, f.height, f.stride, f.capacity),
+					 "claimed frame: format %u %ux%u stride %u does not fit %llu bytes",
+					 f.format, f.width, f.height, f.stride,
+					 (unsigned long long)f.capacity);
 			memset(f.data, (int)(n & 0xff), (size_t)f.capacity); /* the whole slot */
 			if (f.capacity > 64)
 				f.bytes = f.capacity - n % 64;
@@ -206,6 +242,10 @@ static int consumer_main(void *arg)
 			for (uint64_t i = 0; i < f.capacity; i++)
 				x ^= p[i];
 			sink = x;
+			FRT_CHILD_CHECKF(geometry_fits(f.format, f.width, f.height, f.stride, f.capacity),
+					 "acquired frame: format %u %ux%u stride %u does not fit %llu bytes",
+					 f.format, f.width, f.height, f.stride,
+					 (unsigned long long)f.capacity);
 			atomic_fetch_add(&s->frames, 1);
 			rc = fr_release(ring, &f);
 			CHECK_RC("fr_release", rc, 0, -EPROTO);
@@ -695,6 +735,29 @@ Test(open_identity, each_field_alone)
 		check_perturb(&perturbs[i]);
 }
 
+/* A default geometry of 2^32-1 x 2^31 16-bit pixels (stride 0: the default) needs 2^64 bytes. */
+Test(open_identity, default_geometry_whose_size_wraps)
+{
+	size_t len;
+	uint8_t *img = image(IMG_GRAY8, &len);
+	struct fr_shm_header *h = (struct fr_shm_header *)(void *)img;
+	h->format = FR_FORMAT_GRAY16;
+	h->width = 0xffffffffu;
+	h->height = 0x80000000u;
+	h->stride = 0;
+	char name[FRT_NAME_SIZE];
+	write_image(name, img, len);
+	free(img);
+	struct fr_info info;
+	struct fr_ring *ring = NULL;
+	int rc = fr_stat(name, &info);
+	cr_expect_eq(rc, -EPROTO, "fr_stat returned %d (%s)", rc, fr_strerror(rc));
+	rc = fr_open(name, FR_CONSUMER, &ring);
+	cr_expect_eq(rc, -EPROTO, "fr_open returned %d (%s)", rc, fr_strerror(rc));
+	fr_close(ring);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
 /* The unchanged images open and work: the copies themselves are valid. */
 Test(open_identity, unchanged_images_open)
 {
@@ -825,6 +888,14 @@ static void poke_bytes_huge(struct fr_shm_desc *d) { d->bytes = UINT64_MAX; }
 static void poke_format(struct fr_shm_desc *d) { d->format = FR_FORMAT_COUNT; }
 static void poke_width(struct fr_shm_desc *d) { d->width = 0x10000; }
 static void poke_stride(struct fr_shm_desc *d) { d->stride = 3; }
+/* 2^32-1 x 2^31 16-bit pixels at the default stride: 2^64 bytes, 0 after wrapping. */
+static void poke_wrapping_geometry(struct fr_shm_desc *d)
+{
+	d->format = FR_FORMAT_GRAY16;
+	d->width = 0xffffffffu;
+	d->height = 0x80000000u;
+	d->stride = 0;
+}
 
 Test(corruption, exact_descriptor_spoils_one_frame)
 {
@@ -835,6 +906,8 @@ Test(corruption, exact_descriptor_spoils_one_frame)
 		spoiled_descriptor(modes[m], FR_FORMAT_RAW, "format out of range", poke_format);
 		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "width past the slot", poke_width);
 		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "stride below the row", poke_stride);
+		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "geometry whose size wraps 2^64",
+				   poke_wrapping_geometry);
 	}
 }
 

@@ -23,6 +23,7 @@
  * library promises for any segment content: calls return 0 or a documented
  * negative errno, a claimed slot is writable for its whole capacity, an
  * acquired frame's bytes lie within the slot (the harness reads them all),
+ * a frame's width x height x stride never describes more than its slot,
  * info stays within its arrays; and nothing crashes, hangs or touches memory
  * outside the mapping (ASan, UBSan, libFuzzer's -timeout).
  *
@@ -80,9 +81,13 @@ static struct template templates[SPEC_COUNT];
 static char file_name[64];
 static int file_fd = -1;
 
+/* A broken promise: report and abort (libFuzzer saves the input). rc < 0: an errno. */
 static void die(const char *what, int rc)
 {
-	fprintf(stderr, "fuzz_segment: %s: %d (%s)\n", what, rc, fr_strerror(rc));
+	if (rc < 0)
+		fprintf(stderr, "fuzz_segment: %s: %d (%s)\n", what, rc, fr_strerror(rc));
+	else
+		fprintf(stderr, "fuzz_segment: %s (value %d)\n", what, rc);
 	abort();
 }
 
@@ -392,6 +397,35 @@ static void do_open(struct run *r, struct input *in, bool producer)
 	}
 }
 
+/*
+ * Does a frame's geometry fit in @capacity bytes? From the format definitions
+ * in framering.h, independently of the library and without wrapping.
+ */
+static bool geometry_fits(const struct fr_frame *f)
+{
+	static const uint8_t bpp[FR_FORMAT_COUNT] = {
+		[FR_FORMAT_GRAY8] = 1, [FR_FORMAT_GRAY16] = 2, [FR_FORMAT_RGB24] = 3,
+		[FR_FORMAT_BGR24] = 3, [FR_FORMAT_RGBA32] = 4, [FR_FORMAT_BGRA32] = 4,
+		[FR_FORMAT_YUYV] = 2, [FR_FORMAT_NV12] = 1, [FR_FORMAT_I420] = 1,
+	};
+	if (f->format >= FR_FORMAT_COUNT)
+		return false;
+	if (f->format == FR_FORMAT_RAW || f->format == FR_FORMAT_JPEG)
+		return true;
+	uint64_t row = (uint64_t)f->width * bpp[f->format];
+	uint64_t s = f->stride ? f->stride : (row + 63) / 64 * 64;
+	uint64_t luma, chroma = 0, total;
+	if (s < row || __builtin_mul_overflow(s, (uint64_t)f->height, &luma))
+		return false;
+	if (f->format == FR_FORMAT_NV12 &&
+	    __builtin_mul_overflow(s, (uint64_t)f->height / 2, &chroma))
+		return false;
+	if (f->format == FR_FORMAT_I420 &&
+	    __builtin_mul_overflow(2 * (s / 2), (uint64_t)f->height / 2, &chroma))
+		return false;
+	return !__builtin_add_overflow(luma, chroma, &total) && total <= f->capacity;
+}
+
 static void do_claim(struct run *r, struct input *in)
 {
 	unsigned j = u8(in) % HANDLES;
@@ -403,6 +437,8 @@ static void do_claim(struct run *r, struct input *in)
 	if (rc == 0) {
 		if (!f->data || f->bytes > f->capacity || f->capacity > MAX_FILE_BYTES)
 			die("claimed frame", (int)f->bytes);
+		if (!geometry_fits(f))
+			die("claimed frame's default geometry does not fit the slot", (int)f->format);
 		memset(f->data, 0x5a, (size_t)f->capacity); /* the whole slot is ours to write */
 		r->pheld[j] = true;
 	}
@@ -458,6 +494,8 @@ static void do_acquire(struct run *r, struct input *in)
 		if (!f->data || f->bytes > f->capacity || f->capacity > MAX_FILE_BYTES ||
 		    f->format >= FR_FORMAT_COUNT)
 			die("acquired frame", (int)f->bytes);
+		if (!geometry_fits(f))
+			die("acquired frame's geometry does not fit the slot", (int)f->format);
 		/* Read every byte the library says is the frame: outside the
 		 * mapping this faults or trips ASan. */
 		const volatile uint8_t *p = f->data;

@@ -101,6 +101,10 @@ seeds["bc-dead-pins"] = bytes([BC]) + OPEN_BOTH + ROUND + setv("d.turn", 0, (1 <
     setv("p.state", 7, 1) + setv("p.role", 7, 2) + bytes([OPEN_C, 1, 0]) + ROUND * 3 + TAIL
 seeds["spsc-truncated"] = bytes([SPSC, RESIZE]) + struct.pack("<H", 2048) + OPEN_BOTH + TAIL
 seeds["spsc-grown"] = bytes([SPSC, RESIZE]) + struct.pack("<H", 8192) + OPEN_BOTH + TAIL
+# a descriptor whose geometry needs 2^64 bytes (wraps to 0 without overflow checks)
+seeds["crash-desc-geometry-wraps"] = bytes([SPSC]) + OPEN_BOTH + bytes([CLAIM, 0, PUBLISH, 0, 0]) + \
+    setv("d.format", 0, 2) + setv("d.width", 0, 0xffffffff) + setv("d.height", 0, 0x80000000) + \
+    setv("d.stride", 0, 0) + bytes([ACQUIRE, 0, 0, RELEASE, 0])
 # raw files: no template
 seeds["raw-magic"] = bytes([RAW]) + b"FRMRING1" + bytes(range(64))
 seeds["raw-short"] = bytes([RAW]) + b"FRMRING2\x01\x00\x00\x00"
