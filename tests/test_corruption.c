@@ -897,6 +897,15 @@ static void poke_wrapping_geometry(struct fr_shm_desc *d)
 	d->stride = 0;
 }
 
+/* NV12 with an explicit stride: luma + chroma = 2^64 + 26 bytes, 26 after wrapping. */
+static void poke_nv12_wrap(struct fr_shm_desc *d)
+{
+	d->format = FR_FORMAT_NV12;
+	d->width = 16;
+	d->height = 4015134844u;
+	d->stride = 3062868337u;
+}
+
 Test(corruption, exact_descriptor_spoils_one_frame)
 {
 	static const uint32_t modes[] = {FR_SPSC, FR_MPMC, FR_BROADCAST};
@@ -906,9 +915,24 @@ Test(corruption, exact_descriptor_spoils_one_frame)
 		spoiled_descriptor(modes[m], FR_FORMAT_RAW, "format out of range", poke_format);
 		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "width past the slot", poke_width);
 		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "stride below the row", poke_stride);
+	}
+}
+
+/* Sizes past 2^64 must not wrap into something that fits. */
+Test(corruption, exact_descriptor_size_wraps_at_default_stride)
+{
+	static const uint32_t modes[] = {FR_SPSC, FR_MPMC, FR_BROADCAST};
+	for (size_t m = 0; m < COUNT(modes); m++)
 		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8, "geometry whose size wraps 2^64",
 				   poke_wrapping_geometry);
-	}
+}
+
+Test(corruption, exact_descriptor_size_wraps_with_explicit_stride)
+{
+	static const uint32_t modes[] = {FR_SPSC, FR_MPMC, FR_BROADCAST};
+	for (size_t m = 0; m < COUNT(modes); m++)
+		spoiled_descriptor(modes[m], FR_FORMAT_GRAY8,
+				   "nv12 size wraps 2^64 with an explicit stride", poke_nv12_wrap);
 }
 
 /* Broadcast: a log entry naming a slot past the table is refused, not followed. */
