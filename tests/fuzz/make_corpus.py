@@ -97,6 +97,14 @@ for t, n in names.items():
 seeds["mpmc-orphan-adopt"] = bytes([MPMC]) + setv("p.state", 3, 1) + setv("p.role", 3, 2) + \
     setv("p.held", 3, 1) + bytes([OPEN_P, 0, 0, CLAIM, 0, PUBLISH, 0, 0, OPEN_C, 0, 0]) + \
     ROUND + TAIL
+# a dead-looking producer entry whose intent names the position our live producer holds:
+# the reaper (run by the next attach) must leave that claim alone
+seeds["mpmc-dead-intent"] = bytes([MPMC, OPEN_P, 0, 0, CLAIM, 0]) + setv("p.state", 5, 1) + \
+    setv("p.role", 5, 1) + setv("p.intent", 5, 1) + bytes([OPEN_C, 0, 0, PUBLISH, 0, 0]) + \
+    ROUND + TAIL
+seeds["mpmc-dead-consumer-held"] = bytes([MPMC]) + OPEN_BOTH + bytes([CLAIM, 0, PUBLISH, 0, 0]) + \
+    setv("p.state", 6, 1) + setv("p.role", 6, 2) + setv("p.intent", 6, 1) + \
+    bytes([ACQUIRE, 0, 0, OPEN_C, 1, 0]) + ROUND + TAIL
 seeds["bc-dead-pins"] = bytes([BC]) + OPEN_BOTH + ROUND + setv("d.turn", 0, (1 << 32) | 0x7fffffff) + \
     setv("p.state", 7, 1) + setv("p.role", 7, 2) + bytes([OPEN_C, 1, 0]) + ROUND * 3 + TAIL
 seeds["spsc-truncated"] = bytes([SPSC, RESIZE]) + struct.pack("<H", 2048) + OPEN_BOTH + TAIL
