@@ -72,6 +72,7 @@ static const struct target header_targets[] = {
 	HF(creator_pid), HF(log_count), HF(created_ns), HF(creator_start), HF(state), HF(perms),
 	HF(head), HF(published), HF(producer_waits), HF(aborted), HF(latest_stalls),
 	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
+	HF(consumed_retired),
 	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
 	HF(eos), HF(orphans), HF(attaches),
 };

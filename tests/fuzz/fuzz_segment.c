@@ -232,6 +232,7 @@ static const struct field fields[] = {
 	/* producer, consumer, wait and control lines */
 	HF(head), HF(published), HF(producer_waits), HF(aborted), HF(latest_stalls),
 	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
+	HF(consumed_retired),
 	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
 	HF(eos), HF(orphans), HF(attaches),
 	/* a peer entry */

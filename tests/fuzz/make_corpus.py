@@ -22,7 +22,7 @@ HEADER_FIELDS = ["magic", "abi_version", "header_bytes", "segment_bytes", "mode"
                  "payload_stride", "frame_capacity", "width", "height", "stride", "format",
                  "creator_pid", "log_count", "created_ns", "creator_start", "state", "perms",
                  "head", "published", "producer_waits", "aborted", "latest_stalls", "tail",
-                 "consumer_waits", "redelivered", "redeliver_pos", "dropped",
+                 "consumer_waits", "redelivered", "redeliver_pos", "dropped", "consumed_retired",
                  "data_wait.event", "data_wait.waiters", "space_wait.event",
                  "space_wait.waiters", "eos", "orphans", "attaches"]
 PEER_FIELDS = ["state", "role", "flags", "pid", "start_time", "generation", "attach_ns",
