@@ -148,7 +148,7 @@ static const struct variant variants[] = {
 	{"framering-spsc", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
 	{"framering-spsc+spin", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_SPIN, 1, 0, 0},
 	{"framering-spsc+futex", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_BLOCK, 1, 1, 0},
-	/* 2 slots: the frames in flight (2 x 6 MB at 1080p) stay in a 32 MB L3 */
+	/* 2 slots: half the memory in flight (2 x 6 MB at 1920x1080x3) */
 	{"framering-spsc-2slots", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 0, 2},
 	{"framering-mpmc", &bench_tp_framering, FR_MPMC, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
 	{"framering-broadcast-1", &bench_tp_framering, FR_BROADCAST, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},

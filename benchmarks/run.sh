@@ -41,7 +41,7 @@ color() {
 	framering-mpmc) echo "#e377c2" ;;
 	framering-broadcast-1) echo "#bcbd22" ;;
 	framering-broadcast-3) echo "#9467bd" ;;
-	floor-spin) echo "#aaaaaa" ;;
+	floor-spin) echo "#555555" ;;
 	pipe) echo "#7f7f7f" ;;
 	unix) echo "#1f77b4" ;;
 	tcp) echo "#17becf" ;;
@@ -57,7 +57,7 @@ plot_cmd() {
 		f="$tmp/$1-$(printf '%s' "$t" | tr '+' '_').dat"
 		[ -s "$f" ] || continue
 		case "$t" in framering-spsc) lw=3 ;; *) lw=1.5 ;; esac
-		case "$t" in framering*) dt=1 ;; *) dt=2 ;; esac
+		case "$t" in framering*) dt=1 ;; floor*) dt=3 ;; *) dt=2 ;; esac
 		line="$line${line:+, }\"$f\" using 1:$2 title \"$t\" lc rgb \"$(color "$t")\" lw $lw dt $dt pt 7 ps 0.8"
 	done
 	printf 'plot %s\n' "$line"
@@ -100,6 +100,7 @@ draw_plot() { # CSV PNG STAMP
 			echo "set title 'touch: every byte written by the producer and read by the consumer'"
 			plot_cmd touch 2
 			echo "set ylabel 'one-way latency p50 (us)'"
+			echo "set yrange [0.05:*]"
 			echo "set format y '%g'"
 			echo "set title 'handoff: ping-pong latency p50 (round trip / 2)'"
 			plot_cmd handoff 3
@@ -155,9 +156,9 @@ targets() {
 		for (i = 1; i <= 2; i++) {
 			b = i == 1 ? 64 : hd
 			x = get("framering-spsc+spin", "handoff", b, "p50")
-			f = get("floor-spin", "handoff", b, "p50")
-			if (x != "" && f != "")
-				printf "| (reference) floor-spin p50, %s, same run | %.3f us: framering-spsc+spin adds %.3f us | - |\n", b == 64 ? "64 B" : "1920x1080x3", f, x - f
+			fl = get("floor-spin", "handoff", b, "p50")
+			if (x != "" && fl != "")
+				printf "| (reference) floor-spin p50, %s, same run | %.3f us: framering-spsc+spin adds %.3f us | - |\n", b == 64 ? "64 B" : "1920x1080x3", fl, x - fl
 		}
 		split("64 " hd, sz, " ")
 		for (i = 1; i <= 2; i++) {
