@@ -452,8 +452,13 @@ Test(broadcast_latest, reliable_from_oldest_consumer_starts_at_the_oldest_frame_
 	struct fr_frame w;
 	cr_assert_eq(fr_claim(prod, &w, 0), 0);
 	struct fr_ring *rel = open_consumer(name, FR_FROM_OLDEST);
+	cr_expect_eq(self_info(rel, FR_FROM_OLDEST).cursor, 21 - slots,
+		     "attached at seq %llu, the oldest held is %u",
+		     (unsigned long long)self_info(rel, FR_FROM_OLDEST).cursor, 21 - slots);
 	for (uint64_t s = 21 - slots; s < 20; s++)
 		acquire_expect(rel, 0, s);
+	/* A frame gone before it attached is no drop of this consumer. */
+	cr_expect_eq(self_info(rel, FR_FROM_OLDEST).dropped, 0);
 	memset(w.data, bct_byte(20), w.capacity);
 	w.bytes = w.capacity;
 	cr_assert_eq(fr_publish(prod, &w), 0);
