@@ -431,7 +431,11 @@ static uint8_t *field_at(struct scenario *sc, const struct target *t, unsigned n
  * The values written, in order, without repairing anything in between:
  * absolute edge values and values relative to what the field held.
  */
-enum { REL_PLUS_1 = 1, REL_MINUS_1, REL_PLUS_SLOTS, REL_FLIP_TOP, REL_FLIP_LOW };
+enum {
+	REL_PLUS_1 = 1, REL_MINUS_1, REL_PLUS_SLOTS, REL_FLIP_TOP, REL_FLIP_LOW,
+	REL_LOW_ONES,  /* high half kept, low 32 bits all set (broadcast: seq kept, every holder/writing bit) */
+	REL_LOW_SLOTS, /* high half kept, low 32 bits = slot count (log entry: seq kept, slot past the table) */
+};
 struct value {
 	int rel; /* 0: absolute */
 	uint64_t v;
@@ -449,6 +453,8 @@ static const struct value values[] = {
 	{REL_FLIP_TOP, 0},
 	{0, UINT64_MAX},
 	{0, 3},
+	{REL_LOW_SLOTS, 0},
+	{REL_LOW_ONES, 0},
 };
 
 static uint64_t value_for(const struct value *v, uint64_t cur, unsigned size, uint32_t slots)
@@ -459,6 +465,8 @@ static uint64_t value_for(const struct value *v, uint64_t cur, unsigned size, ui
 	case REL_PLUS_SLOTS: return cur + slots + 1;
 	case REL_FLIP_TOP: return cur ^ (UINT64_C(1) << (8 * size - 1));
 	case REL_FLIP_LOW: return cur ^ 1;
+	case REL_LOW_ONES: return size == 8 ? cur | 0xffffffffu : 0xffffffffu;
+	case REL_LOW_SLOTS: return size == 8 ? (cur & ~UINT64_C(0xffffffff)) | slots : slots;
 	default: return v->v;
 	}
 }
@@ -475,12 +483,19 @@ static void scribble(uint32_t mode, const struct target *t)
 	start(&sc, mode, "cor");
 	char what[160];
 	for (size_t k = 0; k < COUNT(values); k++) {
-		uint8_t *first = field_at(&sc, t, 0);
-		uint64_t v = value_for(&values[k], load_field(first, t->size), t->size, sc.slots);
-		for (unsigned n = 0; field_at(&sc, t, n); n++)
-			store_field(field_at(&sc, t, n), t->size, v);
-		snprintf(what, sizeof what, "%s: %s = %#llx (value %zu)", mode_name(mode), t->name,
-			 (unsigned long long)v, k);
+		/* Relative values are relative to each place's own content (each
+		 * log entry keeps its seq, each turn word its lap). */
+		uint64_t v = 0;
+		for (unsigned n = 0; field_at(&sc, t, n); n++) {
+			uint8_t *at = field_at(&sc, t, n);
+			uint64_t vn = value_for(&values[k], load_field(at, t->size), t->size, sc.slots);
+			store_field(at, t->size, vn);
+			if (n == 0)
+				v = vn;
+		}
+		snprintf(what, sizeof what, "%s: %s = %#llx%s (value %zu)", mode_name(mode), t->name,
+			 (unsigned long long)v, values[k].rel && t->area != AREA_HEADER ? " (first)" : "",
+			 k);
 		/* Both sides get through a few calls with the bad value (both
 		 * directions of a ring, a re-open after REOPEN_EVERY calls). */
 		expect_progress(&sc, 3, what);
