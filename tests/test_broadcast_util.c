@@ -655,3 +655,10 @@ uint32_t bct_view_peer_state(const struct bct_view *v, unsigned idx)
 		return UINT32_MAX;
 	return atomic_load(&h->peers[idx].state);
 }
+
+void bct_view_space_wait(const struct bct_view *v, uint32_t *event, uint64_t *waiters)
+{
+	struct fr_shm_header *h = (struct fr_shm_header *)v->hdr;
+	*waiters = atomic_load(&h->space_wait.waiters);
+	*event = atomic_load(&h->space_wait.event);
+}

@@ -179,6 +179,8 @@ void bct_view_close(struct bct_view *v);
 uint64_t bct_view_turn(const struct bct_view *v, uint32_t i);
 /* OR of the holder bits (0..30) of every slot; *writing = slots with bit 31 set. */
 uint64_t bct_view_holders(const struct bct_view *v, unsigned *writing);
+/* The producers' wait line: its futex event counter and its sleeper mask (bit = peer entry). */
+void bct_view_space_wait(const struct bct_view *v, uint32_t *event, uint64_t *waiters);
 /* The peer table entry state of idx (FR_PEER_FREE = 0, LIVE = 1, ...). */
 uint32_t bct_view_peer_state(const struct bct_view *v, unsigned idx);
 
