@@ -222,6 +222,13 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		c = head - 1;
 		set_cursor(r, c);
 	}
+	if (head - c > r->geo.log_count) {
+		/* Older than the publish log reaches: gone for everyone (and a
+		 * scribbled head cannot make us walk 2^64 entries). */
+		count_drops(r, head - r->geo.log_count - c);
+		c = head - r->geo.log_count;
+		set_cursor(r, c);
+	}
 	while (c < head) {
 		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
 						  memory_order_acquire);

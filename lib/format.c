@@ -64,14 +64,16 @@ FR_API int fr_format_frame_bytes(uint32_t format, uint32_t width, uint32_t heigh
 		return -EINVAL;
 	if (format == FR_FORMAT_I420 && (s & 1))
 		return -EINVAL; /* chroma rows are stride / 2 apart */
-	/* width, height, stride < 2^32: every product below fits in 64 bits. */
-	uint64_t luma = s * height;
-	uint64_t total = luma;
+	/* The default stride of a 2^32-pixel row needs 35 bits: check every product
+	 * (sizes come from segments, i.e. from anyone). */
+	uint64_t total, chroma = 0;
+	if (__builtin_mul_overflow(s, (uint64_t)height, &total))
+		return -EINVAL;
 	if (format == FR_FORMAT_NV12)
-		total += s * (height / 2);
+		chroma = total / 2; /* s * (height / 2), height even */
 	else if (format == FR_FORMAT_I420)
-		total += 2 * (s / 2) * (height / 2);
-	if (total > FR_MAX_FRAME_BYTES)
+		chroma = 2 * ((s / 2) * (uint64_t)(height / 2)); /* <= total */
+	if (__builtin_add_overflow(total, chroma, &total) || total > FR_MAX_FRAME_BYTES)
 		return -EINVAL;
 	*bytes = total;
 	return 0;
