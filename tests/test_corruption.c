@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1003,4 +1005,57 @@ Test(corruption, exact_counters)
 	atomic_store_explicit(&x.h->head, 0, memory_order_relaxed);
 	expect_acquire(&x, -EPROTO, "broadcast head went backwards");
 	exact_finish(&x);
+}
+
+/* Broadcast head scribbled far ahead with no producer to repair it: a reliable
+ * consumer must not walk 2^40 positions inside one call (seq aliasing stops
+ * such a walk after 2^32 steps: half a minute of CPU for a try-once call).
+ * In a child with a CPU-time limit, so the hang is reported as one. */
+#define CPU_BOUND_S 5
+static int head_far_ahead_child(void *arg)
+{
+	const char *name = arg;
+	/* A handful of try-once calls use microseconds of CPU: a call that
+	 * walks billions of positions runs into this limit (SIGXCPU). CPU
+	 * time, not wall time: a loaded machine does not make it fire. */
+	struct rlimit cpu = {.rlim_cur = CPU_BOUND_S, .rlim_max = CPU_BOUND_S + 1};
+	FRT_CHILD_CHECK(setrlimit(RLIMIT_CPU, &cpu) == 0);
+	struct fr_config cfg = {.mode = FR_BROADCAST, .slots = 8, .frame_bytes = 4096};
+	struct fr_ring *prod = NULL, *cons = NULL;
+	FRT_CHILD_OK(fr_create(name, &cfg, &prod));
+	FRT_CHILD_OK(fr_open(name, FR_CONSUMER, &cons));
+	struct fr_frame f;
+	FRT_CHILD_OK(fr_claim(prod, &f, 0));
+	FRT_CHILD_OK(fr_publish(prod, &f));
+	fr_close(prod);
+	char path[FRT_NAME_SIZE + 16];
+	int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
+	FRT_CHILD_CHECK(fd >= 0);
+	struct fr_shm_header *h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	FRT_CHILD_CHECK(h != MAP_FAILED);
+	atomic_store_explicit(&h->head, UINT64_C(1) << 40, memory_order_relaxed);
+	for (int i = 0; i < 4; i++) {
+		int rc = fr_acquire(cons, &f, 0);
+		FRT_CHILD_CHECKF(rc == -EPROTO || rc == -EAGAIN || rc == -EPIPE || rc == 0,
+				 "fr_acquire returned %d (%s)", rc, fr_strerror(rc));
+		if (rc == 0) {
+			FRT_CHILD_CHECK(f.bytes <= f.capacity);
+			FRT_CHILD_OK(fr_release(cons, &f));
+		}
+	}
+	munmap(h, sizeof *h);
+	fr_close(cons);
+	return 0;
+}
+
+Test(corruption, exact_broadcast_head_far_ahead)
+{
+	char name[FRT_NAME_SIZE];
+	pid_t pid = frt_spawn(head_far_ahead_child, frt_name(name, sizeof name, "far"));
+	cr_assert_gt(pid, 0);
+	int st = frt_wait(pid, STUCK_BOUND_S);
+	cr_assert_eq(st, 0, "reliable broadcast consumer, head scribbled to 2^40: child status %d "
+		     "(%d = SIGXCPU: four fr_acquire(timeout 0) calls used %d s of CPU)", st,
+		     128 + SIGXCPU, CPU_BOUND_S);
 }
