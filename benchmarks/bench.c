@@ -923,7 +923,7 @@ static int iceoryx_probe(char *why, size_t len)
 	if (rc)
 		job_cleanup_failed_start(&j, &r, rc);
 	else
-		job_finish(&j, &r, 10);
+		job_finish(&j, &r, 5);
 	P.idle_ms = saved;
 	if (r.status != 0) {
 		snprintf(why, len, "iox-roudi not reachable (%s)",
