@@ -112,29 +112,29 @@ static uint64_t min_reliable_cursor(struct fr_ring *r, uint64_t head, uint64_t *
 	return min;
 }
 
-static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
+/* One pass over the pool, oldest slot first. Sets *moving when only pins that
+ * can still move on (latest consumers', or a lost race with a pin) blocked it. */
+static int claim_pass(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint64_t latest_mask,
+		      bool *moving)
 {
-	const uint32_t n = r->geo.slot_count;
-	uint64_t latest_mask;
-	uint64_t min = min_reliable_cursor(r, r->pos, &latest_mask);
-	bool only_latest_blocked = true;
-	for (uint32_t k = 0; k < n; k++) {
+	*moving = true;
+	for (uint32_t k = 0; k < r->geo.slot_count; k++) {
 		uint32_t slot = (uint32_t)((r->other + k) & r->mask);
 		struct fr_shm_desc *d = &r->desc[slot];
 		/* Acquire: pairs with the consumers' release AND of their holder bit. */
 		uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
 		uint64_t holders = w & BC_HOLDERS;
 		if (w & BC_WRITING) {
-			only_latest_blocked = false; /* left by a dead producer: the reaper clears it */
+			*moving = false; /* left by a dead producer: the reaper clears it */
 			continue;
 		}
 		if (holders) {
 			if (holders & ~latest_mask)
-				only_latest_blocked = false;
+				*moving = false; /* a reliable reader holds it */
 			continue;
 		}
 		if (d->seq != UINT64_MAX && d->seq >= min) {
-			only_latest_blocked = false; /* a reliable consumer has not read it yet */
+			*moving = false; /* a reliable consumer has not read it yet */
 			continue;
 		}
 		/* Acquire on success: consumers' reads of the old frame are done. */
@@ -147,10 +147,30 @@ static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
 			fr_frame_defaults(r, f, slot, r->pos);
 			return 0;
 		}
-		only_latest_blocked = false; /* raced with a pin: count it as a plain retry */
 	}
-	if (only_latest_blocked)
-		atomic_fetch_add_explicit(&r->hdr->latest_stalls, 1, memory_order_relaxed);
+	return -EAGAIN;
+}
+
+static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
+{
+	uint64_t latest_mask;
+	uint64_t min = min_reliable_cursor(r, r->pos, &latest_mask);
+	/*
+	 * Latest readers hold at most one pin each and there are at most
+	 * slots - 2 of them, so some slot is free; a pass can still miss it when
+	 * readers move their pins forward while we scan. They cannot move past
+	 * the newest frame (head does not move while we claim), so a bounded
+	 * number of further passes finds the free slot.
+	 */
+	const unsigned passes = 2 + consumer_entries(r);
+	bool moving = false;
+	for (unsigned pass = 0; pass < passes; pass++) {
+		if (claim_pass(r, f, min, latest_mask, &moving) == 0)
+			return 0;
+		if (!moving)
+			return -EAGAIN; /* a reliable consumer or a dead producer holds us back */
+	}
+	atomic_fetch_add_explicit(&r->hdr->latest_stalls, 1, memory_order_relaxed);
 	return -EAGAIN;
 }
 
@@ -265,6 +285,7 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		count_drops(r, next - c);
 		c = next;
 		set_cursor(r, c);
+		fr_wake_producers(r); /* our cursor may have been what held the camera */
 		head = atomic_load_explicit(&h->head, memory_order_acquire);
 	}
 	return -EAGAIN;

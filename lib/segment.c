@@ -441,6 +441,8 @@ FR_API void fr_close(struct fr_ring *r)
 	if (r->role & FR_CONSUMER)
 		fr_retire_consumer(r, r->peer);
 	fr_peer_detach(r);
+	if (r->role & FR_CONSUMER)
+		fr_wake_producers(r); /* a broadcast reader's cursor no longer holds the camera */
 	if (ends && !fr_other_live_producer(r)) {
 		/* Release: pairs with the consumer's acquire load of eos, after
 		 * which it re-checks the ring once and sees our last publish. */
