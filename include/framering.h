@@ -170,6 +170,14 @@ int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **ou
 int fr_open(const char *name, unsigned flags, struct fr_ring **out);
 
 /*
+ * Attach another handle to the segment @sibling is attached to, sharing its
+ * mapping (one mapping per process however many threads attach; also works
+ * after the name was unlinked). The new handle is a peer of its own, as if
+ * made by fr_open(); close each handle with fr_close() in any order.
+ */
+int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out);
+
+/*
  * Detach and free the handle. Frames still held are released (consumer) or
  * cancelled (producer). When the last attached producer closes, the stream
  * ends: consumers get -EPIPE once they drained it. Exceptions: the handle

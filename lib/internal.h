@@ -57,9 +57,17 @@ extern const struct fr_ring_ops fr_spsc_ops;
 extern const struct fr_ring_ops fr_mpmc_ops;
 extern const struct fr_ring_ops fr_broadcast_ops;
 
+/* One mapping of a segment, shared by the handles fr_open_from() made from each other. */
+struct fr_mapping {
+	_Atomic unsigned refs;        /* handles using it; the last close unmaps */
+	uint8_t *base;
+	uint64_t bytes;
+};
+
 /* An attached handle. Used by one thread at a time. */
 struct fr_ring {
-	int fd;
+	int fd;                       /* own open file description: carries our peer lock */
+	struct fr_mapping *map;
 	uint8_t *base;                /* the whole segment, geo.segment_bytes long */
 	struct fr_shm_header *hdr;
 	struct fr_shm_desc *desc;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -208,22 +209,47 @@ static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_g
 	r->peer = -1;
 }
 
-/* Turn a validated mapping into a handle and attach as @role. Takes fd and base. */
-static int ring_attach(int fd, uint8_t *base, const struct fr_geometry *g, unsigned role,
+static struct fr_mapping *mapping_new(uint8_t *base, uint64_t bytes)
+{
+	struct fr_mapping *m = malloc(sizeof(*m));
+	if (!m) {
+		munmap(base, bytes);
+		return NULL;
+	}
+	atomic_init(&m->refs, 1);
+	m->base = base;
+	m->bytes = bytes;
+	return m;
+}
+
+static void mapping_put(struct fr_mapping *m)
+{
+	/* acq_rel: every handle's use of the mapping happens before the unmap. */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+		munmap(m->base, m->bytes);
+		free(m);
+	}
+}
+
+/* Make a handle on a validated mapping and attach as @role. Takes fd and one
+ * reference to @map, and gives both back on failure. */
+static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry *g, unsigned role,
 		       bool creator, struct fr_ring **out)
 {
-	struct fr_ring *r = calloc(1, sizeof(*r));
+	struct fr_ring *r = map ? calloc(1, sizeof(*r)) : NULL;
 	if (!r) {
-		munmap(base, g->segment_bytes);
+		if (map)
+			mapping_put(map);
 		close(fd);
 		return -ENOMEM;
 	}
-	ring_map(r, fd, base, g);
+	ring_map(r, fd, map->base, g);
+	r->map = map;
 	r->creator = creator;
 	r->spin_ns = FR_DEFAULT_SPIN_NS;
 	int rc = fr_peer_attach(r, role);
 	if (rc < 0) {
-		munmap(base, g->segment_bytes);
+		mapping_put(map);
 		close(fd);
 		free(r);
 		return rc;
@@ -345,7 +371,7 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 	init_descriptors((struct fr_shm_desc *)(base + g.desc_offset), c->mode, c->slots);
 	/* Release: everything above is visible to whoever reads READY (acquire). */
 	atomic_store_explicit(&h->state, FR_SHM_READY, memory_order_release);
-	rc = ring_attach(fd, base, &g, FR_PRODUCER, true, out);
+	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, true, out);
 	if (rc < 0)
 		shm_unlink(shm);
 	return rc;
@@ -380,19 +406,29 @@ FR_API int fr_create(const char *name, const struct fr_config *cfg, struct fr_ri
 	return rc;
 }
 
-FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
+/* One role, known flags, and broadcast-only consumer flags (@mode 0: not known yet). */
+static int check_open_flags(unsigned flags, uint32_t mode)
 {
-	char shm[FR_NAME_MAX + 2];
-	if (!out)
-		return -EINVAL;
 	unsigned role = flags & (FR_PRODUCER | FR_CONSUMER);
 	if (role != FR_PRODUCER && role != FR_CONSUMER)
 		return -EINVAL;
 	if (flags & ~(FR_PRODUCER | FR_CONSUMER | FR_LATEST | FR_FROM_OLDEST))
 		return -EINVAL;
-	if (role == FR_PRODUCER && (flags & (FR_LATEST | FR_FROM_OLDEST)))
+	if ((flags & (FR_LATEST | FR_FROM_OLDEST)) &&
+	    (role == FR_PRODUCER || (mode && mode != FR_BROADCAST)))
 		return -EINVAL;
-	int rc = fr_shm_name(name, shm);
+	return 0;
+}
+
+FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
+{
+	char shm[FR_NAME_MAX + 2];
+	if (!out)
+		return -EINVAL;
+	int rc = check_open_flags(flags, 0);
+	if (rc < 0)
+		return rc;
+	rc = fr_shm_name(name, shm);
 	if (rc < 0)
 		return rc;
 	int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
@@ -410,14 +446,39 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 	if (rc == 0 && atomic_load_explicit(&((struct fr_shm_header *)base)->state,
 					    memory_order_acquire) != FR_SHM_READY)
 		rc = -EPROTO;
-	if (rc == 0 && g.mode != FR_BROADCAST && (flags & (FR_LATEST | FR_FROM_OLDEST)))
-		rc = -EINVAL;
+	if (rc == 0)
+		rc = check_open_flags(flags, g.mode);
 	if (rc < 0) {
 		munmap(base, (size_t)st.st_size);
 		close(fd);
 		return rc;
 	}
-	return ring_attach(fd, base, &g, flags, false, out);
+	return ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, false, out);
+}
+
+FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out)
+{
+	if (!sibling || !out)
+		return -EINVAL;
+	int rc = check_open_flags(flags, sibling->geo.mode);
+	if (rc < 0)
+		return rc;
+	/* A new open file description of the same file, even if its name was
+	 * unlinked: the new handle needs a peer lock of its own. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sibling->fd);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat a, b;
+	if (fstat(fd, &a) != 0 || fstat(sibling->fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		close(fd);
+		return -ENOENT;
+	}
+	/* Relaxed: the sibling's reference keeps the mapping alive meanwhile. */
+	atomic_fetch_add_explicit(&sibling->map->refs, 1, memory_order_relaxed);
+	return ring_attach(fd, sibling->map, &sibling->geo, flags, false, out);
 }
 
 FR_API void fr_close(struct fr_ring *r)
@@ -449,7 +510,7 @@ FR_API void fr_close(struct fr_ring *r)
 		atomic_store_explicit(&r->hdr->eos, 1, memory_order_release);
 		fr_futex_wake_all(&r->hdr->data_wait);
 	}
-	munmap(r->base, r->geo.segment_bytes);
+	mapping_put(r->map);
 	close(r->fd);
 	free(r);
 }
