@@ -163,6 +163,38 @@ Test(mpmc, epipe_after_every_producer_closed)
 	FRT_ASSERT_OK(fr_unlink(name));
 }
 
+/* A producer closing with a claimed frame: the slot is skipped, later frames still arrive. */
+Test(mpmc, close_with_claimed_frame)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p0 = make_ring(name, "closeclaim", 4, 1024);
+	struct fr_ring *p1 = open_ok(name, FR_PRODUCER);
+	struct fr_ring *c = open_ok(name, FR_CONSUMER);
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(p0, &f, 0));
+	fr_close(p0);
+	publish_id(p1, 5);
+	cr_assert_eq(acquire_id(c, NULL), 5);
+	FRT_ASSERT_ERR(fr_acquire(c, &f, 0), -EAGAIN); /* p1 is still attached */
+	for (uint64_t i = 0; i < 8; i++) { /* every slot comes back */
+		publish_id(p1, 10 + i);
+		cr_assert_eq(acquire_id(c, NULL), 10 + i);
+	}
+	/* A consumer closing with an acquired frame releases it. */
+	struct fr_ring *c2 = open_ok(name, FR_CONSUMER);
+	publish_id(p1, 20);
+	publish_id(p1, 21);
+	FRT_ASSERT_OK(fr_acquire(c2, &f, 0));
+	fr_close(c2);
+	uint64_t seq;
+	cr_assert_eq(acquire_id(c, &seq), 21);
+	FRT_ASSERT_ERR(fr_acquire(c, &f, 0), -EAGAIN);
+	fr_close(p1);
+	FRT_ASSERT_ERR(fr_acquire(c, &f, 0), -EPIPE);
+	fr_close(c);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
 Test(mpmc, counters)
 {
 	char name[FRT_NAME_SIZE];

@@ -389,3 +389,66 @@ Test(restart, producer_killed_while_claiming)
 	frt_shared_free(sh, sizeof *sh);
 	FRT_ASSERT_OK(fr_unlink(name));
 }
+
+/* ---- MPMC: a consumer killed while holding a frame ------------------------ */
+
+static int mpmc_holder(void *p)
+{
+	struct shared *sh = p;
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(sh->name, FR_CONSUMER, &ring));
+	struct fr_frame f;
+	child_acquire(ring, &f, 0, 0); /* held until killed */
+	atomic_store(&sh->stage, 1);
+	for (;;)
+		pause();
+}
+
+Test(restart, mpmc_consumer_killed_while_holding_a_frame)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = { .mode = FR_MPMC, .slots = 4, .frame_bytes = 512 };
+	struct fr_ring *prod = NULL;
+	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "mpmchold"), &cfg, &prod));
+	struct fr_ring *cons = NULL;
+	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
+	struct shared *sh = frt_shared_alloc(sizeof *sh);
+	cr_assert_not_null(sh);
+	sh->name = name;
+	publish_range(prod, 0, 3);
+
+	pid_t holder = frt_spawn(mpmc_holder, sh);
+	cr_assert_gt(holder, 0);
+	int ok = wait_stage(sh, 1);
+	if (ok != 0)
+		frt_kill(holder);
+	cr_assert_eq(ok, 0, "the holder did not get its frame");
+	kill(holder, SIGKILL);
+	cr_assert_eq(frt_wait(holder, FRT_BOUND_S), 128 + SIGKILL);
+
+	/* Every frame arrives exactly once more: seq 0 again (flagged), 1 and 2. */
+	int seen[3] = { 0, 0, 0 };
+	for (int i = 0; i < 3; i++) {
+		struct fr_frame f;
+		uint64_t id, sum;
+		/* Bounded: the dead holder is noticed by a waiter's periodic reap. */
+		FRT_ASSERT_OK(fr_acquire(cons, &f, FRT_BOUND_S * 1000));
+		cr_assert_lt(f.seq, 3);
+		cr_assert_eq(frt_verify(f.data, f.bytes, &id, &sum), 0);
+		cr_assert_eq(id, f.seq);
+		cr_assert_eq(!!(f.flags & FR_FRAME_REDELIVERED), f.seq == 0,
+			     "seq %lu flags %#x", (unsigned long)f.seq, f.flags);
+		seen[f.seq]++;
+		FRT_ASSERT_OK(fr_release(cons, &f));
+	}
+	cr_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+	struct fr_frame f;
+	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(cons, &info));
+	cr_expect_eq(info.redelivered, 1);
+	fr_close(cons);
+	fr_close(prod);
+	frt_shared_free(sh, sizeof *sh);
+	FRT_ASSERT_OK(fr_unlink(name));
+}

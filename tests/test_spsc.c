@@ -315,6 +315,42 @@ Test(spsc, epipe_only_after_drain)
 	FRT_ASSERT_OK(fr_unlink(name));
 }
 
+/* Closing a handle that holds a frame gives it back: released (consumer), cancelled (producer). */
+Test(spsc, close_gives_back_held_frames)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "closeheld", 2, 256);
+	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_frame f;
+	publish_id(prod, 0, 64);
+	publish_id(prod, 1, 64);
+	FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+	cr_assert_eq(f.seq, 0);
+	fr_close(cons); /* holding seq 0: released, not redelivered */
+	publish_id(prod, 2, 64); /* its slot is free again */
+	cons = open_ok(name, FR_CONSUMER);
+	struct fr_frame g;
+	FRT_ASSERT_OK(fr_acquire(cons, &g, 0));
+	cr_assert_eq(g.seq, 1);
+	cr_assert_eq(g.flags & FR_FRAME_REDELIVERED, 0);
+	FRT_ASSERT_OK(fr_release(cons, &g));
+
+	/* A producer that closes with a claimed frame: nothing is delivered for it. */
+	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+	memset(f.data, 0x5a, 64);
+	fr_close(prod);
+	acquire_id(cons, 2, 2);
+	FRT_ASSERT_ERR(fr_acquire(cons, &g, 0), -EPIPE);
+	prod = open_ok(name, FR_PRODUCER);
+	publish_id(prod, 3, 64);
+	publish_id(prod, 4, 64);
+	acquire_id(cons, 3, 3);
+	acquire_id(cons, 4, 4);
+	fr_close(prod);
+	fr_close(cons);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
 /* Creating and closing without publishing (a "create" command) does not end the stream. */
 Test(spsc, create_only_close_is_not_end_of_stream)
 {
