@@ -68,6 +68,9 @@ static int run_case(struct tcase *t, char *why, size_t why_size)
 	int started = 0;
 	for (; started < t->ncons; started++) {
 		t->cons[started].name = name;
+		/* One mapping for all threads, so ThreadSanitizer sees every access to
+		 * the slots at one address (separate mappings would hide races). */
+		t->cons[started].sibling = prod;
 		t->cons[started].ready_fd = pipefd[1];
 		if (pthread_create(&tid[started], NULL, consumer_thread, &t->cons[started]) != 0)
 			break;

@@ -447,7 +447,7 @@ static int check_frame(struct bct_consumer *c, const struct fr_frame *f, uint64_
 int bct_consume(struct bct_consumer *c)
 {
 	struct fr_ring *r = NULL;
-	int rc = fr_open(c->name, c->flags, &r);
+	int rc = c->sibling ? fr_open_from(c->sibling, c->flags, &r) : fr_open(c->name, c->flags, &r);
 	c->peer_index = -1;
 	if (rc != 0)
 		return fail(c->error, "consumer fr_open: %d (%s)", rc, fr_strerror(rc));

@@ -119,6 +119,7 @@ int bct_produce(struct bct_producer *p);
 struct bct_consumer {
 	/* in */
 	const char *name;
+	struct fr_ring *sibling;    /* set: attach with fr_open_from(sibling), sharing its mapping */
 	unsigned flags;             /* FR_CONSUMER, | FR_LATEST */
 	enum bct_pattern pattern;
 	uint64_t min_len, max_len;  /* BCT_PATTERN_SUM */
