@@ -8,7 +8,8 @@
  * traffic, with RAW or pixel formats). The input is a small program run
  * against that file: patch raw bytes, set a named header/peer/descriptor/log
  * field to an edge value, resize the file (before anything is attached),
- * open producer and consumer handles, claim/publish/cancel, acquire/release,
+ * open producer and consumer handles (fr_open, or fr_open_from a sibling
+ * handle), claim/publish/cancel, acquire/release,
  * info, stat and close, in any order. Patches after an open land in the live
  * mapping the handles use, so the data path meets corrupted counters, turn
  * words, descriptors, peer entries and log entries.
@@ -427,6 +428,30 @@ static bool geometry_fits(const struct fr_frame *f)
 	return !__builtin_add_overflow(luma, chroma, &total) && total <= f->capacity;
 }
 
+/* Another handle on a sibling's mapping (fr_open_from): a peer of its own. */
+static void do_open_from(struct run *r, struct input *in)
+{
+	uint8_t which = u8(in), opts = u8(in);
+	struct fr_ring *all[2 * HANDLES] = {r->prod[0], r->prod[1], r->cons[0], r->cons[1]};
+	struct fr_ring *sibling = all[which % (2 * HANDLES)];
+	bool producer = opts & 8;
+	unsigned j = (opts >> 4) % HANDLES;
+	struct fr_ring **slot = producer ? &r->prod[j] : &r->cons[j];
+	if (!sibling || *slot)
+		return;
+	unsigned flags = producer ? FR_PRODUCER : FR_CONSUMER;
+	if (!producer) {
+		if (opts & 1)
+			flags |= FR_LATEST;
+		if (opts & 2)
+			flags |= FR_FROM_OLDEST;
+	}
+	int rc = fr_open_from(sibling, flags, slot);
+	CHECK_RC("fr_open_from", rc, 0, -EBUSY, -EINVAL);
+	if (rc != 0)
+		*slot = NULL;
+}
+
 static void do_claim(struct run *r, struct input *in)
 {
 	unsigned j = u8(in) % HANDLES;
@@ -560,7 +585,8 @@ static void do_close(struct run *r, struct input *in)
 
 enum op {
 	OP_PATCH, OP_FIELD, OP_FIELD2, OP_RESIZE, OP_OPEN_PRODUCER, OP_OPEN_CONSUMER, OP_CLAIM,
-	OP_PUBLISH, OP_CANCEL, OP_ACQUIRE, OP_RELEASE, OP_INFO, OP_STAT, OP_CLOSE, OP_COUNT
+	OP_PUBLISH, OP_CANCEL, OP_ACQUIRE, OP_RELEASE, OP_INFO, OP_STAT, OP_CLOSE, OP_OPEN_FROM,
+	OP_COUNT
 };
 
 /* With no ops left, a default script: the whole API once over the file as it is. */
@@ -640,6 +666,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_INFO: do_info(&r, &in); break;
 		case OP_STAT: do_stat(&r); break;
 		case OP_CLOSE: do_close(&r, &in); break;
+		case OP_OPEN_FROM: do_open_from(&r, &in); break;
 		case OP_COUNT: break;
 		}
 	}

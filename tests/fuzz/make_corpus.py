@@ -14,7 +14,7 @@ import sys
 # templates (fuzz_segment.c specs[]; the last one is a raw file)
 SPSC, MPMC, BC, SPSC_GRAY8, MPMC_NV12, BC_RGB24, RAW = range(7)
 (PATCH, FIELD, FIELD2, RESIZE, OPEN_P, OPEN_C, CLAIM, PUBLISH, CANCEL, ACQUIRE,
- RELEASE, INFO, STAT, CLOSE) = range(14)
+ RELEASE, INFO, STAT, CLOSE, OPEN_FROM) = range(15)
 
 # field indices (fuzz_segment.c fields[])
 HEADER_FIELDS = ["magic", "abi_version", "header_bytes", "segment_bytes", "mode", "policy",
@@ -113,6 +113,11 @@ seeds["spsc-grown"] = bytes([SPSC, RESIZE]) + struct.pack("<H", 8192) + OPEN_BOT
 seeds["crash-desc-geometry-wraps"] = bytes([SPSC]) + OPEN_BOTH + bytes([CLAIM, 0, PUBLISH, 0, 0]) + \
     setv("d.format", 0, 2) + setv("d.width", 0, 0xffffffff) + setv("d.height", 0, 0x80000000) + \
     setv("d.stride", 0, 0) + bytes([ACQUIRE, 0, 0, RELEASE, 0])
+# handles sharing one mapping (fr_open_from), closed in any order, with scribbles between
+for t, n in [(SPSC, "spsc"), (MPMC, "mpmc"), (BC, "bc")]:
+    seeds[f"{n}-open-from"] = bytes([t, OPEN_P, 0, 0, OPEN_FROM, 0, 0x10, OPEN_FROM, 0, 0x11]) + \
+        ROUND + nudge("h.head", 0, 2) + bytes([CLOSE, 0, OPEN_FROM, 2, 0x08]) + ROUND * 2 + \
+        bytes([CLOSE, 2, OPEN_FROM, 3, 0x18, CLAIM, 1, ACQUIRE, 1, 0]) + TAIL
 # raw files: no template
 seeds["raw-magic"] = bytes([RAW]) + b"FRMRING1" + bytes(range(64))
 seeds["raw-short"] = bytes([RAW]) + b"FRMRING2\x01\x00\x00\x00"
