@@ -360,8 +360,8 @@ __attribute__((format(printf, 2, 3))) static int frt_stream_fail(struct frt_stre
 
 int frt_produce(struct frt_stream *s)
 {
-	struct fr_ring *ring = NULL;
-	int rc = fr_open(s->name, FR_PRODUCER, &ring);
+	struct fr_ring *ring = s->ring;
+	int rc = ring ? 0 : fr_open(s->name, FR_PRODUCER, &ring);
 	if (rc != 0)
 		return frt_stream_fail(s, "producer fr_open: %d (%s)", rc, fr_strerror(rc));
 	if (s->set_spin && (rc = fr_set_spin(ring, s->spin_ns)) != 0) {
@@ -410,8 +410,8 @@ int frt_produce(struct frt_stream *s)
 
 int frt_consume(struct frt_stream *s)
 {
-	struct fr_ring *ring = NULL;
-	int rc = fr_open(s->name, FR_CONSUMER, &ring);
+	struct fr_ring *ring = s->ring;
+	int rc = ring ? 0 : fr_open(s->name, FR_CONSUMER, &ring);
 	if (rc != 0)
 		return frt_stream_fail(s, "consumer fr_open: %d (%s)", rc, fr_strerror(rc));
 	if (s->set_spin && (rc = fr_set_spin(ring, s->spin_ns)) != 0) {

@@ -151,7 +151,7 @@ int frt_verify(const void *buf, uint64_t len, uint64_t *id, uint64_t *sum);
  * One producer or consumer of a test stream. In a child process keep it in
  * frt_shared_alloc() memory so the parent sees the results.
  *
- * Producer: attaches to name, waits on the optional barrier, then publishes
+ * Producer: attaches to name (or uses ring), waits on the optional barrier, then publishes
  * ids first_id .. first_id + count - 1, each frt_frame_len(id, min_len,
  * max_len) bytes filled by frt_fill(), timestamp id + 1, user flags from the
  * id, and closes.
@@ -163,6 +163,7 @@ int frt_verify(const void *buf, uint64_t len, uint64_t *id, uint64_t *sum);
  */
 struct frt_stream {
 	const char *name;
+	struct fr_ring *ring; /* optional: an attached handle to use (and close) instead */
 	uint64_t first_id, count;
 	uint64_t min_len, max_len;
 	_Atomic uint32_t *barrier; /* optional: producers wait until it reaches barrier_n */

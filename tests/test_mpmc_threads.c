@@ -1,7 +1,10 @@
 /*
  * MPMC with threads: 2 producer and 2 consumer threads, each with its own
  * handle, move 200,000 frames; each is delivered exactly once with its payload
- * intact. Threads (not processes) so that ThreadSanitizer sees every access.
+ * intact. Threads (not processes) so that ThreadSanitizer sees every access:
+ * the handles share one mapping (fr_open_from), so every thread touches the
+ * slots at the same addresses. A second test attaches with fr_open (a mapping
+ * per handle), the way independent callers in one process do.
  * Uses only cr_assert, cr_expect, cr_assert_eq and cr_expect_eq, which
  * standalone.h also provides.
  */
@@ -38,13 +41,12 @@ static void *worker_main(void *p)
 }
 
 static void run_threads(const char *tag, uint32_t slots, uint64_t per_producer, int set_spin,
-			long spin_ns)
+			long spin_ns, int shared_mapping)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_MPMC, .slots = slots, .frame_bytes = 1024 };
 	struct fr_ring *creator = NULL;
 	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, tag), &cfg, &creator));
-	fr_close(creator);
 
 	uint64_t total = NPROD * per_producer;
 	_Atomic uint8_t *seen_id = calloc(total, 1);
@@ -74,6 +76,12 @@ static void run_threads(const char *tag, uint32_t slots, uint64_t per_producer, 
 			w[i].s.total = total;
 		}
 	}
+	/* Attach every worker's handle here, so that the creator (which never
+	 * publishes and so never ends the stream) can close before they run. */
+	for (int i = 0; shared_mapping && i < NPROD + NCONS; i++)
+		FRT_ASSERT_OK(fr_open_from(creator, w[i].producer ? FR_PRODUCER : FR_CONSUMER,
+					   &w[i].s.ring));
+	fr_close(creator);
 	for (int i = 0; i < NPROD + NCONS; i++)
 		cr_assert_eq(pthread_create(&tid[i], NULL, worker_main, &w[i]), 0);
 	for (int i = 0; i < NPROD + NCONS; i++)
@@ -114,11 +122,17 @@ static void run_threads(const char *tag, uint32_t slots, uint64_t per_producer, 
 
 Test(mpmc_threads, two_producers_two_consumers_200k_frames)
 {
-	run_threads("thr", 16, 100000, 0, 0);
+	run_threads("thr", 16, 100000, 0, 0, 1);
 }
 
 /* Two slots, no spinning: the futex sleep/wake paths under contention. */
 Test(mpmc_threads, two_slots_futex_only)
 {
-	run_threads("thrfutex", 2, 10000, 1, 0);
+	run_threads("thrfutex", 2, 10000, 1, 0, 1);
+}
+
+/* Each thread with a mapping of its own (fr_open). */
+Test(mpmc_threads, separate_mappings)
+{
+	run_threads("thrsep", 8, 20000, 0, 0, 0);
 }
