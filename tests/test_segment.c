@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -401,6 +402,72 @@ Test(segment, mpmc_many_handles_then_ebusy)
 		fr_close(h[i]);
 	FRT_ASSERT_OK(fr_stat(name, &info));
 	cr_expect_eq(info.live_peers, 0);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+/* ---- error texts and peer bookkeeping ------------------------------------ */
+
+Test(segment, strerror_texts)
+{
+	static const int codes[] = { EINVAL, ENAMETOOLONG, EEXIST, ENOENT, EACCES, EAGAIN,
+				     ETIMEDOUT, EINTR, EPIPE, EBUSY, EPROTO, ENOSPC };
+	const size_t n = sizeof codes / sizeof codes[0];
+	for (size_t i = 0; i < n; i++) {
+		const char *neg = fr_strerror(-codes[i]), *pos = fr_strerror(codes[i]);
+		cr_assert_not_null(neg);
+		cr_assert_not_null(pos);
+		cr_expect_gt(strlen(neg), 0);
+		cr_expect_str_eq(neg, pos, "sign changes the text of %d", codes[i]);
+		for (size_t j = 0; j < i; j++)
+			cr_expect_str_neq(neg, fr_strerror(-codes[j]), "%d and %d share a text",
+					  codes[i], codes[j]);
+	}
+	static const int odd[] = { 0, -9999, 9999, INT_MAX, INT_MIN, -INT_MAX };
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+		cr_expect_not_null(fr_strerror(odd[i]), "NULL for %d", odd[i]);
+}
+
+/* Each attach bumps its entry's generation; counters follow the traffic. */
+Test(segment, peer_generation_and_counters)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
+	struct fr_ring *prod = create_ok(frt_name(name, sizeof name, "gen"), &cfg);
+	uint64_t last_gen = 0;
+	for (int round = 0; round < 3; round++) {
+		struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+		for (int i = 0; i <= round; i++) {
+			struct fr_frame f;
+			FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+			FRT_ASSERT_OK(fr_publish(prod, &f));
+			FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+			FRT_ASSERT_OK(fr_release(cons, &f));
+		}
+		struct fr_info info;
+		FRT_ASSERT_OK(fr_info(prod, &info));
+		int consumers = 0, producers = 0;
+		for (uint32_t i = 0; i < info.peer_count && i < FR_MAX_PEERS; i++) {
+			const struct fr_peer_info *p = &info.peers[i];
+			if (!p->alive)
+				continue;
+			cr_expect_eq(p->pid, getpid());
+			if (p->role == FR_CONSUMER) {
+				consumers++;
+				cr_expect_gt(p->generation, last_gen, "round %d: generation %lu after %lu",
+					     round, (unsigned long)p->generation,
+					     (unsigned long)last_gen);
+				last_gen = p->generation;
+				cr_expect_eq(p->delivered, (uint64_t)round + 1);
+			} else if (p->role == FR_PRODUCER) {
+				producers++;
+				cr_expect_eq(p->delivered, (uint64_t)(round + 1) * (round + 2) / 2);
+			}
+		}
+		cr_expect_eq(consumers, 1);
+		cr_expect_eq(producers, 1);
+		fr_close(cons);
+	}
+	fr_close(prod);
 	FRT_ASSERT_OK(fr_unlink(name));
 }
 

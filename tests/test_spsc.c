@@ -423,6 +423,12 @@ Test(spsc, two_processes_200k_frames)
 	run_two_processes("mp", 8, SPSC_FRAMES, 0, 0);
 }
 
+/* Busy-waiting (spin -1): no futex at all, the spin path alone. */
+Test(spsc, two_processes_busy_wait)
+{
+	run_two_processes("mpspin", 8, 5000, 1, -1);
+}
+
 /* The same with no spinning: every empty/full ring goes through the futex. */
 Test(spsc, two_processes_futex_only)
 {
