@@ -133,6 +133,41 @@ Test(segment, create_open_unlink_round_trip)
 	FRT_ASSERT_ERR(fr_unlink(name), -ENOENT);
 }
 
+/* After fr_unlink the name is free: a new segment by that name is a different one. */
+Test(segment, recreate_after_unlink)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
+	struct fr_ring *old_prod = create_ok(frt_name(name, sizeof name, "again"), &cfg);
+	struct fr_ring *old_cons = open_ok(name, FR_CONSUMER);
+	FRT_ASSERT_OK(fr_unlink(name));
+	cfg.slots = 8;
+	struct fr_ring *new_prod = create_ok(name, &cfg); /* not -EEXIST, not -EBUSY */
+	struct fr_ring *new_cons = open_ok(name, FR_CONSUMER);
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(new_cons, &info));
+	cr_expect_eq(info.slots, 8);
+	FRT_ASSERT_OK(fr_info(old_cons, &info));
+	cr_expect_eq(info.slots, 4);
+
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(new_prod, &f, 0));
+	FRT_ASSERT_OK(fr_publish(new_prod, &f));
+	FRT_ASSERT_ERR(fr_acquire(old_cons, &f, 0), -EAGAIN);
+	FRT_ASSERT_OK(fr_acquire(new_cons, &f, 0));
+	FRT_ASSERT_OK(fr_release(new_cons, &f));
+	FRT_ASSERT_OK(fr_claim(old_prod, &f, 0));
+	FRT_ASSERT_OK(fr_publish(old_prod, &f));
+	FRT_ASSERT_ERR(fr_acquire(new_cons, &f, 0), -EAGAIN);
+	FRT_ASSERT_OK(fr_acquire(old_cons, &f, 0));
+	FRT_ASSERT_OK(fr_release(old_cons, &f));
+	fr_close(old_cons);
+	fr_close(old_prod);
+	fr_close(new_cons);
+	fr_close(new_prod);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
 Test(segment, defaults_and_limits)
 {
 	char name[FRT_NAME_SIZE];

@@ -245,6 +245,27 @@ Test(spsc, cancel_and_bad_publish)
 	publish_id(prod, 8, 300);
 	acquire_id(cons, 1, 8);
 
+	/* One frame per handle at a time; a frame is given back once. */
+	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+	struct fr_frame extra;
+	FRT_ASSERT_ERR(fr_claim(prod, &extra, 0), -EBUSY);
+	frt_fill(f.data, 64, 9);
+	f.bytes = 64;
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	FRT_ASSERT_ERR(fr_publish(prod, &f), -EINVAL);
+	FRT_ASSERT_ERR(fr_cancel(prod, &f), -EINVAL);
+	publish_id(prod, 10, 64);
+	struct fr_frame g;
+	FRT_ASSERT_OK(fr_acquire(cons, &g, 0));
+	cr_assert_eq(g.seq, 2);
+	FRT_ASSERT_ERR(fr_acquire(cons, &extra, 0), -EBUSY);
+	FRT_ASSERT_OK(fr_release(cons, &g));
+	FRT_ASSERT_ERR(fr_release(cons, &g), -EINVAL);
+	acquire_id(cons, 3, 10); /* the second release did not skip a frame */
+	FRT_ASSERT_ERR(fr_acquire(cons, &g, 0), -EAGAIN);
+	FRT_ASSERT_ERR(fr_acquire(cons, &g, -2), -EINVAL);
+	FRT_ASSERT_ERR(fr_claim(prod, &g, -2), -EINVAL);
+
 	/* Role checks: a consumer cannot claim, a producer cannot acquire. */
 	int rc = fr_claim(cons, &f, 0);
 	cr_expect_lt(rc, 0, "fr_claim on a consumer handle returned %d", rc);
