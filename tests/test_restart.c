@@ -452,3 +452,66 @@ Test(restart, mpmc_consumer_killed_while_holding_a_frame)
 	frt_shared_free(sh, sizeof *sh);
 	FRT_ASSERT_OK(fr_unlink(name));
 }
+
+/* ---- MPMC: a producer killed while holding a claim ----------------------- */
+
+static int mpmc_claimer(void *p)
+{
+	struct shared *sh = p;
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(sh->name, FR_PRODUCER, &ring));
+	struct fr_frame f;
+	FRT_CHILD_OK(fr_claim(ring, &f, 0)); /* claimed, never published */
+	memset(f.data, 0xdd, 64);
+	atomic_store(&sh->stage, 1);
+	for (;;)
+		pause();
+}
+
+Test(restart, mpmc_producer_killed_while_claiming)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = { .mode = FR_MPMC, .slots = 4, .frame_bytes = 512 };
+	struct fr_ring *prod = NULL;
+	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "mpmcclaim"), &cfg, &prod));
+	struct fr_ring *cons = NULL;
+	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
+	struct shared *sh = frt_shared_alloc(sizeof *sh);
+	cr_assert_not_null(sh);
+	sh->name = name;
+
+	pid_t claimer = frt_spawn(mpmc_claimer, sh);
+	cr_assert_gt(claimer, 0);
+	int ok = wait_stage(sh, 1);
+	if (ok != 0)
+		frt_kill(claimer);
+	cr_assert_eq(ok, 0, "the claimer did not get its slot");
+	kill(claimer, SIGKILL);
+	cr_assert_eq(frt_wait(claimer, FRT_BOUND_S), 128 + SIGKILL);
+
+	/* The dead claim is skipped; the frames after it arrive, seq from 0. */
+	for (uint64_t i = 0; i < 10; i++) { /* more than the ring holds: the slot came back */
+		struct fr_frame f;
+		uint64_t id, sum;
+		FRT_ASSERT_OK(fr_claim(prod, &f, FRT_BOUND_S * 1000));
+		frt_fill(f.data, 100, 50 + i);
+		f.bytes = 100;
+		FRT_ASSERT_OK(fr_publish(prod, &f));
+		cr_assert_eq(f.seq, i);
+		/* Bounded: the dead claimer is noticed by a waiter's periodic reap. */
+		FRT_ASSERT_OK(fr_acquire(cons, &f, FRT_BOUND_S * 1000));
+		cr_assert_eq(f.seq, i);
+		cr_assert_eq(frt_verify(f.data, f.bytes, &id, &sum), 0, "seq %lu corrupt",
+			     (unsigned long)i);
+		cr_assert_eq(id, 50 + i);
+		FRT_ASSERT_OK(fr_release(cons, &f));
+	}
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(cons, &info));
+	cr_expect_eq(info.aborted, 1);
+	cr_expect_eq(info.end_of_stream, 0);
+	fr_close(cons);
+	fr_close(prod);
+	frt_shared_free(sh, sizeof *sh);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
