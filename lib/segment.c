@@ -397,8 +397,9 @@ FR_API int fr_create(const char *name, const struct fr_config *cfg, struct fr_ri
 	if (rc == -EEXIST && (c.flags & FR_CREATE_REPLACE_STALE)) {
 		struct fr_info info;
 		int st = fr_stat(name, &info);
-		/* Replace only what is provably abandoned, or not a segment at all. */
-		if ((st == 0 && fr_info_is_stale(&info)) || st == -EPROTO) {
+		/* Replace only a framering segment that is provably abandoned: a
+		 * file we cannot read as one may be another program's data. */
+		if (st == 0 && fr_info_is_stale(&info)) {
 			shm_unlink(shm);
 			rc = create_once(shm, &c, out);
 		}
