@@ -306,7 +306,9 @@ static int bc_release(struct fr_ring *r, struct fr_frame *f)
 static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 {
 	struct fr_shm_peer *p = &r->hdr->peers[idx];
-	if (p->role == FR_CONSUMER && idx < FR_MAX_BROADCAST_CONSUMERS) {
+	/* The entry's index says its role (the role field is only for show: a
+	 * scribbled one must not make us clear a live producer's writing bit). */
+	if (idx < FR_MAX_BROADCAST_CONSUMERS) {
 		/* Clear exactly the dead consumer's pins; its cursor stops counting
 		 * once the entry is free. */
 		const uint64_t bit = UINT64_C(1) << idx;
@@ -314,7 +316,7 @@ static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 			atomic_fetch_and_explicit(&r->desc[s].turn, ~bit, memory_order_release);
 		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
 		fr_wake_producers(r);
-	} else if (p->role == FR_PRODUCER) {
+	} else if (idx == BC_PRODUCER_ENTRY) {
 		/* A slot left mid-write: its content is torn, so nobody may read it. */
 		for (uint32_t s = 0; s < r->geo.slot_count; s++) {
 			uint64_t w = atomic_load_explicit(&r->desc[s].turn, memory_order_acquire);

@@ -132,7 +132,7 @@ static int spsc_release(struct fr_ring *r, struct fr_frame *f)
 static uint32_t spsc_reap(struct fr_ring *r, unsigned idx)
 {
 	struct fr_shm_peer *p = &r->hdr->peers[idx];
-	if (p->role == FR_CONSUMER) {
+	if (idx == SPSC_CONSUMER_ENTRY) { /* the index, not the scribblable role field */
 		uint64_t held = atomic_load_explicit(&p->held, memory_order_relaxed);
 		uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_relaxed);
 		if (held && held == tail + 1)
