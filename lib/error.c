@@ -1,14 +1,17 @@
 /* Error text for the negative errno values the library returns. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "internal.h"
 
 FR_API const char *fr_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
+	/* -INT_MIN does not fit in an int: negate in unsigned arithmetic. */
+	unsigned e = err < 0 ? 0u - (unsigned)err : (unsigned)err;
+	if (e > INT_MAX)
+		return "unknown error";
+	switch ((int)e) {
 	case 0: return "success";
 	case EINVAL: return "invalid argument";
 	case ENAMETOOLONG: return "segment name too long";
@@ -23,6 +26,6 @@ FR_API const char *fr_strerror(int err)
 	case EPROTO: return "not a framering segment, incompatible or corrupted";
 	case ENOSPC: return "no room in shared memory";
 	case ENOMEM: return "out of memory";
-	default: return strerror(err);
+	default: return strerror((int)e);
 	}
 }
