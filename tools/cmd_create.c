@@ -73,22 +73,16 @@ int cmd_create(int argc, char **argv)
 			return opt_getopt_error("create", argv, c);
 		}
 	}
-	if (optind != argc - 1)
-		return opt_usage_error("create", optind >= argc ? "a segment NAME is needed"
-								: "unexpected argument '%s'",
-				       argv[optind + (optind < argc)]);
-	const char *name = argv[optind];
+	const char *name;
+	if (opt_one_name("create", argc, argv, &name))
+		return EXIT_USAGE;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
-	int rc = fr_name_check(name);
-	if (rc)
-		return opt_usage_error("create", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
-				       FR_NAME_MAX);
 	if (seg_params_finish(&p, "create", 0, 0))
 		return EXIT_USAGE;
 
 	struct fr_ring *ring;
-	rc = fr_create(name, &p.cfg, &ring);
+	int rc = fr_create(name, &p.cfg, &ring);
 	if (rc)
 		return seg_fail("create", shown, rc);
 	struct fr_info *info = calloc(1, sizeof(*info));

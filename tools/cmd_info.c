@@ -150,16 +150,11 @@ int cmd_info(int argc, char **argv)
 			return opt_getopt_error("info", argv, c);
 		}
 	}
-	if (optind != argc - 1)
-		return opt_usage_error("info", optind >= argc ? "a segment NAME is needed"
-							      : "unexpected argument '%s'",
-				       argv[optind + (optind < argc)]);
-	const char *name = argv[optind];
+	const char *name;
+	if (opt_one_name("info", argc, argv, &name))
+		return EXIT_USAGE;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
-	if (fr_name_check(name))
-		return opt_usage_error("info", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
-				       FR_NAME_MAX);
 
 	struct fr_info *info = malloc(sizeof(*info));
 	if (!info)

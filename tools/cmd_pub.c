@@ -187,16 +187,11 @@ int cmd_pub(int argc, char **argv)
 			return opt_getopt_error("pub", argv, c);
 		}
 	}
-	if (optind != argc - 1)
-		return opt_usage_error("pub", optind >= argc ? "a segment NAME is needed"
-							     : "unexpected argument '%s'",
-				       argv[optind + (optind < argc)]);
-	const char *name = argv[optind];
+	const char *name;
+	if (opt_one_name("pub", argc, argv, &name))
+		return EXIT_USAGE;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
-	if (fr_name_check(name))
-		return opt_usage_error("pub", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
-				       FR_NAME_MAX);
 	if (!spec)
 		return opt_usage_error("pub", "--source is needed (pattern, jpeg:PATH or raw:PATH)");
 

@@ -174,18 +174,13 @@ int cmd_sub(int argc, char **argv)
 			return opt_getopt_error("sub", argv, c);
 		}
 	}
-	if (optind != argc - 1)
-		return opt_usage_error("sub", optind >= argc ? "a segment NAME is needed"
-							     : "unexpected argument '%s'",
-				       argv[optind + (optind < argc)]);
+	const char *name;
+	if (opt_one_name("sub", argc, argv, &name))
+		return EXIT_USAGE;
 	if (jpeg_opts && !dir)
 		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
-	const char *name = argv[optind];
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
-	if (fr_name_check(name))
-		return opt_usage_error("sub", "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", name,
-				       FR_NAME_MAX);
 
 	struct fr_info *info = malloc(sizeof(*info));
 	struct stats *st = malloc(sizeof(*st));

@@ -25,6 +25,19 @@ int opt_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int opt_one_name(const char *cmd, int argc, char **argv, const char **name)
+{
+	if (optind != argc - 1)
+		return opt_usage_error(cmd, optind >= argc ? "a segment NAME is needed"
+							   : "unexpected argument '%s'",
+				       argv[optind + (optind < argc)]);
+	*name = argv[optind];
+	if (fr_name_check(*name))
+		return opt_usage_error(cmd, "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", *name,
+				       FR_NAME_MAX);
+	return 0;
+}
+
 int opt_getopt_error(const char *cmd, char **argv, int c)
 {
 	const char *arg = argv[optind - 1];

@@ -34,6 +34,12 @@ int opt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  */
 int opt_getopt_error(const char *cmd, char **argv, int c);
 
+/*
+ * After getopt: exactly one segment NAME must remain, and be a valid name.
+ * Sets *name and returns 0, or prints why and returns EXIT_USAGE.
+ */
+int opt_one_name(const char *cmd, int argc, char **argv, const char **name);
+
 /* Reset getopt before a subcommand parses its own argv. */
 void opt_reset(void);
 
