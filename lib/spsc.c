@@ -83,35 +83,35 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 {
 	(void)flags;
 	struct fr_shm_header *h = r->hdr;
-	for (;;) {
-		uint64_t pos = r->pos;
-		if (pos == r->other) {
-			/* Acquire: pairs with the producer's release store of head. */
-			r->other = atomic_load_explicit(&h->head, memory_order_acquire);
-			if (pos == r->other)
-				return -EAGAIN;
-			if (r->other - pos > r->geo.slot_count) {
-				r->other = pos; /* a scribbled head: do not read garbage slots */
-				return -EPROTO;
-			}
+	uint64_t pos = r->pos;
+	if (pos == r->other) {
+		/* Acquire: pairs with the producer's release store of head. */
+		r->other = atomic_load_explicit(&h->head, memory_order_acquire);
+		if (pos == r->other)
+			return -EAGAIN;
+		if (r->other - pos > r->geo.slot_count) {
+			r->other = pos; /* a scribbled head: do not read garbage slots */
+			return -EPROTO;
 		}
-		uint32_t slot = (uint32_t)(pos & r->mask);
-		/* Relaxed: read only by the reaper after we died. */
-		atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-		FR_HOOK("spsc_acquire_held");
-		fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
-		if (atomic_load_explicit(&h->redeliver_pos, memory_order_relaxed) == pos + 1) {
-			f->flags |= FR_FRAME_REDELIVERED;
-			atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
-			atomic_store_explicit(&h->redeliver_pos, 0, memory_order_relaxed);
-		}
-		if (fr_frame_check(r, f) == 0)
-			return 0;
-		/* A corrupt descriptor: skip the slot so the stream goes on. */
-		atomic_store_explicit(&h->tail, pos + 1, memory_order_release);
-		r->pos = pos + 1;
-		return -EPROTO;
 	}
+	uint32_t slot = (uint32_t)(pos & r->mask);
+	/* Relaxed: read only by the reaper after we died. */
+	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
+	FR_HOOK("spsc_acquire_held");
+	fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
+	if (atomic_load_explicit(&h->redeliver_pos, memory_order_relaxed) == pos + 1) {
+		f->flags |= FR_FRAME_REDELIVERED;
+		atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
+		atomic_store_explicit(&h->redeliver_pos, 0, memory_order_relaxed);
+	}
+	if (fr_frame_check(r, f) == 0)
+		return 0;
+	/* A corrupt descriptor: skip the slot so the stream goes on. */
+	atomic_store_explicit(&h->tail, pos + 1, memory_order_release);
+	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
+	r->pos = pos + 1;
+	fr_wake_producers(r);
+	return -EPROTO;
 }
 
 static int spsc_release(struct fr_ring *r, struct fr_frame *f)
