@@ -106,6 +106,7 @@ int bench_stream_release(struct bench_ep *e);
 int bench_stream_ack_send(struct bench_ep *e, uint64_t counter);
 int bench_stream_idle_wait(struct bench_ep *e, int ms);
 void bench_stream_close(struct bench_ep *e);
+void bench_stream_teardown(struct bench_run *r); /* closes the run's descriptors */
 int bench_stream_set_bufs(int fd, int bytes); /* SO_SNDBUF and SO_RCVBUF */
 
 extern const struct bench_transport bench_tp_framering;

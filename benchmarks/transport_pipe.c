@@ -43,13 +43,6 @@ static int pipe_setup(struct bench_run *r, char *why, size_t whylen)
 	return 0;
 }
 
-static void pipe_teardown(struct bench_run *r)
-{
-	for (int i = 0; i < r->nfd; i++)
-		close(r->fd[i]);
-	r->nfd = 0;
-}
-
 static int pipe_prod_open(struct bench_ep *e, char *why, size_t whylen)
 {
 	(void)why;
@@ -68,7 +61,7 @@ const struct bench_transport bench_tp_pipe = {
 	.name = "pipe",
 	.max_consumers = 1,
 	.setup = pipe_setup,
-	.teardown = pipe_teardown,
+	.teardown = bench_stream_teardown,
 	.prod_open = pipe_prod_open,
 	.cons_open = pipe_cons_open,
 	.claim = bench_stream_claim,

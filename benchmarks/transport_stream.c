@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 struct stream_ep {
@@ -82,6 +83,13 @@ int bench_stream_idle_wait(struct bench_ep *e, int ms)
 	if (rc < 0)
 		return rc;
 	return rc ? -EPROTO : -ETIMEDOUT; /* nothing is ever sent in the idle test */
+}
+
+void bench_stream_teardown(struct bench_run *r)
+{
+	for (int i = 0; i < r->nfd; i++)
+		close(r->fd[i]);
+	r->nfd = 0;
 }
 
 void bench_stream_close(struct bench_ep *e)

@@ -49,13 +49,6 @@ static int tcp_setup(struct bench_run *r, char *why, size_t whylen)
 	return 0;
 }
 
-static void tcp_teardown(struct bench_run *r)
-{
-	for (int i = 0; i < r->nfd; i++)
-		close(r->fd[i]);
-	r->nfd = 0;
-}
-
 static int tcp_nodelay(int fd)
 {
 	int one = 1;
@@ -112,7 +105,7 @@ const struct bench_transport bench_tp_tcp = {
 	.name = "tcp",
 	.max_consumers = 1,
 	.setup = tcp_setup,
-	.teardown = tcp_teardown,
+	.teardown = bench_stream_teardown,
 	.prod_open = tcp_prod_open,
 	.cons_open = tcp_cons_open,
 	.claim = bench_stream_claim,

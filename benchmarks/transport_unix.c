@@ -26,13 +26,6 @@ static int unix_setup(struct bench_run *r, char *why, size_t whylen)
 	return 0;
 }
 
-static void unix_teardown(struct bench_run *r)
-{
-	for (int i = 0; i < r->nfd; i++)
-		close(r->fd[i]);
-	r->nfd = 0;
-}
-
 static int unix_prod_open(struct bench_ep *e, char *why, size_t whylen)
 {
 	(void)why;
@@ -51,7 +44,7 @@ const struct bench_transport bench_tp_unix = {
 	.name = "unix",
 	.max_consumers = 1,
 	.setup = unix_setup,
-	.teardown = unix_teardown,
+	.teardown = bench_stream_teardown,
 	.prod_open = unix_prod_open,
 	.cons_open = unix_cons_open,
 	.claim = bench_stream_claim,
