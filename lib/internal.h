@@ -93,6 +93,13 @@ struct fr_ring {
 	uint64_t held_pos;
 	uint32_t held_slot;
 
+	/* SPSC producer: free payload slots, most recently released on top, and
+	 * the tail up to which released slots were collected. Private: a
+	 * restarted producer rebuilds it from the ring (spsc.c). */
+	uint32_t *free_slots;
+	uint32_t free_count;
+	uint64_t collected;
+
 	uint64_t last_reap_ns;
 	uint32_t latest_count;        /* broadcast producer: scratch for claim accounting */
 };

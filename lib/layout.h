@@ -143,7 +143,8 @@ _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER
 
 /*
  * One slot descriptor. `turn` is the slot's ownership word:
- *  - SPSC: unused (head/tail decide ownership);
+ *  - SPSC: unused (head/tail decide ownership); the descriptor belongs to a
+ *          ring position and names the payload slot in `slot`;
  *  - MPMC: Vyukov sequence: == pos free for the producer of lap pos,
  *          == pos + 1 published for the consumer of pos;
  *  - broadcast: [seq:32 | writing:1 | holders:31], see broadcast.c.
@@ -162,7 +163,8 @@ struct fr_shm_desc {
 	uint32_t format;
 	uint32_t flags;
 	uint32_t owner;           /* peer entry that published it */
-	uint64_t reserved;
+	uint32_t slot;            /* SPSC: the payload slot this ring position carries */
+	uint32_t reserved;
 };
 _Static_assert(sizeof(struct fr_shm_desc) == FR_SHM_DESC_BYTES, "descriptor is 64 bytes");
 _Static_assert(offsetof(struct fr_shm_desc, width) == 32, "descriptor layout");

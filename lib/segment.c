@@ -251,6 +251,7 @@ static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry 
 	if (rc < 0) {
 		mapping_put(map);
 		close(fd);
+		free(r->free_slots);
 		free(r);
 		return rc;
 	}
@@ -513,6 +514,7 @@ FR_API void fr_close(struct fr_ring *r)
 	}
 	mapping_put(r->map);
 	close(r->fd);
+	free(r->free_slots);
 	free(r);
 }
 

@@ -1,17 +1,75 @@
 /*
- * SPSC: a Lamport ring over the slots. head (producer line) counts published
- * positions, tail (consumer line) counts released ones; slot = pos & mask.
- * Each side keeps its own counter in the handle and a cached copy of the
- * other side's, and re-reads the shared counter only when the cache says
- * full (producer) or empty (consumer). Exactly one live producer (peer entry
- * 0) and one live consumer (entry 1): the entry's lock makes the role
- * exclusive, and a dead holder's lock is gone, so a restart just works.
+ * SPSC: a Lamport ring of positions. head (producer line) counts published
+ * positions, tail (consumer line) counts released ones; the descriptor of
+ * position pos is desc[pos & mask]. Each side keeps its own counter in the
+ * handle and a cached copy of the other side's, and re-reads the shared
+ * counter only when the cache says full (producer) or empty (consumer).
+ *
+ * Positions and payload slots are decoupled: a descriptor names the slot its
+ * frame sits in, and the producer reuses the slot released most recently
+ * (a private LIFO). With one or two frames in flight only one or two slots
+ * stay hot in the cache, however many the ring has: for large frames that is
+ * the difference between streaming from L3 and from DRAM.
+ *
+ * Exactly one live producer (peer entry 0) and one live consumer (entry 1):
+ * the entry's lock makes the role exclusive, and a dead holder's lock is
+ * gone, so a restart just works.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
 enum { SPSC_PRODUCER_ENTRY = 0, SPSC_CONSUMER_ENTRY = 1 };
+
+/* Frames at least this large collect released slots at every claim (one
+ * read of the consumer's line) so that the hottest slot is reused. */
+#define SPSC_EAGER_COLLECT_BYTES (256u * 1024u)
+
+/*
+ * Producer attach: the free slots are those no position in [tail, head)
+ * carries. Rebuilt from the ring, so a producer that died mid-claim loses
+ * nothing. Later releases are collected from tail on.
+ */
+static int rebuild_free_slots(struct fr_ring *r)
+{
+	const uint32_t n = r->geo.slot_count;
+	uint8_t *used = calloc(n, 1);
+	r->free_slots = malloc(n * sizeof(*r->free_slots));
+	if (!used || !r->free_slots) {
+		free(used);
+		free(r->free_slots);
+		r->free_slots = NULL;
+		return -ENOMEM;
+	}
+	uint64_t head = r->pos, tail = r->other;
+	if (head - tail > n) /* scribbled counters: take the ring as empty */
+		tail = head;
+	for (uint64_t p = tail; p < head; p++) {
+		uint32_t slot = r->desc[p & r->mask].slot;
+		if (slot < n)
+			used[slot] = 1;
+	}
+	r->free_count = 0;
+	for (uint32_t s = n; s-- > 0;)
+		if (!used[s])
+			r->free_slots[r->free_count++] = s;
+	r->collected = tail;
+	free(used);
+	return 0;
+}
+
+/* Push the slots of positions the consumer released since we last looked. */
+static void collect_released(struct fr_ring *r)
+{
+	const uint32_t n = r->geo.slot_count;
+	for (; r->collected < r->other; r->collected++) {
+		uint32_t slot = r->desc[r->collected & r->mask].slot;
+		/* Our own earlier write, but the memory is shared: keep the stack sane. */
+		if (slot < n && r->free_count < n)
+			r->free_slots[r->free_count++] = slot;
+	}
+}
 
 static void spsc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
 			    unsigned *hi)
@@ -30,6 +88,9 @@ static int spsc_attach(struct fr_ring *r)
 		 * consumer's release of tail. */
 		r->pos = atomic_load_explicit(&h->head, memory_order_acquire);
 		r->other = atomic_load_explicit(&h->tail, memory_order_acquire);
+		int rc = rebuild_free_slots(r);
+		if (rc < 0)
+			return rc;
 		/* A producer that attaches again clears end of stream. */
 		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
 	} else {
@@ -42,17 +103,23 @@ static int spsc_attach(struct fr_ring *r)
 static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = r->pos;
-	if (pos - r->other >= r->geo.slot_count) {
+	bool eager = r->geo.frame_capacity >= SPSC_EAGER_COLLECT_BYTES;
+	if (eager || pos - r->other >= r->geo.slot_count) {
 		/* Acquire: pairs with the consumer's release store of tail; the
-		 * slot we reuse is no longer read. */
+		 * slots it gave back are no longer read. */
 		r->other = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
-		if (pos - r->other >= r->geo.slot_count) {
-			if (r->other > pos) /* a scribbled tail: never trust it past us */
-				return -EPROTO;
-			return -EAGAIN;
+		if (r->other > pos) { /* a scribbled tail: never trust it past us */
+			r->other = r->collected;
+			return -EPROTO;
 		}
+		if (pos - r->other >= r->geo.slot_count)
+			return -EAGAIN;
+		collect_released(r);
 	}
-	fr_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
+	if (r->free_count == 0)
+		return -EPROTO; /* not full, yet no free slot: the ring was scribbled on */
+	uint32_t slot = r->free_slots[--r->free_count];
+	fr_frame_defaults(r, f, slot, pos);
 	return 0;
 }
 
@@ -62,6 +129,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint
 	uint64_t pos = r->pos;
 	struct fr_shm_desc *d = &r->desc[pos & r->mask];
 	fr_desc_store_meta(d, f, pos, (uint32_t)r->peer);
+	d->slot = f->priv_slot;
 	f->seq = pos;
 	FR_HOOK("spsc_publish_before_head");
 	/* Release: pairs with the consumer's acquire load of head; the pixels
@@ -74,9 +142,9 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint
 
 static int spsc_cancel(struct fr_ring *r, struct fr_frame *f)
 {
-	(void)r;
-	(void)f;
-	return 0; /* head never moved: the slot is simply claimed again next time */
+	/* head never moved: the slot goes back on top of the free stack */
+	r->free_slots[r->free_count++] = f->priv_slot;
+	return 0;
 }
 
 static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
@@ -94,19 +162,20 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 			return -EPROTO;
 		}
 	}
-	uint32_t slot = (uint32_t)(pos & r->mask);
+	const struct fr_shm_desc *d = &r->desc[pos & r->mask];
+	uint32_t slot = d->slot;
 	/* Relaxed: read only by the reaper after we died. */
 	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
 	FR_HOOK("spsc_acquire_held");
-	fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
+	fr_frame_from_desc(r, f, d, slot < r->geo.slot_count ? slot : 0, pos);
 	if (atomic_load_explicit(&h->redeliver_pos, memory_order_relaxed) == pos + 1) {
 		f->flags |= FR_FRAME_REDELIVERED;
 		atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
 		atomic_store_explicit(&h->redeliver_pos, 0, memory_order_relaxed);
 	}
-	if (fr_frame_check(r, f) == 0)
+	if (slot < r->geo.slot_count && fr_frame_check(r, f) == 0)
 		return 0;
-	/* A corrupt descriptor: skip the slot so the stream goes on. */
+	/* A corrupt descriptor: skip the position so the stream goes on. */
 	atomic_store_explicit(&h->tail, pos + 1, memory_order_release);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	r->pos = pos + 1;

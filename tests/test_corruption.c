@@ -86,7 +86,7 @@ static const struct target peer_targets[] = {
 
 static const struct target desc_targets[] = {
 	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
-	DF(format), DF(flags), DF(owner),
+	DF(format), DF(flags), DF(owner), DF(slot),
 };
 
 static const struct target log_target = {"log.entry", AREA_LOG, 0, 8};

@@ -241,7 +241,7 @@ static const struct field fields[] = {
 	PF(intent), PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
 	/* a slot descriptor */
 	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
-	DF(format), DF(flags), DF(owner),
+	DF(format), DF(flags), DF(owner), DF(slot),
 	/* a broadcast publish log entry */
 	{AREA_LOG, 0, 8},
 };
