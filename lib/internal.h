@@ -99,6 +99,9 @@ struct fr_ring {
 	uint32_t *free_slots;
 	uint32_t free_count;
 	uint64_t collected;
+	/* SPSC consumer: the slots of the last two frames, where the next one
+	 * most likely is (the producer alternates between recently freed ones). */
+	uint32_t recent_slots[2];
 
 	uint64_t last_reap_ns;
 	uint32_t latest_count;        /* broadcast producer: scratch for claim accounting */

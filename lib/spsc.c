@@ -5,26 +5,35 @@
  * handle and a cached copy of the other side's, and re-reads the shared
  * counter only when the cache says full (producer) or empty (consumer).
  *
- * Positions and payload slots are decoupled: a descriptor names the slot its
- * frame sits in, and the producer reuses the slot released most recently
- * (a private LIFO). With one or two frames in flight only one or two slots
- * stay hot in the cache, however many the ring has: for large frames that is
- * the difference between streaming from L3 and from DRAM.
+ * For large frames, positions and payload slots are decoupled: a descriptor
+ * names the slot its frame sits in, and the producer reuses the slot released
+ * most recently (a private LIFO). With one or two frames in flight only one
+ * or two slots stay hot in the cache, however many the ring has: for 6 MB
+ * frames that is the difference between streaming from L3 and from DRAM.
+ * Small frames keep slot = pos & mask: there the footprint does not matter,
+ * and knowing the slot without reading the descriptor saves a dependent
+ * cache miss on the consumer's side.
  *
  * Exactly one live producer (peer entry 0) and one live consumer (entry 1):
  * the entry's lock makes the role exclusive, and a dead holder's lock is
  * gone, so a restart just works.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "internal.h"
 
 enum { SPSC_PRODUCER_ENTRY = 0, SPSC_CONSUMER_ENTRY = 1 };
 
-/* Frames at least this large collect released slots at every claim (one
- * read of the consumer's line) so that the hottest slot is reused. */
-#define SPSC_EAGER_COLLECT_BYTES (256u * 1024u)
+/* Slots at least this large are reused most-recently-released first. The
+ * choice follows from the segment's geometry, so both sides agree on it. */
+#define SPSC_HOT_SLOT_BYTES (256u * 1024u)
+
+static bool hot_slots(const struct fr_ring *r)
+{
+	return r->geo.frame_capacity >= SPSC_HOT_SLOT_BYTES;
+}
 
 /*
  * Producer attach: the free slots are those no position in [tail, head)
@@ -88,7 +97,7 @@ static int spsc_attach(struct fr_ring *r)
 		 * consumer's release of tail. */
 		r->pos = atomic_load_explicit(&h->head, memory_order_acquire);
 		r->other = atomic_load_explicit(&h->tail, memory_order_acquire);
-		int rc = rebuild_free_slots(r);
+		int rc = hot_slots(r) ? rebuild_free_slots(r) : 0;
 		if (rc < 0)
 			return rc;
 		/* A producer that attaches again clears end of stream. */
@@ -100,25 +109,36 @@ static int spsc_attach(struct fr_ring *r)
 	return 0;
 }
 
+/* Acquire: pairs with the consumer's release store of tail; the positions
+ * (and slots) it gave back are no longer read. Returns -EPROTO for a tail
+ * that ran past us. */
+static int reload_tail(struct fr_ring *r, uint64_t pos)
+{
+	uint64_t tail = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
+	if (tail > pos)
+		return -EPROTO; /* a scribbled tail: never trust it past us */
+	r->other = tail;
+	if (hot_slots(r))
+		collect_released(r);
+	return 0;
+}
+
 static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = r->pos;
-	bool eager = r->geo.frame_capacity >= SPSC_EAGER_COLLECT_BYTES;
-	if (eager || pos - r->other >= r->geo.slot_count) {
-		/* Acquire: pairs with the consumer's release store of tail; the
-		 * slots it gave back are no longer read. */
-		r->other = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
-		if (r->other > pos) { /* a scribbled tail: never trust it past us */
-			r->other = r->collected;
-			return -EPROTO;
-		}
+	if (pos - r->other >= r->geo.slot_count) {
+		int rc = reload_tail(r, pos);
+		if (rc < 0)
+			return rc;
 		if (pos - r->other >= r->geo.slot_count)
 			return -EAGAIN;
-		collect_released(r);
 	}
-	if (r->free_count == 0)
-		return -EPROTO; /* not full, yet no free slot: the ring was scribbled on */
-	uint32_t slot = r->free_slots[--r->free_count];
+	uint32_t slot = (uint32_t)(pos & r->mask);
+	if (hot_slots(r)) {
+		if (r->free_count == 0)
+			return -EPROTO; /* not full, yet no free slot: the ring was scribbled on */
+		slot = r->free_slots[--r->free_count];
+	}
 	fr_frame_defaults(r, f, slot, pos);
 	return 0;
 }
@@ -137,13 +157,18 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint
 	atomic_store_explicit(&r->hdr->head, pos + 1, memory_order_release);
 	r->pos = pos + 1;
 	fr_wake_consumers(r);
+	/* Learn which slots came back while the consumer works on this frame,
+	 * not at the next claim, where the wait would be on the latency path. */
+	if (hot_slots(r))
+		reload_tail(r, pos + 1);
 	return 0;
 }
 
 static int spsc_cancel(struct fr_ring *r, struct fr_frame *f)
 {
 	/* head never moved: the slot goes back on top of the free stack */
-	r->free_slots[r->free_count++] = f->priv_slot;
+	if (hot_slots(r))
+		r->free_slots[r->free_count++] = f->priv_slot;
 	return 0;
 }
 
@@ -163,7 +188,18 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 		}
 	}
 	const struct fr_shm_desc *d = &r->desc[pos & r->mask];
-	uint32_t slot = d->slot;
+	uint32_t slot = (uint32_t)(pos & r->mask);
+	if (hot_slots(r)) {
+		/* The producer reuses recently released slots: fetch the likely
+		 * ones while the descriptor that names the slot is on its way. */
+		__builtin_prefetch(fr_slot_data(r, r->recent_slots[0] & r->mask));
+		__builtin_prefetch(fr_slot_data(r, r->recent_slots[1] & r->mask));
+		slot = d->slot;
+		if (slot < r->geo.slot_count && slot != r->recent_slots[0]) {
+			r->recent_slots[1] = r->recent_slots[0];
+			r->recent_slots[0] = slot;
+		}
+	}
 	/* Relaxed: read only by the reaper after we died. */
 	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
 	FR_HOOK("spsc_acquire_held");
