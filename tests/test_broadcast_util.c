@@ -1,4 +1,5 @@
 #include "test_broadcast_util.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,10 +189,7 @@ int bct_ready_wait(int fd, int n, int bound_ms)
 
 uint64_t bct_mix64(uint64_t x)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return frt_mix64(x); /* the core tests' mixer (helpers.c) */
 }
 
 uint64_t bct_rand(uint64_t *s)
@@ -227,22 +225,7 @@ uint64_t bct_len(uint64_t seq, uint64_t min, uint64_t max)
 
 uint64_t bct_checksum(const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
-	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	if (i < n) {
-		uint64_t w = 0;
-		memcpy(&w, p + i, n - i);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	return h;
+	return frt_sum64(buf, n);
 }
 
 static uint64_t pattern_word(uint64_t seq, uint64_t k)
