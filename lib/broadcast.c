@@ -269,6 +269,7 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 					set_cursor(r, c + 1);
 					if (f->seq == c && fr_frame_check(r, f) == 0)
 						return 0;
+					/* Release: as in bc_release, pairs with the claim's CAS. */
 					atomic_fetch_and_explicit(&d->turn, ~bit, memory_order_release);
 					atomic_store_explicit(&r->self->pinned, 0, memory_order_relaxed);
 					return -EPROTO;
@@ -312,6 +313,7 @@ static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 		/* Clear exactly the dead consumer's pins; its cursor stops counting
 		 * once the entry is free. */
 		const uint64_t bit = UINT64_C(1) << idx;
+		/* Release: pairs with the producer's claim CAS, like a release. */
 		for (uint32_t s = 0; s < r->geo.slot_count; s++)
 			atomic_fetch_and_explicit(&r->desc[s].turn, ~bit, memory_order_release);
 		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);

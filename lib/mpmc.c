@@ -144,6 +144,8 @@ static int adopt_orphan(struct fr_ring *r, struct fr_frame *f)
 	struct fr_shm_header *h = r->hdr;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		struct fr_shm_peer *p = &h->peers[i];
+		/* Acquire: pairs with the reaper's release store of ORPHAN; the
+		 * held record written before it is visible. */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_ORPHAN)
 			continue;
 		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
@@ -154,6 +156,8 @@ static int adopt_orphan(struct fr_ring *r, struct fr_frame *f)
 		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_ORPHAN) {
 			uint64_t held = atomic_load_explicit(&p->held, memory_order_relaxed);
 			uint64_t pos = held - 1;
+			/* Acquire: pairs with the producer's publish; the frame is still
+			 * unreleased (turn == pos + 1) and complete. */
 			bool valid = held && atomic_load_explicit(&r->desc[pos & r->mask].turn,
 								  memory_order_acquire) == pos + 1;
 			if (valid) /* ours from here: a crash now makes us the orphan's owner */
@@ -195,6 +199,7 @@ static int mpmc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 		if (diff == 0) {
 			atomic_store_explicit(&r->self->intent, pos + 1, memory_order_relaxed);
 			FR_HOOK("mpmc_acquire_intent");
+			/* acq_rel: as in claim, the intent is visible before tail moves. */
 			if (atomic_compare_exchange_weak_explicit(&h->tail, &pos, pos + 1,
 								  memory_order_acq_rel,
 								  memory_order_relaxed)) {
@@ -242,6 +247,7 @@ static bool live_peer_has(struct fr_ring *r, unsigned dead, uint32_t role, uint6
 		struct fr_shm_peer *p = &r->hdr->peers[i];
 		if (i == dead || p->role != role)
 			continue;
+		/* Acquire: pairs with the release stores of LIVE / ORPHAN. */
 		uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
 		if (st == FR_PEER_ORPHAN && atomic_load_explicit(&p->held, memory_order_relaxed) == pos1)
 			return true; /* already waiting for redelivery */
@@ -297,6 +303,8 @@ static uint32_t mpmc_reap(struct fr_ring *r, unsigned idx)
 		/* Claimed, never published: publish it as aborted so the ring moves on. */
 		uint64_t pos = pos1 - 1;
 		mark_aborted(r, pos);
+		/* Release: pairs with the consumer's acquire of turn; the aborted
+		 * flag is visible before the slot reads as handed over. */
 		atomic_store_explicit(&r->desc[pos & r->mask].turn, pos + 1, memory_order_release);
 		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
 		fr_wake_consumers(r);

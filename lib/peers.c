@@ -208,6 +208,7 @@ bool fr_other_live_producer(struct fr_ring *r)
 		if ((int)i == r->peer)
 			continue;
 		const struct fr_shm_peer *p = &r->hdr->peers[i];
+		/* Acquire: pairs with the release store of LIVE; role is then valid. */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_LIVE &&
 		    p->role == FR_PRODUCER && fr_peer_alive(r, i))
 			return true;

@@ -445,6 +445,7 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 	}
 	struct fr_geometry g;
 	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	/* Acquire: pairs with the creator's release store of READY. */
 	if (rc == 0 && atomic_load_explicit(&((struct fr_shm_header *)base)->state,
 					    memory_order_acquire) != FR_SHM_READY)
 		rc = -EPROTO;
@@ -560,6 +561,7 @@ static void fill_info(struct fr_ring *r, struct fr_info *info)
 	info->end_of_stream = atomic_load_explicit(&h->eos, memory_order_relaxed) != 0;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		const struct fr_shm_peer *p = &h->peers[i];
+		/* Acquire: pairs with the release store of LIVE at attach. */
 		uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
 		if (st == FR_PEER_FREE)
 			continue;

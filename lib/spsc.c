@@ -103,6 +103,8 @@ static int spsc_attach(struct fr_ring *r)
 		/* A producer that attaches again clears end of stream. */
 		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
 	} else {
+		/* Acquire: pairs with the previous consumer's release of tail and
+		 * the producer's release of head. */
 		r->pos = atomic_load_explicit(&h->tail, memory_order_acquire);
 		r->other = atomic_load_explicit(&h->head, memory_order_acquire);
 	}

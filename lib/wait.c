@@ -108,6 +108,8 @@ int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_t
 	for (;;) {
 		/* Announce; pairs with the fence + mask load in fr_wake(). */
 		atomic_fetch_or_explicit(&w->waiters, bit, memory_order_seq_cst);
+		/* Acquire: pairs with the waker's release bump of the event. The
+		 * fence orders our announcement before the re-check of the ring. */
 		uint32_t seen = atomic_load_explicit(&w->event, memory_order_acquire);
 		atomic_thread_fence(memory_order_seq_cst);
 		rc = try_fn(r, arg);
