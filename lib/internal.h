@@ -166,13 +166,14 @@ bool fr_creator_alive(int32_t pid, uint64_t start_time);
 int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
 int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
 
-/* test-only crash injection (see meson option test_hooks) */
+/* Test-only hook points (testhooks.h), compiled into the tests' copy of the library. */
 #ifdef FR_TEST_HOOKS
 void fr_test_hook(const char *point);
-void fr_test_hook_arm(const char *point, long after); /* NULL disarms */
+bool fr_test_reap_slice_enabled(void);
 #define FR_HOOK(point) fr_test_hook(point)
 #else
 #define FR_HOOK(point) ((void)0)
+#define fr_test_reap_slice_enabled() true
 #endif
 
 #endif /* FR_INTERNAL_H */

@@ -15,12 +15,11 @@
 
 #include <framering.h>
 
+#include <testhooks.h>
+
 #include "test_broadcast_util.h"
 
 TestSuite(broadcast_crash, .fini = bct_cleanup, .timeout = 280);
-
-/* Crash injection points exist only in -Dtest_hooks=true builds. */
-extern void fr_test_hook_arm(const char *point, long after) __attribute__((weak));
 
 #define FRAMES 3000
 #define KILLED_STATUS (128 + SIGKILL)
@@ -205,15 +204,11 @@ Test(broadcast_crash, latest_consumer_killed_while_pinning_is_reaped_on_attach)
 
 Test(broadcast_crash, reliable_consumer_killed_between_pin_and_cursor_update)
 {
-	if (!fr_test_hook_arm)
-		cr_skip_test("needs a -Dtest_hooks=true build");
 	run_with_victim("crashpin", 0, "bc_pinned", 30);
 }
 
 Test(broadcast_crash, latest_consumer_killed_before_unpinning)
 {
-	if (!fr_test_hook_arm)
-		cr_skip_test("needs a -Dtest_hooks=true build");
 	run_with_victim("crashunpin", FR_LATEST, "bc_release_before_unpin", 1);
 }
 

@@ -2,7 +2,7 @@
  * Crash torture: in every mode, 500 rounds in which one randomly chosen
  * producer or consumer process is SIGKILLed, either after a random delay or
  * by itself at an injected point inside the library (between an intent
- * record, its CAS and the publish/release; needs -Dtest_hooks=true), and a
+ * record, its CAS and the publish/release; hook points compiled into the tests' copy of the library), and a
  * replacement attaches. At the end every published frame is accounted for:
  * delivered at least once, and every extra delivery flagged
  * FR_FRAME_REDELIVERED. Every wait is bounded; a survivor that waits out its
@@ -22,9 +22,7 @@
 
 #include <framering.h>
 
-#ifdef FR_TEST_HOOKS
-void fr_test_hook_arm(const char *point, long after); /* lib/testhooks.c */
-#endif
+#include <testhooks.h>
 
 #define ROUNDS 500
 #define FRAMES_PER_ROUND 2000
@@ -191,7 +189,6 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 static pid_t spawn(const char *name, unsigned mode, struct role *ro, bool arm)
 {
 	ro->armed = false;
-#ifdef FR_TEST_HOOKS
 	const char *point = NULL;
 	long after = 0;
 	if (arm && ro->points) {
@@ -202,15 +199,10 @@ static pid_t spawn(const char *name, unsigned mode, struct role *ro, bool arm)
 		after = 1 + rand() % 40;
 		ro->armed = true;
 	}
-#else
-	(void)arm;
-#endif
 	pid_t pid = fork();
 	cr_assert(pid >= 0, "fork");
 	if (pid == 0) {
-#ifdef FR_TEST_HOOKS
 		fr_test_hook_arm(point, after);
-#endif
 		_exit(ro->flags == FR_PRODUCER ? producer_main(name)
 					       : consumer_main(name, ro->witness, mode));
 	}
