@@ -9,7 +9,12 @@
  * Every call returns 0 (or a count) on success and a negative errno value on
  * failure. The library never prints and never exits. A handle (struct fr_ring)
  * is used by one thread at a time; threads sharing a segment open their own
- * handles. Handles are not inherited across fork(): open after forking.
+ * handles (fr_open_from shares one mapping between them).
+ *
+ * fork(): handles belong to the process that opened them. In a child, every
+ * call on an inherited handle fails with -ECHILD and fr_close() only frees
+ * the child's copy; the parent stays attached, and the child holds nothing
+ * that keeps a dead parent looking alive. Open the segment again in the child.
  */
 #ifndef FRAMERING_H
 #define FRAMERING_H
@@ -23,7 +28,7 @@ extern "C" {
 
 struct fr_ring; /* an attached handle; opaque */
 
-#define FR_ABI_VERSION 1
+#define FR_ABI_VERSION 2
 #define FR_NAME_MAX 200 /* characters after the leading '/' */
 #define FR_MAX_PEERS 64 /* attached handles per segment */
 #define FR_MAX_BROADCAST_CONSUMERS 31
@@ -143,7 +148,7 @@ struct fr_info {
 	uint64_t producer_waits; /* fr_claim calls that found no free slot */
 	uint64_t consumer_waits; /* fr_acquire calls that found nothing to read */
 	uint64_t latest_stalls;  /* broadcast: claims blocked only by FR_LATEST consumers' pins (stays 0) */
-	uint32_t end_of_stream;  /* 1 once every producer closed */
+	uint32_t end_of_stream;  /* 1 once the last producer closed after frames were published */
 	uint32_t peer_count;     /* valid entries in peers[] */
 	uint32_t live_peers;     /* of which alive */
 	uint32_t reserved;
@@ -165,7 +170,8 @@ int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **ou
  * consumers may add FR_LATEST and FR_FROM_OLDEST). -ENOENT: no such segment;
  * -EACCES: no permission; -EPROTO: not a valid framering segment; -EBUSY: the
  * role is taken (second SPSC producer/consumer, second broadcast producer, or
- * more than 31 broadcast consumers / FR_MAX_PEERS handles).
+ * more than 31 broadcast consumers / FR_MAX_PEERS handles; MPMC producers use
+ * entries 0..62).
  */
 int fr_open(const char *name, unsigned flags, struct fr_ring **out);
 
@@ -179,12 +185,15 @@ int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out);
 
 /*
  * Detach and free the handle. Frames still held are released (consumer) or
- * cancelled (producer). When the last attached producer closes, the stream
- * ends: consumers get -EPIPE once they drained it. Exceptions: the handle
- * fr_create returned ends nothing if it published nothing (a segment made
- * ahead of its camera), and a producer that dies ends nothing (it may be
- * restarted). A producer that attaches again clears end of stream. NULL is
- * ignored.
+ * cancelled (producer). End of stream follows from the segment, not from
+ * which handle closes: when a producer closes and no producer is left
+ * attached, the stream ends if the segment ever published a frame, and
+ * consumers get -EPIPE once they drained it. So a segment made ahead of its
+ * camera (fr_create, then close without publishing) does not end, and a
+ * creator that closes after the producers it started does end it. A producer
+ * that dies never ends the stream (it may be restarted); a producer that
+ * attaches clears the end. Inherited across fork(): only frees this process's
+ * copy. NULL is ignored.
  */
 void fr_close(struct fr_ring *ring);
 

@@ -31,6 +31,12 @@
 #define BC_NO_SEQ UINT32_MAX /* a cancelled or aborted slot: matches no reader */
 #define BC_PRODUCER_ENTRY 31u
 
+static uint64_t bc_init_turn(uint32_t slot)
+{
+	(void)slot;
+	return 0; /* seq 0, no holders: matches nothing until the first publish */
+}
+
 static unsigned consumer_entries(const struct fr_ring *r)
 {
 	unsigned n = r->geo.slot_count - 2;
@@ -76,7 +82,6 @@ static int bc_attach(struct fr_ring *r)
 	if (r->role & FR_PRODUCER) {
 		r->pos = head;
 		r->other = 0; /* next slot to look at */
-		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
 		return 0;
 	}
 	uint64_t c;
@@ -133,7 +138,8 @@ static int claim_pass(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint6
 				*moving = false; /* a reliable reader holds it */
 			continue;
 		}
-		if (d->seq != UINT64_MAX && d->seq >= min) {
+		uint64_t seq = d->seq; /* read once: the check and its use see one value */
+		if (seq != UINT64_MAX && seq >= min) {
 			*moving = false; /* a reliable consumer has not read it yet */
 			continue;
 		}
@@ -174,9 +180,8 @@ static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	return -EAGAIN;
 }
 
-static int bc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint)
+static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 {
-	(void)seq_hint;
 	struct fr_shm_header *h = r->hdr;
 	uint64_t seq = r->pos;
 	uint32_t slot = f->priv_slot;
@@ -237,6 +242,7 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		set_cursor(r, head);
 		return -EPROTO;
 	}
+	uint64_t start = c;
 	if ((flags & FR_ACQUIRE_NEWEST) && head && head - 1 > c) {
 		count_drops(r, head - 1 - c);
 		c = head - 1;
@@ -249,6 +255,8 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		c = head - r->geo.log_count;
 		set_cursor(r, c);
 	}
+	if (c != start)
+		fr_wake_producers(r); /* our cursor may have been what held the camera */
 	while (c < head) {
 		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
 						  memory_order_acquire);
@@ -317,7 +325,6 @@ static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 		for (uint32_t s = 0; s < r->geo.slot_count; s++)
 			atomic_fetch_and_explicit(&r->desc[s].turn, ~bit, memory_order_release);
 		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
-		fr_wake_producers(r);
 	} else if (idx == BC_PRODUCER_ENTRY) {
 		/* A slot left mid-write: its content is torn, so nobody may read it. */
 		for (uint32_t s = 0; s < r->geo.slot_count; s++) {
@@ -327,9 +334,8 @@ static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 				atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
 			}
 		}
-		fr_wake_producers(r);
 	}
-	return FR_PEER_FREE;
+	return FR_PEER_FREE; /* reap_locked wakes both sides once the entry is FREE */
 }
 
 static void bc_info(struct fr_ring *r, struct fr_info *info)
@@ -349,6 +355,7 @@ static void bc_info(struct fr_ring *r, struct fr_info *info)
 }
 
 const struct fr_ring_ops fr_broadcast_ops = {
+	.init_turn = bc_init_turn,
 	.attach = bc_attach,
 	.try_claim = bc_try_claim,
 	.publish = bc_publish,
@@ -358,4 +365,5 @@ const struct fr_ring_ops fr_broadcast_ops = {
 	.reap = bc_reap,
 	.peer_range = bc_peer_range,
 	.info = bc_info,
+	.consumer_wakes = FR_WAKE_ALL, /* every reader wants every frame */
 };

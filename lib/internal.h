@@ -37,12 +37,17 @@ struct fr_ring;
 
 /* Per-mode ring algorithms. try_* return -EAGAIN when they would have to wait. */
 struct fr_ring_ops {
+	/* Initial ownership word of descriptor @slot in a new segment. */
+	uint64_t (*init_turn)(uint32_t slot);
 	int (*attach)(struct fr_ring *ring);
 	int (*try_claim)(struct fr_ring *ring, struct fr_frame *frame);
-	int (*publish)(struct fr_ring *ring, struct fr_frame *frame, uint64_t seq_hint);
+	int (*publish)(struct fr_ring *ring, struct fr_frame *frame);
 	int (*cancel)(struct fr_ring *ring, struct fr_frame *frame);
 	int (*try_acquire)(struct fr_ring *ring, struct fr_frame *frame, unsigned flags);
 	int (*release)(struct fr_ring *ring, struct fr_frame *frame);
+	/* Optional, with consumer_wakes == 1: after a woken sleeper took a slot
+	 * or frame, is there more for the next sleeper of the same side? */
+	bool (*more)(struct fr_ring *ring, bool producer);
 	/* Undo what dead peer @idx left half-done; called with its entry locked.
 	 * Returns the state the entry should take (FREE, or ORPHAN to keep it). */
 	uint32_t (*reap)(struct fr_ring *ring, unsigned idx);
@@ -51,7 +56,12 @@ struct fr_ring_ops {
 			   unsigned *lo, unsigned *hi);
 	/* Fill the mode-specific parts of info (tail, fill, per-peer lag). */
 	void (*info)(struct fr_ring *ring, struct fr_info *info);
+	/* Sleeping consumers a publish wakes: 1 (each frame is for one) or
+	 * FR_WAKE_ALL (each is for all). Producers are woken one at a time. */
+	int consumer_wakes;
 };
+
+#define FR_WAKE_ALL 0x7fffffff
 
 extern const struct fr_ring_ops fr_spsc_ops;
 extern const struct fr_ring_ops fr_mpmc_ops;
@@ -80,9 +90,9 @@ struct fr_ring {
 	unsigned role;                /* FR_PRODUCER or FR_CONSUMER (| FR_LATEST | FR_FROM_OLDEST) */
 	int peer;                     /* own entry in the peer table */
 	struct fr_shm_peer *self;
-	bool creator;                 /* made by fr_create */
-	bool published_any;
+	bool inherited;               /* this process got the handle by fork(): see handles.c */
 	long spin_ns;
+	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
 	/* own counter and cached copy of the other side's (SPSC) */
 	uint64_t pos;                 /* producer: next head; consumer: next tail/cursor */
@@ -104,7 +114,6 @@ struct fr_ring {
 	uint32_t recent_slots[2];
 
 	uint64_t last_reap_ns;
-	uint32_t latest_count;        /* broadcast producer: scratch for claim accounting */
 };
 
 /* ring.c */
@@ -118,6 +127,7 @@ int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f);
 void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos);
 void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
 			uint32_t owner);
+/* Wake sleepers after making a frame (consumers) or a slot (producers) available. */
 void fr_wake_consumers(struct fr_ring *r);
 /* Add to a counter only this handle writes (its own peer entry): no RMW needed. */
 static inline void fr_count_own(_Atomic uint64_t *counter, uint64_t n)
@@ -141,9 +151,10 @@ static inline void fr_cpu_relax(void)
 }
 /* Sleep on @w's event while it still equals @seen, at most @timeout_ns (<0: forever). */
 int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
-void fr_futex_wake_all(struct fr_shm_wait *w);
-/* Wake sleepers of @w if any announced themselves (Dekker handshake with fr_wait_until). */
-void fr_wake(struct fr_shm_wait *w);
+/* Bump @w's event and wake @count sleepers (FR_WAKE_ALL: all), announced or not. */
+void fr_futex_wake(struct fr_shm_wait *w, int count);
+/* Wake @count sleepers of @w if any announced themselves (Dekker handshake with fr_wait_until). */
+void fr_wake(struct fr_shm_wait *w, int count);
 typedef int (*fr_try_fn)(struct fr_ring *r, void *arg);
 /* Spin, then sleep on @w, until try() stops returning -EAGAIN or the timeout ends. */
 int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_try_fn try_fn,
@@ -152,15 +163,24 @@ int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_t
 /* peers.c */
 uint64_t fr_process_start_time(int pid);
 int fr_peer_attach(struct fr_ring *r, unsigned role);
+/* Detach; a producer first leaves the stream, ending it when it was the last (segment.c). */
 void fr_peer_detach(struct fr_ring *r);
 bool fr_peer_alive(const struct fr_ring *r, unsigned idx);
 int fr_peer_alive_fd(int fd, unsigned idx);
+/* Take / drop entry @idx's lock through our fd: 0, or -errno when another holds it. */
+int fr_peer_lock(const struct fr_ring *r, unsigned idx);
+void fr_peer_unlock(const struct fr_ring *r, unsigned idx);
 void fr_reap(struct fr_ring *r);
 void fr_reap_if_due(struct fr_ring *r);
-bool fr_other_live_producer(struct fr_ring *r);
+/* A producer leaves the stream word; returns true when that ended the stream. */
+bool fr_stream_leave(struct fr_ring *r);
 /* A consumer entry leaves (close or death): keep its deliveries in the totals. */
 void fr_retire_consumer(struct fr_ring *r, int idx);
 bool fr_creator_alive(int32_t pid, uint64_t start_time);
+
+/* handles.c: the process's handles, so that a fork() child can disown them */
+int fr_handle_register(struct fr_ring *r);
+void fr_handle_unregister(struct fr_ring *r);
 
 /* segment.c */
 int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);

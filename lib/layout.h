@@ -37,8 +37,9 @@ enum fr_peer_state {
 	FR_PEER_ORPHAN = 2, /* dead MPMC consumer whose held frame awaits redelivery */
 };
 
-/* desc.flags (internal bits live above the public frame flags) */
-#define FR_DESC_ABORTED 0x100u /* claimed slot given up (cancel or dead producer): skip */
+/* header.stream: bit i = peer entry i is an attached producer; FR_STREAM_END = ended. */
+#define FR_STREAM_END (UINT64_C(1) << 63)
+#define FR_STREAM_PRODUCERS (FR_STREAM_END - 1) /* so entry 63 can never be a producer */
 
 /*
  * One entry of the peer table. The entry's first byte in the segment file is
@@ -54,8 +55,9 @@ struct fr_shm_peer {
 	uint64_t start_time;         /* /proc/<pid>/stat starttime: tells pid reuse apart */
 	_Atomic uint64_t generation; /* bumped at every attach to this entry */
 	uint64_t attach_ns;          /* CLOCK_REALTIME */
-	_Atomic uint64_t intent;     /* ring position + 1 about to be taken by CAS; 0 = none */
-	_Atomic uint64_t held;       /* ring position + 1 claimed (producer) or held (consumer) */
+	uint64_t reserved0;          /* ABI 1: intent record (MPMC ownership is in the slot word now) */
+	_Atomic uint64_t held;       /* ring position + 1 claimed or held: a hint, and for an
+				      * ORPHAN entry the frame awaiting redelivery */
 	_Atomic uint64_t cursor;     /* broadcast consumer: next seq to read */
 	_Atomic uint64_t delivered;  /* frames published (producer) or acquired (consumer) */
 	_Atomic uint64_t dropped;    /* broadcast latest consumer: frames skipped */
@@ -63,7 +65,7 @@ struct fr_shm_peer {
 	uint8_t reserved[40];
 };
 _Static_assert(sizeof(struct fr_shm_peer) == FR_SHM_PEER_BYTES, "peer entry is 128 bytes");
-_Static_assert(offsetof(struct fr_shm_peer, intent) == 40, "peer layout");
+_Static_assert(offsetof(struct fr_shm_peer, held) == 48, "peer layout");
 _Static_assert(offsetof(struct fr_shm_peer, pinned) == 80, "peer layout");
 
 /* A futex wait line: an event counter to sleep on and a bitmask of sleepers. */
@@ -122,10 +124,10 @@ struct fr_shm_header {
 	struct fr_shm_wait space_wait; /* producers sleep here; consumers wake */
 
 	/* control line: rarely written */
-	_Atomic uint32_t eos;          /* 1 once the last producer closed */
-	_Atomic uint32_t orphans;      /* MPMC: peer entries in state ORPHAN */
+	_Atomic uint64_t stream;       /* attached producers and end of stream, FR_STREAM_*; CAS only */
+	_Atomic uint64_t orphans;      /* MPMC: bit i = entry i may be ORPHAN (a hint, see mpmc.c) */
 	_Atomic uint64_t attaches;     /* attach count, for info */
-	uint8_t control_pad[112];
+	uint8_t control_pad[104];
 
 	uint8_t reserved[256];
 
@@ -136,7 +138,7 @@ _Static_assert(offsetof(struct fr_shm_header, head) == 128, "producer line at 12
 _Static_assert(offsetof(struct fr_shm_header, tail) == 256, "consumer line at 256");
 _Static_assert(offsetof(struct fr_shm_header, data_wait) == 384, "data wait line at 384");
 _Static_assert(offsetof(struct fr_shm_header, space_wait) == 512, "space wait line at 512");
-_Static_assert(offsetof(struct fr_shm_header, eos) == 640, "control line at 640");
+_Static_assert(offsetof(struct fr_shm_header, stream) == 640, "control line at 640");
 _Static_assert(offsetof(struct fr_shm_header, peers) == 1024, "peer table at 1024");
 _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER_BYTES,
 	       "header size");
@@ -145,8 +147,7 @@ _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER
  * One slot descriptor. `turn` is the slot's ownership word:
  *  - SPSC: unused (head/tail decide ownership); the descriptor belongs to a
  *          ring position and names the payload slot in `slot`;
- *  - MPMC: Vyukov sequence: == pos free for the producer of lap pos,
- *          == pos + 1 published for the consumer of pos;
+ *  - MPMC: [pos:55 | state:3 | owner:6], changed only by CAS, see mpmc.c;
  *  - broadcast: [seq:32 | writing:1 | holders:31], see broadcast.c.
  * The metadata fields are written by the slot's owner before the release
  * store that hands the slot over, and read by the next owner after the

@@ -1,180 +1,253 @@
 /*
- * MPMC: Vyukov's bounded queue with a sequence word per slot (desc.turn).
- * A producer claims position pos by CAS on head when turn == pos, writes the
- * slot in place and publishes with turn = pos + 1; a consumer acquires pos by
- * CAS on tail when turn == pos + 1 and releases with turn = pos + slots.
+ * MPMC: a bounded queue whose ownership lives in one word per slot.
  *
- * Crash tolerance: before each CAS a peer records the position it is about
- * to take (intent), and after winning it records it as held. The reaper of a
- * dead peer can then tell exactly what it left: a claimed slot is published
- * as aborted (consumers skip it), an acquired one is kept in the dead entry
- * (state ORPHAN) until a live consumer adopts it and gets it again, flagged
- * FR_FRAME_REDELIVERED.
+ * desc.turn of slot s = pos & mask is [pos:55 | state:3 | owner:6], and it
+ * only ever changes by CAS, so whoever wins a CAS owns the slot and everyone
+ * else, a reaper included, sees exactly who:
+ *
+ *   FREE(pos) --claim--> CLAIMED(pos, p) --publish--> READY(pos) --acquire--> TAKEN(pos, c)
+ *                                      \--cancel/dead p--> ABORTED(pos) --skip--\   |
+ *   FREE(pos + slots) <------------------------------------------------------release
+ *
+ * head and tail are hints of where to look: a producer that wins slot pos
+ * moves head from pos to pos + 1, and anyone who finds pos already taken does
+ * the same for it (helping), so a peer that dies or stops between its CAS and
+ * the move does not block the others. head and tail therefore never lag the
+ * slot words by more than one position: a word more than that ahead of them
+ * was written by somebody who does not follow the protocol (-EPROTO).
+ *
+ * Crash recovery decides from the word alone: a dead peer's CLAIMED slot is
+ * aborted (consumers skip it), its TAKEN slot stays TAKEN by the dead entry,
+ * which becomes ORPHAN until a live consumer adopts the frame with one CAS
+ * and gets it again, flagged FR_FRAME_REDELIVERED. A live peer's slot is
+ * never touched however long it is descheduled or stopped. The held record
+ * in the peer entry is only a hint of where to look first.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <string.h>
 
 #include "internal.h"
+
+enum slot_state { FREE = 0, CLAIMED = 1, READY = 2, ABORTED = 3, TAKEN = 4 };
+
+#define OWNER_BITS 6u
+#define STATE_BITS 3u
+#define POS_SHIFT (OWNER_BITS + STATE_BITS)
+_Static_assert(FR_MAX_PEERS <= (1u << OWNER_BITS), "owner field holds every peer entry");
+
+static uint64_t word(uint64_t pos, unsigned state, unsigned owner)
+{
+	return pos << POS_SHIFT | (uint64_t)state << OWNER_BITS | owner;
+}
+
+static unsigned word_state(uint64_t w)
+{
+	return (unsigned)(w >> OWNER_BITS) & ((1u << STATE_BITS) - 1);
+}
+
+static unsigned word_owner(uint64_t w)
+{
+	return (unsigned)w & ((1u << OWNER_BITS) - 1);
+}
+
+/* How far the word's position is ahead of @pos, positions taken modulo 2^55. */
+static int64_t ahead_of(uint64_t w, uint64_t pos)
+{
+	uint64_t d = ((w >> POS_SHIFT) - pos) << POS_SHIFT;
+	return (int64_t)d / (INT64_C(1) << POS_SHIFT);
+}
+
+static bool owned_state(unsigned state)
+{
+	return state == CLAIMED || state == TAKEN;
+}
+
+static uint64_t mpmc_init_turn(uint32_t slot)
+{
+	return word(slot, FREE, 0); /* slot i is free for the producer of position i */
+}
 
 static void mpmc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
 			    unsigned *hi)
 {
 	(void)r;
-	(void)role;
 	(void)flags;
 	*lo = 0;
-	*hi = FR_MAX_PEERS;
+	/* Entry 63's bit in the stream word is the end-of-stream bit. */
+	*hi = role == FR_PRODUCER ? FR_MAX_PEERS - 1 : FR_MAX_PEERS;
 }
 
 static int mpmc_attach(struct fr_ring *r)
 {
-	if (r->role & FR_PRODUCER)
-		atomic_store_explicit(&r->hdr->eos, 0, memory_order_relaxed);
+	(void)r;
+	return 0;
+}
+
+/* Move @counter from @pos to @pos + 1 unless somebody did already. Relaxed:
+ * the counters are hints of where to look; the slot words order everything. */
+static void advance(_Atomic uint64_t *counter, uint64_t pos)
+{
+	atomic_compare_exchange_strong_explicit(counter, &pos, pos + 1, memory_order_relaxed,
+						memory_order_relaxed);
+}
+
+/* The slot at @pos cannot be had now: -EAGAIN if @counter still says @pos
+ * (really full/empty, or @protocol_error: a word nobody honest writes),
+ * else 0 with *pos reloaded. */
+static int recheck(_Atomic uint64_t *counter, uint64_t *pos, bool protocol_error)
+{
+	uint64_t again = atomic_load_explicit(counter, memory_order_relaxed);
+	if (again == *pos)
+		return protocol_error ? -EPROTO : -EAGAIN;
+	*pos = again;
 	return 0;
 }
 
 static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 {
 	struct fr_shm_header *h = r->hdr;
+	const unsigned me = (unsigned)r->peer;
+	const int64_t lap = r->geo.slot_count;
 	uint64_t pos = atomic_load_explicit(&h->head, memory_order_relaxed);
 	for (;;) {
 		struct fr_shm_desc *d = &r->desc[pos & r->mask];
-		/* Acquire: pairs with the consumer's release of turn = pos (previous
-		 * lap's release); its reads of the slot are done. */
-		uint64_t turn = atomic_load_explicit(&d->turn, memory_order_acquire);
-		int64_t diff = (int64_t)(turn - pos);
-		if (diff == 0) {
-			atomic_store_explicit(&r->self->intent, pos + 1, memory_order_relaxed);
-			FR_HOOK("mpmc_claim_intent");
-			/* Release: the intent is visible before anyone sees head move
-			 * (the reaper loads head with acquire, then intents). */
-			if (atomic_compare_exchange_weak_explicit(&h->head, &pos, pos + 1,
-								  memory_order_acq_rel,
-								  memory_order_relaxed)) {
-				FR_HOOK("mpmc_claim_won");
-				atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-				atomic_store_explicit(&r->self->intent, 0, memory_order_relaxed);
-				fr_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
-				return 0;
-			}
-			/* lost the race: pos was reloaded by the failed CAS */
-		} else if (diff < 0) {
-			/* Slot not yet released by the consumer of the previous lap. */
-			uint64_t again = atomic_load_explicit(&h->head, memory_order_relaxed);
-			if (again == pos)
-				return -EAGAIN;
-			pos = again;
-		} else {
-			/* turn ahead of pos: another producer took pos, so head moved.
-			 * A head that did not move means a scribbled turn word. */
-			uint64_t again = atomic_load_explicit(&h->head, memory_order_relaxed);
-			if (again == pos)
-				return -EPROTO;
-			pos = again;
+		/* Acquire: pairs with the consumer's release CAS to FREE(pos) (or
+		 * the creator's READY store for the first lap): its reads of the
+		 * slot are done before we write it. */
+		uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+		int64_t ahead = ahead_of(w, pos);
+		if (ahead == 0 && word_state(w) == FREE) {
+			FR_HOOK("mpmc_claim_before_cas");
+			/* Acquire on success, as the load above. */
+			if (!atomic_compare_exchange_strong_explicit(&d->turn, &w,
+								     word(pos, CLAIMED, me),
+								     memory_order_acquire,
+								     memory_order_relaxed))
+				continue; /* somebody else's now: look at the new word */
+			FR_HOOK("mpmc_claim_won");
+			advance(&h->head, pos);
+			/* Relaxed: a hint for the reaper, which verifies it against the word. */
+			atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
+			fr_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
+			return 0;
 		}
+		if (ahead == 0) { /* another producer has pos: help head past it */
+			advance(&h->head, pos);
+			pos = atomic_load_explicit(&h->head, memory_order_relaxed);
+			continue;
+		}
+		/* ahead == -lap: the previous lap is still in use, the ring is full. */
+		int rc = recheck(&h->head, &pos, ahead != -lap);
+		if (rc < 0)
+			return rc;
 	}
 }
 
-/* Hand slot @pos to consumers, as a frame or as an aborted placeholder. */
-static void mpmc_hand_over(struct fr_ring *r, uint64_t pos)
+/* Hand claimed slot @pos on to consumers as @state (READY or ABORTED). */
+static int hand_over(struct fr_ring *r, uint64_t pos, unsigned state)
 {
+	struct fr_shm_desc *d = &r->desc[pos & r->mask];
+	uint64_t w = word(pos, CLAIMED, (unsigned)r->peer);
 	FR_HOOK("mpmc_publish_before_turn");
-	/* Release: pairs with the consumer's acquire load of turn; pixels and
-	 * descriptor are visible before the slot reads as published. */
-	atomic_store_explicit(&r->desc[pos & r->mask].turn, pos + 1, memory_order_release);
+	/* Release: pairs with the consumer's acquire load of the word; pixels
+	 * and descriptor are visible before the slot reads as published. A CAS,
+	 * not a store: only the owner's word may become READY. */
+	bool ours = atomic_compare_exchange_strong_explicit(&d->turn, &w, word(pos, state, 0),
+							    memory_order_release,
+							    memory_order_relaxed);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	fr_wake_consumers(r);
+	return ours ? 0 : -EPROTO; /* our slot was scribbled on */
 }
 
-static int mpmc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint)
+static int mpmc_publish(struct fr_ring *r, struct fr_frame *f)
 {
-	(void)seq_hint;
 	uint64_t pos = f->priv_pos;
-	/* Relaxed: seq only has to be unique and consecutive; the turn store
-	 * below publishes it. */
+	/* Relaxed: seq only has to be unique and consecutive; the release CAS
+	 * in hand_over publishes it with the descriptor. */
 	uint64_t seq = atomic_fetch_add_explicit(&r->hdr->published, 1, memory_order_relaxed);
 	fr_desc_store_meta(&r->desc[pos & r->mask], f, seq, (uint32_t)r->peer);
 	f->seq = seq;
-	mpmc_hand_over(r, pos);
-	return 0;
-}
-
-static void mark_aborted(struct fr_ring *r, uint64_t pos)
-{
-	struct fr_shm_desc *d = &r->desc[pos & r->mask];
-	d->flags = FR_DESC_ABORTED;
-	d->bytes = 0;
-	atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
+	return hand_over(r, pos, READY);
 }
 
 static int mpmc_cancel(struct fr_ring *r, struct fr_frame *f)
 {
-	/* head already moved past pos: the position must still be handed over,
-	 * so it goes out as an aborted slot that consumers skip. */
-	mark_aborted(r, f->priv_pos);
-	mpmc_hand_over(r, f->priv_pos);
-	return 0;
+	/* head already moved past pos: the position still has to go round, as
+	 * an aborted slot that consumers skip. */
+	atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
+	return hand_over(r, f->priv_pos, ABORTED);
 }
 
-#define SKIPPED (-EAGAIN - 1000) /* internal: an aborted slot was skipped */
+/* Give slot @pos, in word @w, back to the producers of the next lap. */
+static bool give_back(struct fr_ring *r, uint64_t pos, uint64_t w)
+{
+	/* Release: pairs with the producer's acquire load of the word in claim;
+	 * our reads of the slot are done before it can be claimed again. */
+	bool ours = atomic_compare_exchange_strong_explicit(&r->desc[pos & r->mask].turn, &w,
+							    word(pos + r->geo.slot_count, FREE, 0),
+							    memory_order_release,
+							    memory_order_relaxed);
+	if (ours)
+		fr_wake_producers(r);
+	return ours;
+}
 
-/* Deliver the frame of slot @pos to this consumer; -EAGAIN after skipping an aborted slot. */
+/* We own slot @pos (TAKEN): deliver its frame, or skip a corrupt descriptor. */
 static int take_slot(struct fr_ring *r, struct fr_frame *f, uint64_t pos, bool redelivered)
 {
 	uint32_t slot = (uint32_t)(pos & r->mask);
-	struct fr_shm_desc *d = &r->desc[slot];
-	fr_frame_from_desc(r, f, d, slot, pos);
+	/* Relaxed: a hint for the reaper, which verifies it against the word. */
+	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
+	fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
 	if (redelivered)
 		f->flags |= FR_FRAME_REDELIVERED;
-	bool aborted = d->flags & FR_DESC_ABORTED;
-	if (!aborted && fr_frame_check(r, f) == 0)
+	if (fr_frame_check(r, f) == 0)
 		return 0;
-	/* Skip: give the slot back at once. Release pairs with the producer's
-	 * acquire load of turn in claim. */
-	atomic_store_explicit(&d->turn, pos + r->geo.slot_count, memory_order_release);
+	give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer));
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
-	fr_wake_producers(r);
-	return aborted ? SKIPPED : -EPROTO;
+	return -EPROTO;
 }
 
 /* Take over a frame whose consumer died holding it (entries in state ORPHAN). */
-static int adopt_orphan(struct fr_ring *r, struct fr_frame *f)
+static int adopt_orphan(struct fr_ring *r, struct fr_frame *f, uint64_t orphans)
 {
 	struct fr_shm_header *h = r->hdr;
-	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+	for (; orphans; orphans &= orphans - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(orphans);
 		struct fr_shm_peer *p = &h->peers[i];
 		/* Acquire: pairs with the reaper's release store of ORPHAN; the
-		 * held record written before it is visible. */
+		 * held record it wrote before is visible. A stale bit (entry no
+		 * longer ORPHAN) is cleared by whoever reuses the entry. */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_ORPHAN)
 			continue;
-		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-				   .l_start = (off_t)((uint8_t *)p - r->base), .l_len = 1};
-		if (fcntl(r->fd, F_OFD_SETLK, &fl) != 0)
-			continue; /* someone else is adopting it */
+		if (fr_peer_lock(r, i) != 0)
+			continue; /* another consumer is adopting it */
 		int rc = -EAGAIN;
 		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_ORPHAN) {
 			uint64_t held = atomic_load_explicit(&p->held, memory_order_relaxed);
 			uint64_t pos = held - 1;
-			/* Acquire: pairs with the producer's publish; the frame is still
-			 * unreleased (turn == pos + 1) and complete. */
-			bool valid = held && atomic_load_explicit(&r->desc[pos & r->mask].turn,
-								  memory_order_acquire) == pos + 1;
-			if (valid) /* ours from here: a crash now makes us the orphan's owner */
-				atomic_store_explicit(&r->self->held, held, memory_order_relaxed);
-			FR_HOOK("mpmc_adopt_held");
+			uint64_t w = word(pos, TAKEN, i);
+			FR_HOOK("mpmc_adopt_before_cas");
+			/* Acquire: the dead consumer's TAKEN continues the release
+			 * sequence of the producer's READY, so the frame is complete. */
+			bool ours = held && atomic_compare_exchange_strong_explicit(
+						    &r->desc[pos & r->mask].turn, &w,
+						    word(pos, TAKEN, (unsigned)r->peer),
+						    memory_order_acquire, memory_order_relaxed);
 			atomic_store_explicit(&p->held, 0, memory_order_relaxed);
-			atomic_fetch_sub_explicit(&h->orphans, 1, memory_order_relaxed);
-			/* Release: our held record precedes the entry's return to FREE. */
+			/* Release: our CAS precedes the entry's return to FREE. If we
+			 * die before this store, the next adopter's CAS fails (the
+			 * word names us now) and our own reaper orphans the frame. */
 			atomic_store_explicit(&p->state, FR_PEER_FREE, memory_order_release);
-			if (valid) {
+			atomic_fetch_and_explicit(&h->orphans, ~(UINT64_C(1) << i),
+						  memory_order_relaxed);
+			if (ours) {
 				atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
 				rc = take_slot(r, f, pos, true);
 			}
 		}
-		fl.l_type = F_UNLCK;
-		fcntl(r->fd, F_OFD_SETLK, &fl);
-		if (rc != -EAGAIN && rc != SKIPPED)
+		fr_peer_unlock(r, i);
+		if (rc != -EAGAIN)
 			return rc;
 	}
 	return -EAGAIN;
@@ -184,46 +257,52 @@ static int mpmc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 {
 	(void)flags;
 	struct fr_shm_header *h = r->hdr;
-	/* Relaxed: a hint; adoption itself synchronises through the entry lock. */
-	if (atomic_load_explicit(&h->orphans, memory_order_relaxed)) {
-		int rc = adopt_orphan(r, f);
+	const int64_t lap = r->geo.slot_count;
+	/* Relaxed: a hint; adoption synchronises through the entry's state. */
+	uint64_t orphans = atomic_load_explicit(&h->orphans, memory_order_relaxed);
+	if (orphans) {
+		int rc = adopt_orphan(r, f, orphans);
 		if (rc != -EAGAIN)
 			return rc;
 	}
 	uint64_t pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	for (;;) {
 		struct fr_shm_desc *d = &r->desc[pos & r->mask];
-		/* Acquire: pairs with the producer's release of turn = pos + 1. */
-		uint64_t turn = atomic_load_explicit(&d->turn, memory_order_acquire);
-		int64_t diff = (int64_t)(turn - (pos + 1));
-		if (diff == 0) {
-			atomic_store_explicit(&r->self->intent, pos + 1, memory_order_relaxed);
-			FR_HOOK("mpmc_acquire_intent");
-			/* acq_rel: as in claim, the intent is visible before tail moves. */
-			if (atomic_compare_exchange_weak_explicit(&h->tail, &pos, pos + 1,
-								  memory_order_acq_rel,
-								  memory_order_relaxed)) {
-				FR_HOOK("mpmc_acquire_won");
-				atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-				atomic_store_explicit(&r->self->intent, 0, memory_order_relaxed);
-				int rc = take_slot(r, f, pos, false);
-				if (rc != SKIPPED)
-					return rc;
-				pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
-			}
-		} else if (diff < 0) {
-			uint64_t again = atomic_load_explicit(&h->tail, memory_order_relaxed);
-			if (again == pos)
-				return -EAGAIN;
-			pos = again;
-		} else {
-			/* turn ahead of pos + 1: another consumer took pos, so tail
-			 * moved. A tail that did not move means a scribbled turn word. */
-			uint64_t again = atomic_load_explicit(&h->tail, memory_order_relaxed);
-			if (again == pos)
-				return -EPROTO;
-			pos = again;
+		/* Acquire: pairs with the producer's release CAS to READY/ABORTED. */
+		uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+		int64_t ahead = ahead_of(w, pos);
+		unsigned state = word_state(w);
+		if (ahead == 0 && state == READY) {
+			FR_HOOK("mpmc_acquire_before_cas");
+			/* Acquire on success, as the load above. */
+			if (!atomic_compare_exchange_strong_explicit(&d->turn, &w,
+								     word(pos, TAKEN,
+									  (unsigned)r->peer),
+								     memory_order_acquire,
+								     memory_order_relaxed))
+				continue;
+			FR_HOOK("mpmc_acquire_won");
+			advance(&h->tail, pos);
+			return take_slot(r, f, pos, false);
 		}
+		if (ahead == 0 && state == ABORTED) {
+			if (!give_back(r, pos, w))
+				continue; /* somebody else skipped it; look again */
+			advance(&h->tail, pos);
+			pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
+			continue;
+		}
+		if ((ahead == 0 && state == TAKEN) || (ahead > 0 && ahead <= lap)) {
+			/* another consumer took pos (and may have released it): help tail on */
+			advance(&h->tail, pos);
+			pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
+			continue;
+		}
+		/* Not published yet: FREE/CLAIMED of this lap, or the previous lap. */
+		bool waiting = (ahead == 0 && (state == FREE || state == CLAIMED)) || ahead == -lap;
+		int rc = recheck(&h->tail, &pos, !waiting);
+		if (rc < 0)
+			return rc;
 	}
 }
 
@@ -231,89 +310,79 @@ static int mpmc_release(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = f->priv_pos;
 	FR_HOOK("mpmc_release_before_turn");
-	/* Release: pairs with the producer's acquire load of turn in claim; our
-	 * reads of the slot are done before it may be overwritten. */
-	atomic_store_explicit(&r->desc[pos & r->mask].turn, pos + r->geo.slot_count,
-			      memory_order_release);
+	bool ours = give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer));
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
-	fr_wake_producers(r);
-	return 0;
+	return ours ? 0 : -EPROTO; /* our slot was scribbled on */
 }
 
-/* Does a live peer of @role (other than @dead) record @pos + 1 as intent or held? */
-static bool live_peer_has(struct fr_ring *r, unsigned dead, uint32_t role, uint64_t pos1)
+/* After a sleeper took something: is there more for another sleeper of its side? */
+static bool mpmc_more(struct fr_ring *r, bool producer)
 {
-	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
-		struct fr_shm_peer *p = &r->hdr->peers[i];
-		if (i == dead || p->role != role)
-			continue;
-		/* Acquire: pairs with the release stores of LIVE / ORPHAN. */
-		uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
-		if (st == FR_PEER_ORPHAN && atomic_load_explicit(&p->held, memory_order_relaxed) == pos1)
-			return true; /* already waiting for redelivery */
-		if (st != FR_PEER_LIVE || !fr_peer_alive(r, i))
-			continue;
-		if (atomic_load_explicit(&p->intent, memory_order_relaxed) == pos1 ||
-		    atomic_load_explicit(&p->held, memory_order_relaxed) == pos1)
-			return true;
+	struct fr_shm_header *h = r->hdr;
+	/* Relaxed loads: a heuristic for passing a wake-up on; whoever makes
+	 * more work available later wakes a sleeper itself. */
+	if (!producer && atomic_load_explicit(&h->orphans, memory_order_relaxed))
+		return true;
+	uint64_t pos = atomic_load_explicit(producer ? &h->head : &h->tail, memory_order_relaxed);
+	uint64_t w = atomic_load_explicit(&r->desc[pos & r->mask].turn, memory_order_relaxed);
+	if (ahead_of(w, pos) != 0)
+		return false;
+	return producer ? word_state(w) == FREE : word_state(w) == READY || word_state(w) == ABORTED;
+}
+
+/* Resolve slot @s if dead entry @idx owns it; true when it did. */
+static bool reap_slot(struct fr_ring *r, unsigned idx, uint32_t s, uint32_t *next)
+{
+	struct fr_shm_desc *d = &r->desc[s];
+	/* Acquire: pairs with the dead peer's own CAS; what it wrote is visible. */
+	uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+	unsigned state = word_state(w);
+	if (!owned_state(state) || word_owner(w) != idx)
+		return false;
+	/* Only holders of entry idx's lock change a word that names idx, and we
+	 * hold it: nothing can move between this check and the act. */
+	uint64_t pos = w >> POS_SHIFT;
+	FR_HOOK("mpmc_reap_found");
+	if (state == TAKEN && *next != FR_PEER_ORPHAN) {
+		/* Acquired, never released: keep it TAKEN by the dead entry, which
+		 * becomes an orphan for a live consumer to adopt. */
+		atomic_store_explicit(&r->hdr->peers[idx].held, pos + 1, memory_order_relaxed);
+		/* Relaxed: the hint bit is made visible by the release store of
+		 * ORPHAN (reap_locked) that consumers load with acquire. */
+		atomic_fetch_or_explicit(&r->hdr->orphans, UINT64_C(1) << idx, memory_order_relaxed);
+		*next = FR_PEER_ORPHAN;
+		return true;
 	}
-	return false;
-}
-
-/*
- * Which position did dead peer @p own, if any? A held record is certain. An
- * intent alone is ambiguous (did the CAS win?): the position is the dead
- * peer's if the counter moved past it, the slot is still in that state, and
- * no live peer claims it. Returns pos + 1, or 0.
- */
-static uint64_t owned_position(struct fr_ring *r, unsigned idx, bool producer)
-{
-	struct fr_shm_peer *p = &r->hdr->peers[idx];
-	uint64_t held = atomic_load_explicit(&p->held, memory_order_relaxed);
-	uint64_t intent = atomic_load_explicit(&p->intent, memory_order_relaxed);
-	uint64_t pos1 = held ? held : intent;
-	if (!pos1)
-		return 0;
-	uint64_t pos = pos1 - 1;
-	/* Acquire: pairs with the winning CAS (acq_rel) of whoever took pos. */
-	uint64_t counter = atomic_load_explicit(producer ? &r->hdr->head : &r->hdr->tail,
-						memory_order_acquire);
-	uint64_t turn = atomic_load_explicit(&r->desc[pos & r->mask].turn, memory_order_acquire);
-	uint64_t taken_state = producer ? pos : pos + 1; /* claimed / acquired, not yet handed on */
-	if (counter <= pos || turn != taken_state)
-		return 0;
-	if (!held && live_peer_has(r, idx, producer ? FR_PRODUCER : FR_CONSUMER, pos1))
-		return 0;
-	if (held && !producer && live_peer_has(r, idx, FR_CONSUMER, pos1))
-		return 0; /* an adopter already took it over */
-	return pos1;
+	if (state == TAKEN) {
+		/* A second held frame cannot happen (one frame per handle) unless the
+		 * segment was scribbled on: give it back rather than wedge the ring. */
+		return give_back(r, pos, w);
+	}
+	/* Claimed, never published: aborted, so the ring moves on. Release:
+	 * pairs with the consumer's acquire load of the word. */
+	if (!atomic_compare_exchange_strong_explicit(&d->turn, &w, word(pos, ABORTED, 0),
+						     memory_order_release, memory_order_relaxed))
+		return false;
+	atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
+	advance(&r->hdr->head, pos); /* it may have died before moving head */
+	return true;
 }
 
 static uint32_t mpmc_reap(struct fr_ring *r, unsigned idx)
 {
 	struct fr_shm_peer *p = &r->hdr->peers[idx];
-	bool producer = p->role == FR_PRODUCER;
-	uint64_t pos1 = owned_position(r, idx, producer);
-	atomic_store_explicit(&p->intent, 0, memory_order_relaxed);
-	if (!pos1) {
-		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
-		return FR_PEER_FREE;
+	uint32_t next = FR_PEER_FREE;
+	/* The held record says where to look first; the words decide. A handle
+	 * holds one frame, so a confirmed hint ends the search; otherwise (it
+	 * died before recording, or the record is stale) every slot is looked at. */
+	uint64_t hint = atomic_load_explicit(&p->held, memory_order_relaxed);
+	if (!(hint && reap_slot(r, idx, (uint32_t)((hint - 1) & r->mask), &next))) {
+		for (uint32_t s = 0; s < r->geo.slot_count; s++)
+			reap_slot(r, idx, s, &next);
 	}
-	if (producer) {
-		/* Claimed, never published: publish it as aborted so the ring moves on. */
-		uint64_t pos = pos1 - 1;
-		mark_aborted(r, pos);
-		/* Release: pairs with the consumer's acquire of turn; the aborted
-		 * flag is visible before the slot reads as handed over. */
-		atomic_store_explicit(&r->desc[pos & r->mask].turn, pos + 1, memory_order_release);
+	if (next != FR_PEER_ORPHAN)
 		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
-		fr_wake_consumers(r);
-		return FR_PEER_FREE;
-	}
-	/* Acquired, never released: keep it for a live consumer to adopt. */
-	atomic_store_explicit(&p->held, pos1, memory_order_relaxed);
-	fr_wake_consumers(r);
-	return FR_PEER_ORPHAN;
+	return next;
 }
 
 static void mpmc_info(struct fr_ring *r, struct fr_info *info)
@@ -324,13 +393,16 @@ static void mpmc_info(struct fr_ring *r, struct fr_info *info)
 }
 
 const struct fr_ring_ops fr_mpmc_ops = {
+	.init_turn = mpmc_init_turn,
 	.attach = mpmc_attach,
 	.try_claim = mpmc_try_claim,
 	.publish = mpmc_publish,
 	.cancel = mpmc_cancel,
 	.try_acquire = mpmc_try_acquire,
 	.release = mpmc_release,
+	.more = mpmc_more,
 	.reap = mpmc_reap,
 	.peer_range = mpmc_peer_range,
 	.info = mpmc_info,
+	.consumer_wakes = 1,
 };

@@ -48,6 +48,16 @@ int fr_peer_alive_fd(int fd, unsigned idx)
 	return fl.l_type != F_UNLCK;
 }
 
+int fr_peer_lock(const struct fr_ring *r, unsigned idx)
+{
+	return ofd_lock(r->fd, idx, F_WRLCK);
+}
+
+void fr_peer_unlock(const struct fr_ring *r, unsigned idx)
+{
+	ofd_lock(r->fd, idx, F_UNLCK);
+}
+
 bool fr_peer_alive(const struct fr_ring *r, unsigned idx)
 {
 	if ((int)idx == r->peer)
@@ -101,17 +111,24 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 	uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
 	if (st != FR_PEER_LIVE)
 		return; /* FREE, or ORPHAN awaiting adoption */
+	struct fr_shm_header *h = r->hdr;
 	uint32_t next = r->ops->reap(r, idx);
 	if (p->role == FR_CONSUMER)
 		fr_retire_consumer(r, (int)idx);
 	uint64_t bit = UINT64_C(1) << idx;
 	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
-	atomic_fetch_and_explicit(&r->hdr->data_wait.waiters, ~bit, memory_order_relaxed);
-	atomic_fetch_and_explicit(&r->hdr->space_wait.waiters, ~bit, memory_order_relaxed);
-	if (next == FR_PEER_ORPHAN)
-		atomic_fetch_add_explicit(&r->hdr->orphans, 1, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->data_wait.waiters, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->space_wait.waiters, ~bit, memory_order_relaxed);
+	/* A producer that dies leaves the stream without ending it: it may be
+	 * restarted. Relaxed: the stream word is read for its own value only. */
+	atomic_fetch_and_explicit(&h->stream, ~(bit & FR_STREAM_PRODUCERS), memory_order_relaxed);
+	FR_HOOK("reap_before_state");
 	/* Release: the reap's stores happen before anyone sees the new state. */
 	atomic_store_explicit(&p->state, next, memory_order_release);
+	/* Only now is the new state there for the woken to find (an orphan to
+	 * adopt, a slot no longer aborted-in-waiting, a pin gone). */
+	fr_futex_wake(&h->data_wait, FR_WAKE_ALL);
+	fr_futex_wake(&h->space_wait, FR_WAKE_ALL);
 }
 
 void fr_retire_consumer(struct fr_ring *r, int idx)
@@ -146,6 +163,47 @@ void fr_reap_if_due(struct fr_ring *r)
 		fr_reap(r);
 }
 
+/*
+ * End of stream is a function of one word, header.stream: a bit per attached
+ * producer entry and FR_STREAM_END. A producer joins (its bit, END cleared)
+ * and leaves (its bit cleared, END set when no bit is left and something was
+ * ever published) by CAS, so a join and a leave cannot both miss each other:
+ * no end while a producer is attached, and an end when the last one leaves,
+ * whichever handle that is. A dead producer's bit is cleared by its reaper
+ * without END: a crash is not end of stream.
+ */
+static void stream_join(struct fr_shm_header *h, unsigned idx)
+{
+	uint64_t old = atomic_load_explicit(&h->stream, memory_order_relaxed);
+	/* Release: pairs with the acquire of a leaving producer's CAS, which
+	 * then sees our bit (and our LIVE entry). */
+	while (!atomic_compare_exchange_weak_explicit(&h->stream, &old,
+						      (old | UINT64_C(1) << idx) & ~FR_STREAM_END,
+						      memory_order_release, memory_order_relaxed))
+		;
+}
+
+bool fr_stream_leave(struct fr_ring *r)
+{
+	struct fr_shm_header *h = r->hdr;
+	const uint64_t bit = UINT64_C(1) << r->peer;
+	/* Acquire (here and on the CAS): pairs with the release CAS of producers
+	 * that left before us, so their publishes count in `published`. */
+	uint64_t old = atomic_load_explicit(&h->stream, memory_order_acquire);
+	for (;;) {
+		uint64_t next = old & ~bit;
+		if (!(next & FR_STREAM_PRODUCERS) &&
+		    atomic_load_explicit(&h->published, memory_order_relaxed))
+			next |= FR_STREAM_END;
+		/* Release: pairs with the consumer's acquire load of the word, after
+		 * which it re-checks the ring once and sees our last publish. */
+		if (atomic_compare_exchange_weak_explicit(&h->stream, &old, next,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
+			return (next & FR_STREAM_END) && !(old & FR_STREAM_END);
+	}
+}
+
 int fr_peer_attach(struct fr_ring *r, unsigned role)
 {
 	unsigned lo, hi;
@@ -161,13 +219,16 @@ int fr_peer_attach(struct fr_ring *r, unsigned role)
 			ofd_lock(r->fd, i, F_UNLCK);
 			continue;
 		}
+		/* An entry being reused is no orphan: clear a bit left by an
+		 * adopter that died between freeing the entry and clearing it. */
+		atomic_fetch_and_explicit(&r->hdr->orphans, ~(UINT64_C(1) << i),
+					  memory_order_relaxed);
 		p->role = role & (FR_PRODUCER | FR_CONSUMER);
 		p->flags = role & ~(FR_PRODUCER | FR_CONSUMER);
 		p->pid = (int32_t)getpid();
 		p->start_time = fr_process_start_time(p->pid);
 		p->attach_ns = fr_realtime_ns();
 		atomic_fetch_add_explicit(&p->generation, 1, memory_order_relaxed);
-		atomic_store_explicit(&p->intent, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->delivered, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->dropped, 0, memory_order_relaxed);
@@ -183,8 +244,11 @@ int fr_peer_attach(struct fr_ring *r, unsigned role)
 			ofd_lock(r->fd, i, F_UNLCK);
 			return rc;
 		}
+		FR_HOOK("peer_attach_before_live");
 		/* Release: pairs with the acquire loads of state by reapers and info. */
 		atomic_store_explicit(&p->state, FR_PEER_LIVE, memory_order_release);
+		if (p->role == FR_PRODUCER)
+			stream_join(r->hdr, i);
 		atomic_fetch_add_explicit(&r->hdr->attaches, 1, memory_order_relaxed);
 		return 0;
 	}
@@ -200,18 +264,4 @@ void fr_peer_detach(struct fr_ring *r)
 	ofd_lock(r->fd, (unsigned)r->peer, F_UNLCK);
 	r->peer = -1;
 	r->self = NULL;
-}
-
-bool fr_other_live_producer(struct fr_ring *r)
-{
-	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
-		if ((int)i == r->peer)
-			continue;
-		const struct fr_shm_peer *p = &r->hdr->peers[i];
-		/* Acquire: pairs with the release store of LIVE; role is then valid. */
-		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_LIVE &&
-		    p->role == FR_PRODUCER && fr_peer_alive(r, i))
-			return true;
-	}
-	return false;
 }

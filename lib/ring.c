@@ -80,12 +80,13 @@ void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struc
 
 void fr_wake_consumers(struct fr_ring *r)
 {
-	fr_wake(&r->hdr->data_wait);
+	fr_wake(&r->hdr->data_wait, r->ops->consumer_wakes);
 }
 
 void fr_wake_producers(struct fr_ring *r)
 {
-	fr_wake(&r->hdr->space_wait);
+	/* Every mode frees slots one at a time here (reapers wake all themselves). */
+	fr_wake(&r->hdr->space_wait, 1);
 }
 
 static bool held_by_caller(const struct fr_ring *r, const struct fr_frame *f)
@@ -102,6 +103,8 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 {
 	if (!r || !f || !(r->role & FR_PRODUCER) || timeout_ms < -1)
 		return -EINVAL;
+	if (r->inherited)
+		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one claimed frame per handle */
 	int rc = try_claim(r, f);
@@ -119,26 +122,27 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 
 FR_API int fr_publish(struct fr_ring *r, struct fr_frame *f)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !f || !held_by_caller(r, f) || !(r->role & FR_PRODUCER))
 		return -EINVAL;
 	if (fr_frame_check(r, f) < 0)
 		return -EINVAL;
-	int rc = r->ops->publish(r, f, 0);
-	if (rc == 0) {
-		r->holding = false;
-		r->published_any = true;
+	int rc = r->ops->publish(r, f);
+	r->holding = false; /* handed over, or (-EPROTO) taken from us by a scribble */
+	if (rc == 0)
 		fr_count_own(&r->self->delivered, 1);
-	}
 	return rc;
 }
 
 FR_API int fr_cancel(struct fr_ring *r, struct fr_frame *f)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !f || !held_by_caller(r, f) || !(r->role & FR_PRODUCER))
 		return -EINVAL;
 	int rc = r->ops->cancel(r, f);
-	if (rc == 0)
-		r->holding = false;
+	r->holding = false;
 	return rc;
 }
 
@@ -153,9 +157,9 @@ static int try_acquire(struct fr_ring *r, void *arg)
 	int rc = r->ops->try_acquire(r, a->frame, a->flags);
 	if (rc != -EAGAIN)
 		return rc;
-	/* Acquire: pairs with the release store of eos in fr_close; the
-	 * closing producer's last publish is then visible to the re-check. */
-	if (!atomic_load_explicit(&r->hdr->eos, memory_order_acquire))
+	/* Acquire: pairs with the release CAS that set END (fr_stream_leave);
+	 * the last producer's last publish is then visible to the re-check. */
+	if (!(atomic_load_explicit(&r->hdr->stream, memory_order_acquire) & FR_STREAM_END))
 		return -EAGAIN;
 	rc = r->ops->try_acquire(r, a->frame, a->flags);
 	return rc == -EAGAIN ? -EPIPE : rc;
@@ -165,6 +169,8 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 {
 	if (!r || !f || !(r->role & FR_CONSUMER) || timeout_ms < -1 || (flags & ~FR_ACQUIRE_NEWEST))
 		return -EINVAL;
+	if (r->inherited)
+		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one acquired frame per handle */
 	struct acquire_arg a = {f, flags};
@@ -189,11 +195,12 @@ FR_API int fr_acquire(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 
 FR_API int fr_release(struct fr_ring *r, struct fr_frame *f)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !f || !held_by_caller(r, f) || !(r->role & FR_CONSUMER))
 		return -EINVAL;
 	int rc = r->ops->release(r, f);
-	if (rc == 0)
-		r->holding = false;
+	r->holding = false; /* given back, or (-EPROTO) taken from us by a scribble */
 	return rc;
 }
 
@@ -201,6 +208,8 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 {
 	if (!r || spin_ns < -1)
 		return -EINVAL;
+	if (r->inherited)
+		return -ECHILD;
 	r->spin_ns = spin_ns;
 	return 0;
 }

@@ -104,43 +104,58 @@ static int layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct f
 	return 0;
 }
 
-int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g)
+/*
+ * Copy shared memory that another process may be writing, reading each byte
+ * exactly once, so that checks made on the copy hold for every use of it.
+ */
+static void copy_shared(void *dst, const volatile void *src, size_t n)
+{
+	const volatile uint8_t *s = src;
+	uint8_t *d = dst;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+int fr_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
+			 struct fr_geometry *g)
 {
 	struct fr_geometry want;
-	if (file_size < sizeof(*h))
+	struct fr_shm_header h; /* only the identity line is copied and used */
+	if (file_size < sizeof(h))
 		return -EPROTO;
-	if (memcmp(h->magic, FR_SHM_MAGIC, 8) != 0 || h->abi_version != FR_ABI_VERSION)
+	copy_shared(&h, shared, offsetof(struct fr_shm_header, head));
+	if (memcmp(h.magic, FR_SHM_MAGIC, 8) != 0 || h.abi_version != FR_ABI_VERSION)
 		return -EPROTO;
-	if (h->mode < FR_SPSC || h->mode > FR_BROADCAST || h->policy != 0 ||
-	    h->max_peers != FR_MAX_PEERS)
+	if (h.mode < FR_SPSC || h.mode > FR_BROADCAST || h.policy != 0 ||
+	    h.max_peers != FR_MAX_PEERS)
 		return -EPROTO;
-	if (!is_pow2(h->slot_count) || h->slot_count < FR_MIN_SLOTS || h->slot_count > FR_MAX_SLOTS)
+	if (!is_pow2(h.slot_count) || h.slot_count < FR_MIN_SLOTS || h.slot_count > FR_MAX_SLOTS)
 		return -EPROTO;
-	if (h->frame_capacity == 0 || h->frame_capacity > FR_MAX_FRAME_BYTES)
+	if (h.frame_capacity == 0 || h.frame_capacity > FR_MAX_FRAME_BYTES)
 		return -EPROTO;
-	if (h->format >= FR_FORMAT_COUNT)
+	if (h.format >= FR_FORMAT_COUNT)
 		return -EPROTO;
-	if (h->format != FR_FORMAT_RAW && h->format != FR_FORMAT_JPEG) {
+	if (h.format != FR_FORMAT_RAW && h.format != FR_FORMAT_JPEG) {
 		uint64_t need;
-		if (fr_format_frame_bytes(h->format, h->width, h->height, h->stride, &need) < 0 ||
-		    need > h->frame_capacity)
+		if (fr_format_frame_bytes(h.format, h.width, h.height, h.stride, &need) < 0 ||
+		    need > h.frame_capacity)
 			return -EPROTO;
 	}
 	/* The layout is a function of (mode, slots, capacity): recompute it and
 	 * require every stored offset to match, instead of trusting any of them. */
-	if (layout_for(h->mode, h->slot_count, h->frame_capacity, &want) < 0)
+	if (layout_for(h.mode, h.slot_count, h.frame_capacity, &want) < 0)
 		return -EPROTO;
-	if (h->header_bytes != want.header_bytes || h->desc_offset != want.desc_offset ||
-	    h->log_offset != want.log_offset || h->log_count != want.log_count ||
-	    h->payload_offset != want.payload_offset || h->payload_stride != want.payload_stride ||
-	    h->segment_bytes != want.segment_bytes || file_size != want.segment_bytes)
+	if (h.header_bytes != want.header_bytes || h.desc_offset != want.desc_offset ||
+	    h.log_offset != want.log_offset || h.log_count != want.log_count ||
+	    h.payload_offset != want.payload_offset || h.payload_stride != want.payload_stride ||
+	    h.segment_bytes != want.segment_bytes || file_size != want.segment_bytes)
 		return -EPROTO;
 	*g = want;
-	g->width = h->width;
-	g->height = h->height;
-	g->stride = h->stride;
-	g->format = h->format;
-	g->perms = h->perms & 07777;
+	g->width = h.width;
+	g->height = h.height;
+	g->stride = h.stride;
+	g->format = h.format;
+	g->perms = h.perms & 07777;
 	return 0;
 }
 
@@ -234,7 +249,7 @@ static void mapping_put(struct fr_mapping *m)
 /* Make a handle on a validated mapping and attach as @role. Takes fd and one
  * reference to @map, and gives both back on failure. */
 static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry *g, unsigned role,
-		       bool creator, struct fr_ring **out)
+		       struct fr_ring **out)
 {
 	struct fr_ring *r = map ? calloc(1, sizeof(*r)) : NULL;
 	if (!r) {
@@ -245,9 +260,13 @@ static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry 
 	}
 	ring_map(r, fd, map->base, g);
 	r->map = map;
-	r->creator = creator;
 	r->spin_ns = FR_DEFAULT_SPIN_NS;
-	int rc = fr_peer_attach(r, role);
+	int rc = fr_handle_register(r);
+	if (rc == 0) {
+		rc = fr_peer_attach(r, role);
+		if (rc < 0)
+			fr_handle_unregister(r);
+	}
 	if (rc < 0) {
 		mapping_put(map);
 		close(fd);
@@ -326,13 +345,12 @@ static void fill_header(struct fr_shm_header *h, const struct fr_config *c,
 	h->perms = c->perms;
 }
 
-/* Mode-specific initial descriptor state. */
 static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slots)
 {
+	const struct fr_ring_ops *ops = ops_for(mode);
 	for (uint32_t i = 0; i < slots; i++) {
 		d[i].seq = UINT64_MAX; /* never published */
-		/* Vyukov: slot i is free for the producer of position i. */
-		atomic_init(&d[i].turn, mode == FR_MPMC ? i : 0);
+		atomic_init(&d[i].turn, ops->init_turn(i));
 	}
 }
 
@@ -372,7 +390,7 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 	init_descriptors((struct fr_shm_desc *)(base + g.desc_offset), c->mode, c->slots);
 	/* Release: everything above is visible to whoever reads READY (acquire). */
 	atomic_store_explicit(&h->state, FR_SHM_READY, memory_order_release);
-	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, true, out);
+	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, out);
 	if (rc < 0)
 		shm_unlink(shm);
 	return rc;
@@ -456,13 +474,15 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 		close(fd);
 		return rc;
 	}
-	return ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, false, out);
+	return ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, out);
 }
 
 FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out)
 {
 	if (!sibling || !out)
 		return -EINVAL;
+	if (sibling->inherited)
+		return -ECHILD;
 	int rc = check_open_flags(flags, sibling->geo.mode);
 	if (rc < 0)
 		return rc;
@@ -481,13 +501,27 @@ FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring 
 	}
 	/* Relaxed: the sibling's reference keeps the mapping alive meanwhile. */
 	atomic_fetch_add_explicit(&sibling->map->refs, 1, memory_order_relaxed);
-	return ring_attach(fd, sibling->map, &sibling->geo, flags, false, out);
+	return ring_attach(fd, sibling->map, &sibling->geo, flags, out);
+}
+
+static void ring_free(struct fr_ring *r)
+{
+	fr_handle_unregister(r);
+	mapping_put(r->map);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->free_slots);
+	free(r);
 }
 
 FR_API void fr_close(struct fr_ring *r)
 {
 	if (!r)
 		return;
+	if (r->inherited) { /* the parent's handle: leave the segment alone */
+		ring_free(r);
+		return;
+	}
 	if (r->holding) {
 		struct fr_frame f;
 		memset(&f, 0, sizeof(f));
@@ -498,25 +532,22 @@ FR_API void fr_close(struct fr_ring *r)
 		else
 			fr_release(r, &f);
 	}
-	/* End of stream: the last producer leaves. A handle that only created the
-	 * segment (`framering create`) and published nothing does not end it, and
-	 * a producer that dies never gets here: a crash is not end of stream. */
-	bool ends = (r->role & FR_PRODUCER) && (r->published_any || !r->creator);
-	if (r->role & FR_CONSUMER)
+	bool ended = false;
+	if (r->role & FR_PRODUCER) {
+		/* Dead producers leave the stream first (their reaper clears their
+		 * bits), so that the last live producer's close ends it. */
+		fr_reap(r);
+		FR_HOOK("close_producer_before_eos");
+		ended = fr_stream_leave(r);
+	} else {
 		fr_retire_consumer(r, r->peer);
+	}
 	fr_peer_detach(r);
 	if (r->role & FR_CONSUMER)
 		fr_wake_producers(r); /* a broadcast reader's cursor no longer holds the camera */
-	if (ends && !fr_other_live_producer(r)) {
-		/* Release: pairs with the consumer's acquire load of eos, after
-		 * which it re-checks the ring once and sees our last publish. */
-		atomic_store_explicit(&r->hdr->eos, 1, memory_order_release);
-		fr_futex_wake_all(&r->hdr->data_wait);
-	}
-	mapping_put(r->map);
-	close(r->fd);
-	free(r->free_slots);
-	free(r);
+	if (ended)
+		fr_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
+	ring_free(r);
 }
 
 FR_API int fr_unlink(const char *name)
@@ -544,8 +575,9 @@ static void fill_info(struct fr_ring *r, struct fr_info *info)
 	info->frame_capacity = r->geo.frame_capacity;
 	info->payload_stride = r->geo.payload_stride;
 	info->segment_bytes = r->geo.segment_bytes;
-	info->creator_pid = h->creator_pid;
-	info->creator_alive = fr_creator_alive(h->creator_pid, h->creator_start);
+	int32_t creator = h->creator_pid; /* read once: checked and reported alike */
+	info->creator_pid = creator;
+	info->creator_alive = fr_creator_alive(creator, h->creator_start);
 	info->created_ns = h->created_ns;
 	/* Relaxed: a snapshot for humans; each counter is individually atomic. */
 	info->head = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -558,7 +590,8 @@ static void fill_info(struct fr_ring *r, struct fr_info *info)
 	info->producer_waits = atomic_load_explicit(&h->producer_waits, memory_order_relaxed);
 	info->consumer_waits = atomic_load_explicit(&h->consumer_waits, memory_order_relaxed);
 	info->latest_stalls = atomic_load_explicit(&h->latest_stalls, memory_order_relaxed);
-	info->end_of_stream = atomic_load_explicit(&h->eos, memory_order_relaxed) != 0;
+	info->end_of_stream =
+		(atomic_load_explicit(&h->stream, memory_order_relaxed) & FR_STREAM_END) != 0;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		const struct fr_shm_peer *p = &h->peers[i];
 		/* Acquire: pairs with the release store of LIVE at attach. */
@@ -585,6 +618,8 @@ FR_API int fr_info(struct fr_ring *r, struct fr_info *info)
 {
 	if (!r || !info)
 		return -EINVAL;
+	if (r->inherited)
+		return -ECHILD;
 	fill_info(r, info);
 	return 0;
 }

@@ -80,6 +80,12 @@ static void collect_released(struct fr_ring *r)
 	}
 }
 
+static uint64_t spsc_init_turn(uint32_t slot)
+{
+	(void)slot;
+	return 0; /* unused: head and tail decide ownership */
+}
+
 static void spsc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
 			    unsigned *hi)
 {
@@ -100,8 +106,6 @@ static int spsc_attach(struct fr_ring *r)
 		int rc = hot_slots(r) ? rebuild_free_slots(r) : 0;
 		if (rc < 0)
 			return rc;
-		/* A producer that attaches again clears end of stream. */
-		atomic_store_explicit(&h->eos, 0, memory_order_relaxed);
 	} else {
 		/* Acquire: pairs with the previous consumer's release of tail and
 		 * the producer's release of head. */
@@ -145,9 +149,8 @@ static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	return 0;
 }
 
-static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint)
+static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 {
-	(void)seq_hint;
 	uint64_t pos = r->pos;
 	struct fr_shm_desc *d = &r->desc[pos & r->mask];
 	fr_desc_store_meta(d, f, pos, (uint32_t)r->peer);
@@ -157,6 +160,8 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f, uint64_t seq_hint
 	/* Release: pairs with the consumer's acquire load of head; the pixels
 	 * and descriptor written above are visible before the position is. */
 	atomic_store_explicit(&r->hdr->head, pos + 1, memory_order_release);
+	/* Relaxed: a count for end of stream and info, on head's line anyway. */
+	atomic_store_explicit(&r->hdr->published, pos + 1, memory_order_relaxed);
 	r->pos = pos + 1;
 	fr_wake_consumers(r);
 	/* Learn which slots came back while the consumer works on this frame,
@@ -258,6 +263,7 @@ static void spsc_info(struct fr_ring *r, struct fr_info *info)
 }
 
 const struct fr_ring_ops fr_spsc_ops = {
+	.init_turn = spsc_init_turn,
 	.attach = spsc_attach,
 	.try_claim = spsc_try_claim,
 	.publish = spsc_publish,
@@ -267,4 +273,5 @@ const struct fr_ring_ops fr_spsc_ops = {
 	.reap = spsc_reap,
 	.peer_range = spsc_peer_range,
 	.info = spsc_info,
+	.consumer_wakes = 1,
 };

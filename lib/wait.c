@@ -44,15 +44,16 @@ int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
 	return -errno;    /* ETIMEDOUT, EINTR */
 }
 
-void fr_futex_wake_all(struct fr_shm_wait *w)
+void fr_futex_wake(struct fr_shm_wait *w, int count)
 {
 	/* Release: a woken sleeper that reads the new event value also sees
-	 * what the waker published before calling us. */
+	 * what the waker published before calling us. The bump also turns away
+	 * a sleeper about to wait on the old value, whom FUTEX_WAKE would miss. */
 	atomic_fetch_add_explicit(&w->event, 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)&w->event, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	syscall(SYS_futex, (uint32_t *)&w->event, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
-void fr_wake(struct fr_shm_wait *w)
+void fr_wake(struct fr_shm_wait *w, int count)
 {
 	/*
 	 * Dekker handshake with fr_wait_until: the caller has just made progress
@@ -63,7 +64,7 @@ void fr_wake(struct fr_shm_wait *w)
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&w->waiters, memory_order_relaxed))
-		fr_futex_wake_all(w);
+		fr_futex_wake(w, count);
 }
 
 static int64_t remaining_ns(uint64_t deadline)
@@ -105,7 +106,11 @@ int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_t
 
 	/* Sleep phase. */
 	const uint64_t bit = UINT64_C(1) << r->peer;
-	for (;;) {
+	/* Wake up now and then to notice dead peers (the reaper); tests can turn
+	 * that off so that a missing wake-up shows as a hang. */
+	const int64_t slice = fr_test_reap_slice_enabled() ? (int64_t)FR_REAP_INTERVAL_MS * 1000000
+							    : INT64_MAX;
+	for (bool slept = false;; slept = true) {
 		/* Announce; pairs with the fence + mask load in fr_wake(). */
 		atomic_fetch_or_explicit(&w->waiters, bit, memory_order_seq_cst);
 		/* Acquire: pairs with the waker's release bump of the event. The
@@ -115,6 +120,13 @@ int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_t
 		rc = try_fn(r, arg);
 		if (rc != -EAGAIN) {
 			atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
+			/* Where a wake-up wakes one sleeper, the one woken may have
+			 * taken a slot or frame that another event made available
+			 * meanwhile (MPMC: published or released out of order):
+			 * pass the wake-up on when more is there. */
+			if (slept && rc == 0 && r->ops->more &&
+			    r->ops->more(r, w == &r->hdr->space_wait))
+				fr_wake(w, 1);
 			return rc;
 		}
 		int64_t left = timeout_ms < 0 ? INT64_MAX : remaining_ns(deadline);
@@ -122,9 +134,8 @@ int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_t
 			atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
 			return -ETIMEDOUT;
 		}
-		/* Wake up now and then to notice dead peers (the reaper). */
-		int64_t slice = (int64_t)FR_REAP_INTERVAL_MS * 1000000;
-		int wrc = fr_futex_wait(w, seen, left < slice ? left : slice);
+		int64_t nap = left < slice ? left : slice;
+		int wrc = fr_futex_wait(w, seen, nap == INT64_MAX ? -1 : nap);
 		atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
 		if (wrc == -EINTR)
 			return -EINTR;

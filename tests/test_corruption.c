@@ -76,12 +76,12 @@ static const struct target header_targets[] = {
 	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
 	HF(consumed_retired),
 	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
-	HF(eos), HF(orphans), HF(attaches),
+	HF(stream), HF(orphans), HF(attaches),
 };
 
 static const struct target peer_targets[] = {
 	PF(state), PF(role), PF(flags), PF(pid), PF(start_time), PF(generation), PF(attach_ns),
-	PF(intent), PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
+	PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
 };
 
 static const struct target desc_targets[] = {

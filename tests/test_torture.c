@@ -384,10 +384,10 @@ static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
 static const char *const spsc_producer_points[] = {"spsc_publish_before_head", NULL};
 static const char *const spsc_consumer_points[] = {"spsc_acquire_held", "spsc_release_before_tail",
 						   NULL};
-static const char *const mpmc_producer_points[] = {"mpmc_claim_intent", "mpmc_claim_won",
+static const char *const mpmc_producer_points[] = {"mpmc_claim_before_cas", "mpmc_claim_won",
 						   "mpmc_publish_before_turn", NULL};
-static const char *const mpmc_consumer_points[] = {"mpmc_acquire_intent", "mpmc_acquire_won",
-						   "mpmc_release_before_turn", "mpmc_adopt_held",
+static const char *const mpmc_consumer_points[] = {"mpmc_acquire_before_cas", "mpmc_acquire_won",
+						   "mpmc_release_before_turn", "mpmc_adopt_before_cas",
 						   NULL};
 static const char *const bc_producer_points[] = {"bc_claim_won", "bc_publish_before_log", NULL};
 static const char *const bc_consumer_points[] = {"bc_pinned", "bc_release_before_unpin", NULL};

@@ -235,10 +235,10 @@ static const struct field fields[] = {
 	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
 	HF(consumed_retired),
 	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
-	HF(eos), HF(orphans), HF(attaches),
+	HF(stream), HF(orphans), HF(attaches),
 	/* a peer entry */
 	PF(state), PF(role), PF(flags), PF(pid), PF(start_time), PF(generation), PF(attach_ns),
-	PF(intent), PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
+	PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
 	/* a slot descriptor */
 	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
 	DF(format), DF(flags), DF(owner), DF(slot),

@@ -24,9 +24,9 @@ HEADER_FIELDS = ["magic", "abi_version", "header_bytes", "segment_bytes", "mode"
                  "head", "published", "producer_waits", "aborted", "latest_stalls", "tail",
                  "consumer_waits", "redelivered", "redeliver_pos", "dropped", "consumed_retired",
                  "data_wait.event", "data_wait.waiters", "space_wait.event",
-                 "space_wait.waiters", "eos", "orphans", "attaches"]
+                 "space_wait.waiters", "stream", "orphans", "attaches"]
 PEER_FIELDS = ["state", "role", "flags", "pid", "start_time", "generation", "attach_ns",
-               "intent", "held", "cursor", "delivered", "dropped", "pinned"]
+               "held", "cursor", "delivered", "dropped", "pinned"]
 DESC_FIELDS = ["turn", "seq", "timestamp_ns", "bytes", "width", "height", "stride", "format",
                "flags", "owner"]
 F = {}
@@ -83,9 +83,10 @@ for t, n in names.items():
             ("desc-geometry", setv("d.width", 0, 0xffffffff)),
             ("desc-seq", nudge("d.seq", 2, 9)),
             ("peer-state", setv("p.state", 1, 2)), ("peer-held", nudge("p.held", 1, 3)),
-            ("peer-intent", setv("p.intent", 5, 1)), ("peer-role", setv("p.role", 0, 7)),
+            ("peer-held-other", setv("p.held", 5, 1)), ("peer-role", setv("p.role", 0, 7)),
             ("peer-cursor", setv("p.cursor", 0, 1 << 50)),
-            ("orphans", setv("h.orphans", 0, 3)), ("eos", setv("h.eos", 0, 1)),
+            ("orphans", setv("h.orphans", 0, 3)), ("stream-end", setv("h.stream", 0, 1 << 63)),
+            ("stream-producers", setv("h.stream", 0, 0x7fff)),
             ("waiters", setv("h.data_wait.waiters", 0, 2**64 - 1)),
             ("redeliver", setv("h.redeliver_pos", 0, 1)),
             ("log", setv("log", 0, (0 << 32) | 0xfff)),
@@ -97,13 +98,13 @@ for t, n in names.items():
 seeds["mpmc-orphan-adopt"] = bytes([MPMC]) + setv("p.state", 3, 1) + setv("p.role", 3, 2) + \
     setv("p.held", 3, 1) + bytes([OPEN_P, 0, 0, CLAIM, 0, PUBLISH, 0, 0, OPEN_C, 0, 0]) + \
     ROUND + TAIL
-# a dead-looking producer entry whose intent names the position our live producer holds:
+# a dead-looking producer entry whose held hint names the position our live producer holds:
 # the reaper (run by the next attach) must leave that claim alone
-seeds["mpmc-dead-intent"] = bytes([MPMC, OPEN_P, 0, 0, CLAIM, 0]) + setv("p.state", 5, 1) + \
-    setv("p.role", 5, 1) + setv("p.intent", 5, 1) + bytes([OPEN_C, 0, 0, PUBLISH, 0, 0]) + \
+seeds["mpmc-dead-hint"] = bytes([MPMC, OPEN_P, 0, 0, CLAIM, 0]) + setv("p.state", 5, 1) + \
+    setv("p.role", 5, 1) + setv("p.held", 5, 1) + bytes([OPEN_C, 0, 0, PUBLISH, 0, 0]) + \
     ROUND + TAIL
 seeds["mpmc-dead-consumer-held"] = bytes([MPMC]) + OPEN_BOTH + bytes([CLAIM, 0, PUBLISH, 0, 0]) + \
-    setv("p.state", 6, 1) + setv("p.role", 6, 2) + setv("p.intent", 6, 1) + \
+    setv("p.state", 6, 1) + setv("p.role", 6, 2) + setv("p.held", 6, 1) + \
     bytes([ACQUIRE, 0, 0, OPEN_C, 1, 0]) + ROUND + TAIL
 seeds["bc-dead-pins"] = bytes([BC]) + OPEN_BOTH + ROUND + setv("d.turn", 0, (1 << 32) | 0x7fffffff) + \
     setv("p.state", 7, 1) + setv("p.role", 7, 2) + bytes([OPEN_C, 1, 0]) + ROUND * 3 + TAIL
