@@ -31,6 +31,12 @@
 #define BC_NO_SEQ UINT32_MAX /* a cancelled or aborted slot: matches no reader */
 #define BC_PRODUCER_ENTRY 31u
 
+/* Twice the slots: covers every seq a reliable reader can still want. */
+static uint32_t bc_log_count(uint32_t slots)
+{
+	return slots * 2;
+}
+
 static uint64_t bc_init_turn(uint32_t slot)
 {
 	(void)slot;
@@ -365,5 +371,7 @@ const struct fr_ring_ops fr_broadcast_ops = {
 	.reap = bc_reap,
 	.peer_range = bc_peer_range,
 	.info = bc_info,
+	.log_count = bc_log_count,
 	.consumer_wakes = FR_WAKE_ALL, /* every reader wants every frame */
+	.min_slots = 4, /* room for the camera, one reader's pin and one spare */
 };

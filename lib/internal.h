@@ -56,9 +56,12 @@ struct fr_ring_ops {
 			   unsigned *lo, unsigned *hi);
 	/* Fill the mode-specific parts of info (tail, fill, per-peer lag). */
 	void (*info)(struct fr_ring *ring, struct fr_info *info);
+	/* Optional: broadcast publish log entries for @slots (0 when NULL). */
+	uint32_t (*log_count)(uint32_t slots);
 	/* Sleeping consumers a publish wakes: 1 (each frame is for one) or
 	 * FR_WAKE_ALL (each is for all). Producers are woken one at a time. */
 	int consumer_wakes;
+	uint32_t min_slots; /* fewest slots a segment of this mode may have */
 };
 
 #define FR_WAKE_ALL 0x7fffffff
@@ -116,7 +119,7 @@ struct fr_ring {
 	uint64_t last_reap_ns;
 };
 
-/* ring.c */
+/* frame.c */
 static inline uint8_t *fr_slot_data(const struct fr_ring *r, uint32_t slot)
 {
 	return r->payload + (uint64_t)slot * r->geo.payload_stride;
@@ -155,24 +158,36 @@ int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
 void fr_futex_wake(struct fr_shm_wait *w, int count);
 /* Wake @count sleepers of @w if any announced themselves (Dekker handshake with fr_wait_until). */
 void fr_wake(struct fr_shm_wait *w, int count);
-typedef int (*fr_try_fn)(struct fr_ring *r, void *arg);
-/* Spin, then sleep on @w, until try() stops returning -EAGAIN or the timeout ends. */
-int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_try_fn try_fn,
-		  void *arg);
+/* A blocking wait: what wait.c needs to know, and nothing of rings or peers. */
+struct fr_wait {
+	struct fr_shm_wait *line;  /* where to sleep */
+	uint64_t bit;              /* our bit in line->waiters */
+	long spin_ns;              /* see fr_set_spin */
+	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
+	int timeout_ms;
+	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
+	void (*tick_fn)(void *arg); /* after each sleep (and now and then in a busy-wait) */
+	void *arg;
+	bool slept;                /* out: the wait slept at least once */
+};
+/* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
+int fr_wait_until(struct fr_wait *w);
+
+/* attach.c */
+int fr_peer_attach(struct fr_ring *r, unsigned role);
+void fr_peer_detach(struct fr_ring *r);
+void fr_reap(struct fr_ring *r);
+void fr_reap_if_due(struct fr_ring *r);
 
 /* peers.c */
 uint64_t fr_process_start_time(int pid);
-int fr_peer_attach(struct fr_ring *r, unsigned role);
-/* Detach; a producer first leaves the stream, ending it when it was the last (segment.c). */
-void fr_peer_detach(struct fr_ring *r);
 bool fr_peer_alive(const struct fr_ring *r, unsigned idx);
 int fr_peer_alive_fd(int fd, unsigned idx);
 /* Take / drop entry @idx's lock through our fd: 0, or -errno when another holds it. */
 int fr_peer_lock(const struct fr_ring *r, unsigned idx);
 void fr_peer_unlock(const struct fr_ring *r, unsigned idx);
-void fr_reap(struct fr_ring *r);
-void fr_reap_if_due(struct fr_ring *r);
-/* A producer leaves the stream word; returns true when that ended the stream. */
+/* A producer joins / leaves the stream word (leave: true when that ended the stream). */
+void fr_stream_join(struct fr_shm_header *h, unsigned idx);
 bool fr_stream_leave(struct fr_ring *r);
 /* A consumer entry leaves (close or death): keep its deliveries in the totals. */
 void fr_retire_consumer(struct fr_ring *r, int idx);
@@ -182,9 +197,19 @@ bool fr_creator_alive(int32_t pid, uint64_t start_time);
 int fr_handle_register(struct fr_ring *r);
 void fr_handle_unregister(struct fr_ring *r);
 
-/* segment.c */
+/* geometry.c */
+const struct fr_ring_ops *fr_ops_for(uint32_t mode); /* NULL for an unknown mode */
+bool fr_is_pow2(uint32_t v);
+/* The layout of a segment of @mode (known), @slots and @capacity; -EINVAL when too large. */
+int fr_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g);
+/* Copy the identity line of @h once and check it describes exactly a file of @file_size. */
 int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
+
+/* name.c */
 int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
+
+/* info.c */
+void fr_fill_info(struct fr_ring *r, struct fr_info *info);
 
 /* Test-only hook points (testhooks.h), compiled into the tests' copy of the library. */
 #ifdef FR_TEST_HOOKS

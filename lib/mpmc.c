@@ -405,4 +405,5 @@ const struct fr_ring_ops fr_mpmc_ops = {
 	.peer_range = mpmc_peer_range,
 	.info = mpmc_info,
 	.consumer_wakes = 1,
+	.min_slots = FR_MIN_SLOTS,
 };

@@ -8,95 +8,53 @@
 
 #include "internal.h"
 
-void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos)
-{
-	f->data = fr_slot_data(r, slot);
-	f->capacity = r->geo.frame_capacity;
-	f->bytes = r->geo.frame_capacity;
-	if (r->geo.format != FR_FORMAT_RAW && r->geo.format != FR_FORMAT_JPEG)
-		fr_format_frame_bytes(r->geo.format, r->geo.width, r->geo.height, r->geo.stride,
-				      &f->bytes);
-	f->seq = 0;
-	f->timestamp_ns = 0;
-	f->width = r->geo.width;
-	f->height = r->geo.height;
-	f->stride = r->geo.stride;
-	f->format = r->geo.format;
-	f->flags = 0;
-	f->priv_slot = slot;
-	f->priv_pos = pos;
-	f->priv_state = 0;
-}
-
-/* Is this frame's metadata consistent with the slot it sits in? */
-int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f)
-{
-	if (f->bytes > r->geo.frame_capacity || f->format >= FR_FORMAT_COUNT)
-		return -EINVAL;
-	if (f->format != FR_FORMAT_RAW && f->format != FR_FORMAT_JPEG) {
-		uint64_t need;
-		if (fr_format_frame_bytes(f->format, f->width, f->height, f->stride, &need) < 0 ||
-		    need > r->geo.frame_capacity)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
-			uint32_t owner)
-{
-	d->seq = seq;
-	d->timestamp_ns = f->timestamp_ns ? f->timestamp_ns : fr_now_ns();
-	d->bytes = f->bytes;
-	d->width = f->width;
-	d->height = f->height;
-	d->stride = f->stride;
-	d->format = f->format;
-	d->flags = f->flags & FR_FRAME_USER_MASK;
-	d->owner = owner;
-}
-
-/*
- * Copy a descriptor into @f. The descriptor is shared memory another process
- * may scribble on: copy first, validate the copy (fr_frame_check) after.
- */
-void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
-			uint32_t slot, uint64_t pos)
-{
-	f->data = fr_slot_data(r, slot);
-	f->capacity = r->geo.frame_capacity;
-	f->seq = d->seq;
-	f->timestamp_ns = d->timestamp_ns;
-	f->bytes = d->bytes;
-	f->width = d->width;
-	f->height = d->height;
-	f->stride = d->stride;
-	f->format = d->format;
-	f->flags = d->flags & FR_FRAME_USER_MASK;
-	f->priv_slot = slot;
-	f->priv_pos = pos;
-	f->priv_state = 0;
-}
-
-void fr_wake_consumers(struct fr_ring *r)
-{
-	fr_wake(&r->hdr->data_wait, r->ops->consumer_wakes);
-}
-
-void fr_wake_producers(struct fr_ring *r)
-{
-	/* Every mode frees slots one at a time here (reapers wake all themselves). */
-	fr_wake(&r->hdr->space_wait, 1);
-}
-
 static bool held_by_caller(const struct fr_ring *r, const struct fr_frame *f)
 {
 	return r->holding && f->priv_pos == r->held_pos && f->priv_slot == r->held_slot;
 }
 
-static int try_claim(struct fr_ring *r, void *arg)
+/* What a blocked call passes to its non-blocking step and to the reaper's tick. */
+struct step {
+	struct fr_ring *ring;
+	struct fr_frame *frame;
+	unsigned flags;
+};
+
+static int try_claim(void *arg)
 {
-	return r->ops->try_claim(r, arg);
+	struct step *s = arg;
+	return s->ring->ops->try_claim(s->ring, s->frame);
+}
+
+static void tick(void *arg)
+{
+	fr_reap_if_due(((struct step *)arg)->ring);
+}
+
+/* Spin, then sleep on @line until @try_fn succeeds or the timeout ends. */
+static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
+		    int (*try_fn)(void *arg))
+{
+	struct fr_ring *r = s->ring;
+	struct fr_wait w = {
+		.line = line,
+		.bit = UINT64_C(1) << r->peer,
+		.spin_ns = r->spin_ns,
+		/* Wake up now and then to notice dead peers (the reaper); tests
+		 * turn that off so that a missing wake-up shows as a hang. */
+		.slice_ns = fr_test_reap_slice_enabled() ? FR_REAP_INTERVAL_MS * INT64_C(1000000) : -1,
+		.timeout_ms = timeout_ms,
+		.try_fn = try_fn,
+		.tick_fn = tick,
+		.arg = s,
+	};
+	int rc = fr_wait_until(&w);
+	/* Where a wake-up wakes one sleeper (MPMC), the one woken may have taken
+	 * what another event made available meanwhile (published or released
+	 * out of order): pass the wake-up on when more is there. */
+	if (rc == 0 && w.slept && r->ops->more && r->ops->more(r, line == &r->hdr->space_wait))
+		fr_wake(line, 1);
+	return rc;
 }
 
 FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
@@ -107,10 +65,11 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one claimed frame per handle */
-	int rc = try_claim(r, f);
+	struct step s = {r, f, 0};
+	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);
-		rc = fr_wait_until(r, &r->hdr->space_wait, timeout_ms, try_claim, f);
+		rc = wait_for(&s, &r->hdr->space_wait, timeout_ms, try_claim);
 	}
 	if (rc == 0) {
 		r->holding = true;
@@ -146,14 +105,10 @@ FR_API int fr_cancel(struct fr_ring *r, struct fr_frame *f)
 	return rc;
 }
 
-struct acquire_arg {
-	struct fr_frame *frame;
-	unsigned flags;
-};
-
-static int try_acquire(struct fr_ring *r, void *arg)
+static int try_acquire(void *arg)
 {
-	struct acquire_arg *a = arg;
+	struct step *a = arg;
+	struct fr_ring *r = a->ring;
 	int rc = r->ops->try_acquire(r, a->frame, a->flags);
 	if (rc != -EAGAIN)
 		return rc;
@@ -173,11 +128,11 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one acquired frame per handle */
-	struct acquire_arg a = {f, flags};
-	int rc = try_acquire(r, &a);
+	struct step a = {r, f, flags};
+	int rc = try_acquire(&a);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->consumer_waits, 1, memory_order_relaxed);
-		rc = fr_wait_until(r, &r->hdr->data_wait, timeout_ms, try_acquire, &a);
+		rc = wait_for(&a, &r->hdr->data_wait, timeout_ms, try_acquire);
 	}
 	if (rc == 0) {
 		r->holding = true;

@@ -1,5 +1,6 @@
 /*
- * Segment lifecycle: names, creation, validation on open, mapping, info.
+ * Segment lifecycle: creation, opening (validated by geometry.c), mapping,
+ * handles, closing, and fr_stat (an open that only reads).
  *
  * Creation fills the whole segment while it is still INIT and publishes it
  * with a release store of READY. Opening trusts nothing: every size and
@@ -20,144 +21,6 @@
 #include "internal.h"
 
 #define OPEN_READY_WAIT_MS 500 /* how long an opener waits for a creator still at INIT */
-
-FR_API int fr_name_check(const char *name)
-{
-	if (!name)
-		return -EINVAL;
-	if (name[0] == '/')
-		name++;
-	size_t n = strnlen(name, FR_NAME_MAX + 1);
-	if (n == 0)
-		return -EINVAL;
-	if (n > FR_NAME_MAX)
-		return -ENAMETOOLONG;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
-		if (!ok)
-			return -EINVAL;
-	}
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	return 0;
-}
-
-int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2])
-{
-	int rc = fr_name_check(name);
-	if (rc < 0)
-		return rc;
-	if (name[0] == '/')
-		name++;
-	out[0] = '/';
-	strcpy(out + 1, name);
-	return 0;
-}
-
-static uint64_t round_up(uint64_t v, uint64_t unit)
-{
-	return (v + unit - 1) / unit * unit;
-}
-
-static bool is_pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
-
-/* a * b + c without overflow, or false. */
-static bool mul_add(uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
-{
-	uint64_t m;
-	if (__builtin_mul_overflow(a, b, &m) || __builtin_add_overflow(m, c, out))
-		return false;
-	return true;
-}
-
-static uint32_t log_count_for(uint32_t slots)
-{
-	return slots * 2; /* see broadcast.c: covers every seq a reliable reader can still want */
-}
-
-/* Compute the layout of a segment for a normalised config. */
-static int layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g)
-{
-	g->mode = mode;
-	g->slot_count = slots;
-	g->header_bytes = round_up(sizeof(struct fr_shm_header), FR_SHM_PAGE);
-	g->desc_offset = g->header_bytes;
-	uint64_t end = g->desc_offset + (uint64_t)slots * FR_SHM_DESC_BYTES;
-	g->log_count = 0;
-	g->log_offset = 0;
-	if (mode == FR_BROADCAST) {
-		g->log_count = log_count_for(slots);
-		g->log_offset = end;
-		end += (uint64_t)g->log_count * sizeof(struct fr_shm_log);
-	}
-	g->payload_offset = round_up(end, FR_SHM_PAGE);
-	g->frame_capacity = capacity;
-	g->payload_stride = round_up(capacity, FR_SHM_PAGE);
-	if (!mul_add(g->payload_stride, slots, g->payload_offset, &g->segment_bytes) ||
-	    g->segment_bytes > FR_MAX_SEGMENT_BYTES)
-		return -EINVAL;
-	return 0;
-}
-
-/*
- * Copy shared memory that another process may be writing, reading each byte
- * exactly once, so that checks made on the copy hold for every use of it.
- */
-static void copy_shared(void *dst, const volatile void *src, size_t n)
-{
-	const volatile uint8_t *s = src;
-	uint8_t *d = dst;
-	for (size_t i = 0; i < n; i++)
-		d[i] = s[i];
-}
-
-int fr_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
-			 struct fr_geometry *g)
-{
-	struct fr_geometry want;
-	struct fr_shm_header h; /* only the identity line is copied and used */
-	if (file_size < sizeof(h))
-		return -EPROTO;
-	copy_shared(&h, shared, offsetof(struct fr_shm_header, head));
-	if (memcmp(h.magic, FR_SHM_MAGIC, 8) != 0 || h.abi_version != FR_ABI_VERSION)
-		return -EPROTO;
-	if (h.mode < FR_SPSC || h.mode > FR_BROADCAST || h.policy != 0 ||
-	    h.max_peers != FR_MAX_PEERS)
-		return -EPROTO;
-	if (!is_pow2(h.slot_count) || h.slot_count < FR_MIN_SLOTS || h.slot_count > FR_MAX_SLOTS)
-		return -EPROTO;
-	if (h.frame_capacity == 0 || h.frame_capacity > FR_MAX_FRAME_BYTES)
-		return -EPROTO;
-	if (h.format >= FR_FORMAT_COUNT)
-		return -EPROTO;
-	if (h.format != FR_FORMAT_RAW && h.format != FR_FORMAT_JPEG) {
-		uint64_t need;
-		if (fr_format_frame_bytes(h.format, h.width, h.height, h.stride, &need) < 0 ||
-		    need > h.frame_capacity)
-			return -EPROTO;
-	}
-	/* The layout is a function of (mode, slots, capacity): recompute it and
-	 * require every stored offset to match, instead of trusting any of them. */
-	if (layout_for(h.mode, h.slot_count, h.frame_capacity, &want) < 0)
-		return -EPROTO;
-	if (h.header_bytes != want.header_bytes || h.desc_offset != want.desc_offset ||
-	    h.log_offset != want.log_offset || h.log_count != want.log_count ||
-	    h.payload_offset != want.payload_offset || h.payload_stride != want.payload_stride ||
-	    h.segment_bytes != want.segment_bytes || file_size != want.segment_bytes)
-		return -EPROTO;
-	*g = want;
-	g->width = h.width;
-	g->height = h.height;
-	g->stride = h.stride;
-	g->format = h.format;
-	g->perms = h.perms & 07777;
-	return 0;
-}
 
 static int map_segment(int fd, bool writable, struct stat *st, uint8_t **base)
 {
@@ -199,16 +62,6 @@ static int map_segment(int fd, bool writable, struct stat *st, uint8_t **base)
 	}
 }
 
-static const struct fr_ring_ops *ops_for(uint32_t mode)
-{
-	switch (mode) {
-	case FR_SPSC: return &fr_spsc_ops;
-	case FR_MPMC: return &fr_mpmc_ops;
-	case FR_BROADCAST: return &fr_broadcast_ops;
-	default: return NULL;
-	}
-}
-
 /* Point a handle at a validated mapping; the handle uses only the copy @g. */
 static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_geometry *g)
 {
@@ -220,7 +73,7 @@ static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_g
 	r->payload = base + g->payload_offset;
 	r->geo = *g;
 	r->mask = g->slot_count - 1;
-	r->ops = ops_for(g->mode);
+	r->ops = fr_ops_for(g->mode);
 	r->peer = -1;
 }
 
@@ -290,10 +143,10 @@ static int normalise(const struct fr_config *cfg, struct fr_config *c)
 		c->perms = 0600;
 	if (c->mode < FR_SPSC || c->mode > FR_BROADCAST)
 		return -EINVAL;
-	if (!is_pow2(c->slots) || c->slots < FR_MIN_SLOTS || c->slots > FR_MAX_SLOTS)
+	if (!fr_is_pow2(c->slots) || c->slots < FR_MIN_SLOTS || c->slots > FR_MAX_SLOTS)
 		return -EINVAL;
-	if (c->mode == FR_BROADCAST && c->slots < 4)
-		return -EINVAL; /* room for the camera, one reader's pin and one spare */
+	if (c->slots < fr_ops_for(c->mode)->min_slots)
+		return -EINVAL;
 	if (c->perms & ~07777u || c->flags & ~FR_CREATE_REPLACE_STALE)
 		return -EINVAL;
 	if (c->format >= FR_FORMAT_COUNT)
@@ -347,7 +200,7 @@ static void fill_header(struct fr_shm_header *h, const struct fr_config *c,
 
 static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slots)
 {
-	const struct fr_ring_ops *ops = ops_for(mode);
+	const struct fr_ring_ops *ops = fr_ops_for(mode);
 	for (uint32_t i = 0; i < slots; i++) {
 		d[i].seq = UINT64_MAX; /* never published */
 		atomic_init(&d[i].turn, ops->init_turn(i));
@@ -357,7 +210,7 @@ static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slot
 static int create_once(const char *shm, const struct fr_config *c, struct fr_ring **out)
 {
 	struct fr_geometry g;
-	int rc = layout_for(c->mode, c->slots, c->frame_bytes, &g);
+	int rc = fr_layout_for(c->mode, c->slots, c->frame_bytes, &g);
 	if (rc < 0)
 		return rc;
 	g.width = c->width;
@@ -550,80 +403,6 @@ FR_API void fr_close(struct fr_ring *r)
 	ring_free(r);
 }
 
-FR_API int fr_unlink(const char *name)
-{
-	char shm[FR_NAME_MAX + 2];
-	int rc = fr_shm_name(name, shm);
-	if (rc < 0)
-		return rc;
-	return shm_unlink(shm) == 0 ? 0 : -errno;
-}
-
-/* Counters and peers; @r may be a read-only pseudo-handle made by fr_stat. */
-static void fill_info(struct fr_ring *r, struct fr_info *info)
-{
-	const struct fr_shm_header *h = r->hdr;
-	memset(info, 0, sizeof(*info));
-	info->abi_version = FR_ABI_VERSION;
-	info->mode = r->geo.mode;
-	info->slots = r->geo.slot_count;
-	info->width = r->geo.width;
-	info->height = r->geo.height;
-	info->stride = r->geo.stride;
-	info->format = r->geo.format;
-	info->perms = r->geo.perms;
-	info->frame_capacity = r->geo.frame_capacity;
-	info->payload_stride = r->geo.payload_stride;
-	info->segment_bytes = r->geo.segment_bytes;
-	int32_t creator = h->creator_pid; /* read once: checked and reported alike */
-	info->creator_pid = creator;
-	info->creator_alive = fr_creator_alive(creator, h->creator_start);
-	info->created_ns = h->created_ns;
-	/* Relaxed: a snapshot for humans; each counter is individually atomic. */
-	info->head = atomic_load_explicit(&h->head, memory_order_relaxed);
-	info->tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-	info->published = atomic_load_explicit(&h->published, memory_order_relaxed);
-	info->dropped = atomic_load_explicit(&h->dropped, memory_order_relaxed);
-	info->consumed = atomic_load_explicit(&h->consumed_retired, memory_order_relaxed);
-	info->redelivered = atomic_load_explicit(&h->redelivered, memory_order_relaxed);
-	info->aborted = atomic_load_explicit(&h->aborted, memory_order_relaxed);
-	info->producer_waits = atomic_load_explicit(&h->producer_waits, memory_order_relaxed);
-	info->consumer_waits = atomic_load_explicit(&h->consumer_waits, memory_order_relaxed);
-	info->latest_stalls = atomic_load_explicit(&h->latest_stalls, memory_order_relaxed);
-	info->end_of_stream =
-		(atomic_load_explicit(&h->stream, memory_order_relaxed) & FR_STREAM_END) != 0;
-	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
-		const struct fr_shm_peer *p = &h->peers[i];
-		/* Acquire: pairs with the release store of LIVE at attach. */
-		uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
-		if (st == FR_PEER_FREE)
-			continue;
-		struct fr_peer_info *pi = &info->peers[info->peer_count++];
-		pi->index = i;
-		pi->pid = p->pid;
-		pi->role = p->role;
-		pi->flags = p->flags;
-		pi->alive = st == FR_PEER_LIVE && fr_peer_alive(r, i);
-		pi->generation = atomic_load_explicit(&p->generation, memory_order_relaxed);
-		pi->attach_ns = p->attach_ns;
-		pi->cursor = atomic_load_explicit(&p->cursor, memory_order_relaxed);
-		pi->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
-		pi->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
-		info->live_peers += pi->alive;
-	}
-	r->ops->info(r, info);
-}
-
-FR_API int fr_info(struct fr_ring *r, struct fr_info *info)
-{
-	if (!r || !info)
-		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
-	fill_info(r, info);
-	return 0;
-}
-
 FR_API int fr_stat(const char *name, struct fr_info *info)
 {
 	char shm[FR_NAME_MAX + 2];
@@ -648,15 +427,10 @@ FR_API int fr_stat(const char *name, struct fr_info *info)
 	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
 	if (rc == 0) {
 		ring_map(&r, fd, base, &g); /* read-only, never attached: info only */
-		fill_info(&r, info);
+		fr_fill_info(&r, info);
 		info->perms = st.st_mode & 07777;
 	}
 	munmap(base, (size_t)st.st_size);
 	close(fd);
 	return rc;
-}
-
-FR_API int fr_info_is_stale(const struct fr_info *info)
-{
-	return info && info->live_peers == 0 && !info->creator_alive;
 }

@@ -274,4 +274,5 @@ const struct fr_ring_ops fr_spsc_ops = {
 	.peer_range = spsc_peer_range,
 	.info = spsc_info,
 	.consumer_wakes = 1,
+	.min_slots = FR_MIN_SLOTS,
 };

@@ -73,72 +73,61 @@ static int64_t remaining_ns(uint64_t deadline)
 	return now >= deadline ? 0 : (int64_t)(deadline - now);
 }
 
-int fr_wait_until(struct fr_ring *r, struct fr_shm_wait *w, int timeout_ms, fr_try_fn try_fn,
-		  void *arg)
+int fr_wait_until(struct fr_wait *w)
 {
-	int rc = try_fn(r, arg);
-	if (rc != -EAGAIN || timeout_ms == 0)
+	w->slept = false;
+	int rc = w->try_fn(w->arg);
+	if (rc != -EAGAIN || w->timeout_ms == 0)
 		return rc;
 
 	uint64_t start = fr_now_ns();
-	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
-					   : start + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = w->timeout_ms < 0 ? UINT64_MAX
+					      : start + (uint64_t)w->timeout_ms * 1000000u;
 
 	/* Spin phase: cheap re-checks while the other side is probably running. */
-	if (r->spin_ns != 0) {
-		uint64_t spin_end = r->spin_ns < 0 ? deadline : start + (uint64_t)r->spin_ns;
+	if (w->spin_ns != 0) {
+		uint64_t spin_end = w->spin_ns < 0 ? deadline : start + (uint64_t)w->spin_ns;
 		for (unsigned i = 1;; i++) {
 			fr_cpu_relax();
-			rc = try_fn(r, arg);
+			rc = w->try_fn(w->arg);
 			if (rc != -EAGAIN)
 				return rc;
 			if ((i & 63) == 0) {
 				uint64_t now = fr_now_ns();
 				if (now >= deadline)
-					return timeout_ms < 0 ? rc : -ETIMEDOUT;
+					return w->timeout_ms < 0 ? rc : -ETIMEDOUT;
 				if (now >= spin_end)
 					break;
-				if (r->spin_ns < 0)
-					fr_reap_if_due(r);
+				if (w->spin_ns < 0)
+					w->tick_fn(w->arg); /* a busy-waiter never sleeps: tick here */
 			}
 		}
 	}
 
 	/* Sleep phase. */
-	const uint64_t bit = UINT64_C(1) << r->peer;
-	/* Wake up now and then to notice dead peers (the reaper); tests can turn
-	 * that off so that a missing wake-up shows as a hang. */
-	const int64_t slice = fr_test_reap_slice_enabled() ? (int64_t)FR_REAP_INTERVAL_MS * 1000000
-							    : INT64_MAX;
-	for (bool slept = false;; slept = true) {
+	struct fr_shm_wait *line = w->line;
+	for (;; w->slept = true) {
 		/* Announce; pairs with the fence + mask load in fr_wake(). */
-		atomic_fetch_or_explicit(&w->waiters, bit, memory_order_seq_cst);
+		atomic_fetch_or_explicit(&line->waiters, w->bit, memory_order_seq_cst);
 		/* Acquire: pairs with the waker's release bump of the event. The
 		 * fence orders our announcement before the re-check of the ring. */
-		uint32_t seen = atomic_load_explicit(&w->event, memory_order_acquire);
+		uint32_t seen = atomic_load_explicit(&line->event, memory_order_acquire);
 		atomic_thread_fence(memory_order_seq_cst);
-		rc = try_fn(r, arg);
+		rc = w->try_fn(w->arg);
 		if (rc != -EAGAIN) {
-			atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
-			/* Where a wake-up wakes one sleeper, the one woken may have
-			 * taken a slot or frame that another event made available
-			 * meanwhile (MPMC: published or released out of order):
-			 * pass the wake-up on when more is there. */
-			if (slept && rc == 0 && r->ops->more &&
-			    r->ops->more(r, w == &r->hdr->space_wait))
-				fr_wake(w, 1);
+			atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 			return rc;
 		}
-		int64_t left = timeout_ms < 0 ? INT64_MAX : remaining_ns(deadline);
+		int64_t left = w->timeout_ms < 0 ? INT64_MAX : remaining_ns(deadline);
 		if (left == 0) {
-			atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
+			atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 			return -ETIMEDOUT;
 		}
-		int64_t nap = left < slice ? left : slice;
-		int wrc = fr_futex_wait(w, seen, nap == INT64_MAX ? -1 : nap);
-		atomic_fetch_and_explicit(&w->waiters, ~bit, memory_order_relaxed);
+		int64_t nap = w->slice_ns >= 0 && w->slice_ns < left ? w->slice_ns : left;
+		int wrc = fr_futex_wait(line, seen, nap == INT64_MAX ? -1 : nap);
+		atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 		if (wrc == -EINTR)
 			return -EINTR;
-		fr_reap_if_due(r);
+		w->tick_fn(w->arg);
 	}
 }

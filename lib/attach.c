@@ -1,0 +1,128 @@
+/*
+ * Attaching to and recovering peer entries: the mode-aware half of the
+ * registry (peers.c has the entries, their locks and the stream word).
+ *
+ * An attacher takes the lock of a free entry in its role's range, reaping a
+ * dead previous owner first. A reaper takes the lock of a LIVE entry whose
+ * holder died (the lock is free), lets the mode undo what the dead peer left
+ * half-done, and stores the entry's new state, then wakes both sides. Runs
+ * at every attach and from any wait that has slept about FR_REAP_INTERVAL_MS.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Entry @idx is dead and we hold its lock: undo its work, free or keep it. */
+static void reap_locked(struct fr_ring *r, unsigned idx)
+{
+	struct fr_shm_peer *p = &r->hdr->peers[idx];
+	/* Acquire: pairs with the release store of LIVE at attach, so the
+	 * identity fields written before it are visible. */
+	uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
+	if (st != FR_PEER_LIVE)
+		return; /* FREE, or ORPHAN awaiting adoption */
+	struct fr_shm_header *h = r->hdr;
+	uint32_t next = r->ops->reap(r, idx);
+	if (p->role == FR_CONSUMER)
+		fr_retire_consumer(r, (int)idx);
+	uint64_t bit = UINT64_C(1) << idx;
+	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
+	atomic_fetch_and_explicit(&h->data_wait.waiters, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->space_wait.waiters, ~bit, memory_order_relaxed);
+	/* A producer that dies leaves the stream without ending it: it may be
+	 * restarted. Relaxed: the stream word is read for its own value only. */
+	atomic_fetch_and_explicit(&h->stream, ~(bit & FR_STREAM_PRODUCERS), memory_order_relaxed);
+	FR_HOOK("reap_before_state");
+	/* Release: the reap's stores happen before anyone sees the new state. */
+	atomic_store_explicit(&p->state, next, memory_order_release);
+	/* Only now is the new state there for the woken to find (an orphan to
+	 * adopt, a slot no longer aborted-in-waiting, a pin gone). */
+	fr_futex_wake(&h->data_wait, FR_WAKE_ALL);
+	fr_futex_wake(&h->space_wait, FR_WAKE_ALL);
+}
+
+void fr_reap(struct fr_ring *r)
+{
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		if ((int)i == r->peer)
+			continue;
+		uint32_t st = atomic_load_explicit(&r->hdr->peers[i].state, memory_order_relaxed);
+		if (st != FR_PEER_LIVE)
+			continue;
+		/* Taking the lock succeeds only when nobody (alive) holds it. */
+		if (fr_peer_lock(r, i) != 0)
+			continue;
+		reap_locked(r, i);
+		fr_peer_unlock(r, i);
+	}
+	r->last_reap_ns = fr_now_ns();
+}
+
+void fr_reap_if_due(struct fr_ring *r)
+{
+	if (fr_now_ns() - r->last_reap_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
+		fr_reap(r);
+}
+
+int fr_peer_attach(struct fr_ring *r, unsigned role)
+{
+	unsigned lo, hi;
+	r->ops->peer_range(r, role & (FR_PRODUCER | FR_CONSUMER), role, &lo, &hi);
+	for (unsigned i = lo; i < hi; i++) {
+		struct fr_shm_peer *p = &r->hdr->peers[i];
+		if (atomic_load_explicit(&p->state, memory_order_relaxed) == FR_PEER_ORPHAN)
+			continue; /* holds a frame for redelivery */
+		if (fr_peer_lock(r, i) != 0)
+			continue; /* alive, or being reaped */
+		reap_locked(r, i); /* a dead previous owner: clean up first */
+		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_FREE) {
+			fr_peer_unlock(r, i);
+			continue;
+		}
+		/* An entry being reused is no orphan: clear a bit left by an
+		 * adopter that died between freeing the entry and clearing it. */
+		atomic_fetch_and_explicit(&r->hdr->orphans, ~(UINT64_C(1) << i),
+					  memory_order_relaxed);
+		p->role = role & (FR_PRODUCER | FR_CONSUMER);
+		p->flags = role & ~(FR_PRODUCER | FR_CONSUMER);
+		p->pid = (int32_t)getpid();
+		p->start_time = fr_process_start_time(p->pid);
+		p->attach_ns = fr_realtime_ns();
+		atomic_fetch_add_explicit(&p->generation, 1, memory_order_relaxed);
+		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->delivered, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->dropped, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
+		r->peer = (int)i;
+		r->self = p;
+		r->role = role;
+		/* The mode sets cursors etc. before the entry becomes visible as LIVE. */
+		int rc = r->ops->attach(r);
+		if (rc < 0) {
+			r->peer = -1;
+			r->self = NULL;
+			fr_peer_unlock(r, i);
+			return rc;
+		}
+		FR_HOOK("peer_attach_before_live");
+		/* Release: pairs with the acquire loads of state by reapers and info. */
+		atomic_store_explicit(&p->state, FR_PEER_LIVE, memory_order_release);
+		if (p->role == FR_PRODUCER)
+			fr_stream_join(r->hdr, i);
+		atomic_fetch_add_explicit(&r->hdr->attaches, 1, memory_order_relaxed);
+		return 0;
+	}
+	return -EBUSY;
+}
+
+void fr_peer_detach(struct fr_ring *r)
+{
+	if (r->peer < 0)
+		return;
+	/* Release: our last ring stores happen before the entry reads as FREE. */
+	atomic_store_explicit(&r->self->state, FR_PEER_FREE, memory_order_release);
+	fr_peer_unlock(r, (unsigned)r->peer);
+	r->peer = -1;
+	r->self = NULL;
+}
