@@ -28,6 +28,13 @@ extern "C" {
 
 struct fr_ring; /* an attached handle; opaque */
 
+/* Library version (semantic versioning; see CHANGELOG.md for the soname policy). */
+#define FR_VERSION_MAJOR 0
+#define FR_VERSION_MINOR 2
+#define FR_VERSION_PATCH 0
+#define FR_VERSION "0.2.0"
+
+/* Segment layout version: segments of another version are refused (-EPROTO). */
 #define FR_ABI_VERSION 2
 #define FR_NAME_MAX 200 /* characters after the leading '/' */
 #define FR_MAX_PEERS 64 /* attached handles per segment */
@@ -82,7 +89,7 @@ struct fr_config {
 	uint32_t height;
 	uint32_t format;      /* enum fr_format; default RAW */
 	uint32_t stride;      /* bytes per row; 0 = packed row rounded up to 64 bytes */
-	uint64_t frame_bytes; /* slot capacity; 0 = computed from the geometry (required for RAW, JPEG) */
+	uint64_t frame_bytes; /* slot capacity; 0 = from the geometry (required for RAW, JPEG) */
 	uint32_t perms;       /* file mode, exactly (umask ignored); default 0600 */
 	uint32_t flags;       /* FR_CREATE_* */
 };
@@ -138,16 +145,18 @@ struct fr_info {
 	uint32_t creator_alive;
 	uint64_t created_ns;     /* CLOCK_REALTIME */
 	uint64_t head;           /* ring positions claimed/published by producers */
-	uint64_t tail;           /* ring positions taken by consumers (broadcast: slowest reliable cursor) */
+	uint64_t tail;           /* ring positions taken by consumers
+				  * (broadcast: the slowest reliable cursor) */
 	uint64_t fill;           /* frames published and not yet consumed */
 	uint64_t published;      /* frames published */
-	uint64_t consumed;       /* frames taken by consumers (broadcast: by all of them, in total) */
+	uint64_t consumed;       /* frames taken by consumers (broadcast: by all of them) */
 	uint64_t dropped;        /* frames skipped by latest consumers */
 	uint64_t redelivered;    /* frames delivered again after their holder died */
 	uint64_t aborted;        /* claimed slots given up by a dead producer */
 	uint64_t producer_waits; /* fr_claim calls that found no free slot */
 	uint64_t consumer_waits; /* fr_acquire calls that found nothing to read */
-	uint64_t latest_stalls;  /* broadcast: claims blocked only by FR_LATEST consumers' pins (stays 0) */
+	uint64_t latest_stalls;  /* broadcast: claims blocked only by FR_LATEST consumers'
+				  * pins (stays 0) */
 	uint32_t end_of_stream;  /* 1 once the last producer closed after frames were published */
 	uint32_t peer_count;     /* valid entries in peers[] */
 	uint32_t live_peers;     /* of which alive */
@@ -247,6 +256,26 @@ int fr_set_spin(struct fr_ring *ring, long spin_ns);
 
 /* Geometry, counters and peers of the attached segment. */
 int fr_info(struct fr_ring *ring, struct fr_info *info);
+
+/* One handle's own counters (its entry of fr_info's peer table, found directly). */
+struct fr_handle_stats {
+	uint32_t index;     /* its entry in the segment's peer table */
+	uint32_t role;      /* FR_PRODUCER or FR_CONSUMER */
+	uint32_t flags;     /* FR_LATEST, FR_FROM_OLDEST */
+	uint32_t reserved;
+	uint64_t delivered; /* frames published (producer) or acquired (consumer) */
+	uint64_t dropped;   /* broadcast latest consumer: frames skipped */
+	uint64_t cursor;    /* broadcast consumer: next seq it reads */
+	uint64_t lag;       /* consumer: frames published and not yet read by it
+			     * (broadcast: head - cursor; SPSC/MPMC: the ring's fill) */
+};
+
+/* Fill @stats for this handle. -EINVAL on NULL, -ECHILD on a handle inherited by fork(). */
+int fr_handle_stats(struct fr_ring *ring, struct fr_handle_stats *stats);
+
+/* The library's version as "MAJOR.MINOR.PATCH" (may differ from FR_VERSION when
+ * a program runs with a newer compatible library). Never NULL. */
+const char *fr_version(void);
 
 /* The same for a segment by name, without attaching. */
 int fr_stat(const char *name, struct fr_info *info);

@@ -25,7 +25,7 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 	struct fr_shm_header *h = r->hdr;
 	uint32_t next = r->ops->reap(r, idx);
 	if (p->role == FR_CONSUMER)
-		fr_retire_consumer(r, (int)idx);
+		fri_retire_consumer(r, (int)idx);
 	uint64_t bit = UINT64_C(1) << idx;
 	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
 	atomic_fetch_and_explicit(&h->data_wait.waiters, ~bit, memory_order_relaxed);
@@ -38,11 +38,11 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 	atomic_store_explicit(&p->state, next, memory_order_release);
 	/* Only now is the new state there for the woken to find (an orphan to
 	 * adopt, a slot no longer aborted-in-waiting, a pin gone). */
-	fr_futex_wake(&h->data_wait, FR_WAKE_ALL);
-	fr_futex_wake(&h->space_wait, FR_WAKE_ALL);
+	fri_futex_wake(&h->data_wait, FR_WAKE_ALL);
+	fri_futex_wake(&h->space_wait, FR_WAKE_ALL);
 }
 
-void fr_reap(struct fr_ring *r)
+void fri_reap(struct fr_ring *r)
 {
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		if ((int)i == r->peer)
@@ -51,21 +51,21 @@ void fr_reap(struct fr_ring *r)
 		if (st != FR_PEER_LIVE)
 			continue;
 		/* Taking the lock succeeds only when nobody (alive) holds it. */
-		if (fr_peer_lock(r, i) != 0)
+		if (fri_peer_lock(r, i) != 0)
 			continue;
 		reap_locked(r, i);
-		fr_peer_unlock(r, i);
+		fri_peer_unlock(r, i);
 	}
-	r->last_reap_ns = fr_now_ns();
+	r->last_reap_ns = fri_now_ns();
 }
 
-void fr_reap_if_due(struct fr_ring *r)
+void fri_reap_if_due(struct fr_ring *r)
 {
-	if (fr_now_ns() - r->last_reap_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
-		fr_reap(r);
+	if (fri_now_ns() - r->last_reap_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
+		fri_reap(r);
 }
 
-int fr_peer_attach(struct fr_ring *r, unsigned role)
+int fri_peer_attach(struct fr_ring *r, unsigned role)
 {
 	unsigned lo, hi;
 	r->ops->peer_range(r, role & (FR_PRODUCER | FR_CONSUMER), role, &lo, &hi);
@@ -73,11 +73,11 @@ int fr_peer_attach(struct fr_ring *r, unsigned role)
 		struct fr_shm_peer *p = &r->hdr->peers[i];
 		if (atomic_load_explicit(&p->state, memory_order_relaxed) == FR_PEER_ORPHAN)
 			continue; /* holds a frame for redelivery */
-		if (fr_peer_lock(r, i) != 0)
-			continue; /* alive, or being reaped */
+		if (fri_peer_lock(r, i) != 0)
+			continue;  /* alive, or being reaped */
 		reap_locked(r, i); /* a dead previous owner: clean up first */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_FREE) {
-			fr_peer_unlock(r, i);
+			fri_peer_unlock(r, i);
 			continue;
 		}
 		/* An entry being reused is no orphan: clear a bit left by an
@@ -87,8 +87,8 @@ int fr_peer_attach(struct fr_ring *r, unsigned role)
 		p->role = role & (FR_PRODUCER | FR_CONSUMER);
 		p->flags = role & ~(FR_PRODUCER | FR_CONSUMER);
 		p->pid = (int32_t)getpid();
-		p->start_time = fr_process_start_time(p->pid);
-		p->attach_ns = fr_realtime_ns();
+		p->start_time = fri_process_start_time(p->pid);
+		p->attach_ns = fri_realtime_ns();
 		atomic_fetch_add_explicit(&p->generation, 1, memory_order_relaxed);
 		atomic_store_explicit(&p->held, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->delivered, 0, memory_order_relaxed);
@@ -102,27 +102,27 @@ int fr_peer_attach(struct fr_ring *r, unsigned role)
 		if (rc < 0) {
 			r->peer = -1;
 			r->self = NULL;
-			fr_peer_unlock(r, i);
+			fri_peer_unlock(r, i);
 			return rc;
 		}
 		FR_HOOK("peer_attach_before_live");
 		/* Release: pairs with the acquire loads of state by reapers and info. */
 		atomic_store_explicit(&p->state, FR_PEER_LIVE, memory_order_release);
 		if (p->role == FR_PRODUCER)
-			fr_stream_join(r->hdr, i);
+			fri_stream_join(r->hdr, i);
 		atomic_fetch_add_explicit(&r->hdr->attaches, 1, memory_order_relaxed);
 		return 0;
 	}
 	return -EBUSY;
 }
 
-void fr_peer_detach(struct fr_ring *r)
+void fri_peer_detach(struct fr_ring *r)
 {
 	if (r->peer < 0)
 		return;
 	/* Release: our last ring stores happen before the entry reads as FREE. */
 	atomic_store_explicit(&r->self->state, FR_PEER_FREE, memory_order_release);
-	fr_peer_unlock(r, (unsigned)r->peer);
+	fri_peer_unlock(r, (unsigned)r->peer);
 	r->peer = -1;
 	r->self = NULL;
 }

@@ -150,13 +150,13 @@ static int claim_pass(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint6
 			continue;
 		}
 		/* Acquire on success: consumers' reads of the old frame are done. */
-		if (atomic_compare_exchange_strong_explicit(&d->turn, &w, BC_WORD(BC_NO_SEQ) | BC_WRITING,
-							    memory_order_acquire,
-							    memory_order_relaxed)) {
+		if (atomic_compare_exchange_strong_explicit(
+			&d->turn, &w, BC_WORD(BC_NO_SEQ) | BC_WRITING, memory_order_acquire,
+			memory_order_relaxed)) {
 			FR_HOOK("bc_claim_won");
 			d->seq = UINT64_MAX; /* the old frame is gone */
 			r->other = slot + 1;
-			fr_frame_defaults(r, f, slot, r->pos);
+			fri_frame_defaults(r, f, slot, r->pos);
 			return 0;
 		}
 	}
@@ -192,7 +192,7 @@ static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 	uint64_t seq = r->pos;
 	uint32_t slot = f->priv_slot;
 	struct fr_shm_desc *d = &r->desc[slot];
-	fr_desc_store_meta(d, f, seq, (uint32_t)r->peer);
+	fri_desc_store_meta(d, f, seq, (uint32_t)r->peer);
 	f->seq = seq;
 	/* Release (all three): pair with the consumer's acquire loads of head,
 	 * then of the log entry, then of the slot word; pixels and descriptor
@@ -204,7 +204,7 @@ static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	atomic_store_explicit(&h->published, seq + 1, memory_order_relaxed);
 	r->pos = seq + 1;
-	fr_wake_consumers(r);
+	fri_wake_consumers(r);
 	return 0;
 }
 
@@ -225,7 +225,7 @@ static void count_drops(struct fr_ring *r, uint64_t n)
 {
 	if (!n)
 		return;
-	fr_count_own(&r->self->dropped, n);
+	fri_count_own(&r->self->dropped, n);
 	atomic_fetch_add_explicit(&r->hdr->dropped, n, memory_order_relaxed);
 }
 
@@ -262,7 +262,7 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		set_cursor(r, c);
 	}
 	if (c != start)
-		fr_wake_producers(r); /* our cursor may have been what held the camera */
+		fri_wake_producers(r); /* our cursor may have been what held the camera */
 	while (c < head) {
 		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
 						  memory_order_acquire);
@@ -279,13 +279,15 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 					FR_HOOK("bc_pinned");
 					atomic_store_explicit(&r->self->pinned, slot + 1u,
 							      memory_order_relaxed);
-					fr_frame_from_desc(r, f, d, slot, c);
+					fri_frame_from_desc(r, f, d, slot, c);
 					set_cursor(r, c + 1);
-					if (f->seq == c && fr_frame_check(r, f) == 0)
+					if (f->seq == c && fri_frame_check(r, f) == 0)
 						return 0;
 					/* Release: as in bc_release, pairs with the claim's CAS. */
-					atomic_fetch_and_explicit(&d->turn, ~bit, memory_order_release);
-					atomic_store_explicit(&r->self->pinned, 0, memory_order_relaxed);
+					atomic_fetch_and_explicit(&d->turn, ~bit,
+								  memory_order_release);
+					atomic_store_explicit(&r->self->pinned, 0,
+							      memory_order_relaxed);
 					return -EPROTO;
 				}
 			}
@@ -300,7 +302,7 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 		count_drops(r, next - c);
 		c = next;
 		set_cursor(r, c);
-		fr_wake_producers(r); /* our cursor may have been what held the camera */
+		fri_wake_producers(r); /* our cursor may have been what held the camera */
 		head = atomic_load_explicit(&h->head, memory_order_acquire);
 	}
 	return -EAGAIN;
@@ -314,7 +316,7 @@ static int bc_release(struct fr_ring *r, struct fr_frame *f)
 	 * reads of the slot are done before it may be claimed. */
 	atomic_fetch_and_explicit(&r->desc[f->priv_slot].turn, ~bit, memory_order_release);
 	atomic_store_explicit(&r->self->pinned, 0, memory_order_relaxed);
-	fr_wake_producers(r);
+	fri_wake_producers(r);
 	return 0;
 }
 
@@ -337,7 +339,8 @@ static uint32_t bc_reap(struct fr_ring *r, unsigned idx)
 			uint64_t w = atomic_load_explicit(&r->desc[s].turn, memory_order_acquire);
 			if (w & BC_WRITING) {
 				free_slot(r, s);
-				atomic_fetch_add_explicit(&r->hdr->aborted, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&r->hdr->aborted, 1,
+							  memory_order_relaxed);
 			}
 		}
 	}
@@ -360,7 +363,7 @@ static void bc_info(struct fr_ring *r, struct fr_info *info)
 	}
 }
 
-const struct fr_ring_ops fr_broadcast_ops = {
+const struct fr_ring_ops fri_broadcast_ops = {
 	.init_turn = bc_init_turn,
 	.attach = bc_attach,
 	.try_claim = bc_try_claim,
@@ -373,5 +376,5 @@ const struct fr_ring_ops fr_broadcast_ops = {
 	.info = bc_info,
 	.log_count = bc_log_count,
 	.consumer_wakes = FR_WAKE_ALL, /* every reader wants every frame */
-	.min_slots = 4, /* room for the camera, one reader's pin and one spare */
+	.min_slots = 4,                /* room for the camera, one reader's pin and one spare */
 };

@@ -26,7 +26,8 @@ FR_API const char *fr_strerror(int err)
 	case EPROTO: return "not a framering segment, incompatible or corrupted";
 	case ENOSPC: return "no room in shared memory";
 	case ENOMEM: return "out of memory";
-	case ECHILD: return "handle inherited across fork(): open the segment again in this process";
+	case ECHILD:
+		return "handle inherited across fork(): open the segment again in this process";
 	default: return strerror((int)e);
 	}
 }

@@ -5,19 +5,17 @@
 #include "internal.h"
 
 static const char *const format_names[FR_FORMAT_COUNT] = {
-	[FR_FORMAT_RAW] = "raw",       [FR_FORMAT_GRAY8] = "gray8",
-	[FR_FORMAT_GRAY16] = "gray16", [FR_FORMAT_RGB24] = "rgb24",
-	[FR_FORMAT_BGR24] = "bgr24",   [FR_FORMAT_RGBA32] = "rgba32",
-	[FR_FORMAT_BGRA32] = "bgra32", [FR_FORMAT_YUYV] = "yuyv",
-	[FR_FORMAT_NV12] = "nv12",     [FR_FORMAT_I420] = "i420",
-	[FR_FORMAT_JPEG] = "jpeg",
+	[FR_FORMAT_RAW] = "raw",       [FR_FORMAT_GRAY8] = "gray8", [FR_FORMAT_GRAY16] = "gray16",
+	[FR_FORMAT_RGB24] = "rgb24",   [FR_FORMAT_BGR24] = "bgr24", [FR_FORMAT_RGBA32] = "rgba32",
+	[FR_FORMAT_BGRA32] = "bgra32", [FR_FORMAT_YUYV] = "yuyv",   [FR_FORMAT_NV12] = "nv12",
+	[FR_FORMAT_I420] = "i420",     [FR_FORMAT_JPEG] = "jpeg",
 };
 
 /* Bytes per pixel of the first plane's rows. */
 static const uint8_t row_bytes_per_pixel[FR_FORMAT_COUNT] = {
-	[FR_FORMAT_GRAY8] = 1,  [FR_FORMAT_GRAY16] = 2, [FR_FORMAT_RGB24] = 3,
-	[FR_FORMAT_BGR24] = 3,  [FR_FORMAT_RGBA32] = 4, [FR_FORMAT_BGRA32] = 4,
-	[FR_FORMAT_YUYV] = 2,   [FR_FORMAT_NV12] = 1,   [FR_FORMAT_I420] = 1,
+	[FR_FORMAT_GRAY8] = 1, [FR_FORMAT_GRAY16] = 2, [FR_FORMAT_RGB24] = 3,
+	[FR_FORMAT_BGR24] = 3, [FR_FORMAT_RGBA32] = 4, [FR_FORMAT_BGRA32] = 4,
+	[FR_FORMAT_YUYV] = 2,  [FR_FORMAT_NV12] = 1,   [FR_FORMAT_I420] = 1,
 };
 
 FR_API const char *fr_format_name(uint32_t format)
@@ -48,10 +46,11 @@ FR_API uint64_t fr_format_default_stride(uint32_t format, uint32_t width)
 	return (min + 63) & ~UINT64_C(63);
 }
 
-FR_API int fr_format_frame_bytes(uint32_t format, uint32_t width, uint32_t height,
-				 uint32_t stride, uint64_t *bytes)
+FR_API int fr_format_frame_bytes(uint32_t format, uint32_t width, uint32_t height, uint32_t stride,
+				 uint64_t *bytes)
 {
-	if (format >= FR_FORMAT_COUNT || !row_bytes_per_pixel[format] || !width || !height || !bytes)
+	if (format >= FR_FORMAT_COUNT || !row_bytes_per_pixel[format] || !width || !height ||
+	    !bytes)
 		return -EINVAL;
 	bool subsampled = format == FR_FORMAT_YUYV || format == FR_FORMAT_NV12 ||
 			  format == FR_FORMAT_I420;

@@ -7,9 +7,9 @@
 
 #include "internal.h"
 
-void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos)
+void fri_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos)
 {
-	f->data = fr_slot_data(r, slot);
+	f->data = fri_slot_data(r, slot);
 	f->capacity = r->geo.frame_capacity;
 	f->bytes = r->geo.frame_capacity;
 	if (r->geo.format != FR_FORMAT_RAW && r->geo.format != FR_FORMAT_JPEG)
@@ -28,7 +28,7 @@ void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slo
 }
 
 /* Is this frame's metadata consistent with the slot it sits in? */
-int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f)
+int fri_frame_check(const struct fr_ring *r, const struct fr_frame *f)
 {
 	if (f->bytes > r->geo.frame_capacity || f->format >= FR_FORMAT_COUNT)
 		return -EINVAL;
@@ -41,11 +41,11 @@ int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f)
 	return 0;
 }
 
-void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
-			uint32_t owner)
+void fri_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
+			 uint32_t owner)
 {
 	d->seq = seq;
-	d->timestamp_ns = f->timestamp_ns ? f->timestamp_ns : fr_now_ns();
+	d->timestamp_ns = f->timestamp_ns ? f->timestamp_ns : fri_now_ns();
 	d->bytes = f->bytes;
 	d->width = f->width;
 	d->height = f->height;
@@ -57,12 +57,12 @@ void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_
 
 /*
  * Copy a descriptor into @f. The descriptor is shared memory another process
- * may scribble on: copy first, validate the copy (fr_frame_check) after.
+ * may scribble on: copy first, validate the copy (fri_frame_check) after.
  */
-void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
-			uint32_t slot, uint64_t pos)
+void fri_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
+			 uint32_t slot, uint64_t pos)
 {
-	f->data = fr_slot_data(r, slot);
+	f->data = fri_slot_data(r, slot);
 	f->capacity = r->geo.frame_capacity;
 	f->seq = d->seq;
 	f->timestamp_ns = d->timestamp_ns;
@@ -77,13 +77,13 @@ void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struc
 	f->priv_state = 0;
 }
 
-void fr_wake_consumers(struct fr_ring *r)
+void fri_wake_consumers(struct fr_ring *r)
 {
-	fr_wake(&r->hdr->data_wait, r->ops->consumer_wakes);
+	fri_wake(&r->hdr->data_wait, r->ops->consumer_wakes);
 }
 
-void fr_wake_producers(struct fr_ring *r)
+void fri_wake_producers(struct fr_ring *r)
 {
 	/* Every mode frees slots one at a time here (reapers wake all themselves). */
-	fr_wake(&r->hdr->space_wait, 1);
+	fri_wake(&r->hdr->space_wait, 1);
 }

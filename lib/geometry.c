@@ -9,12 +9,12 @@
 
 #include "internal.h"
 
-const struct fr_ring_ops *fr_ops_for(uint32_t mode)
+const struct fr_ring_ops *fri_ops_for(uint32_t mode)
 {
 	switch (mode) {
-	case FR_SPSC: return &fr_spsc_ops;
-	case FR_MPMC: return &fr_mpmc_ops;
-	case FR_BROADCAST: return &fr_broadcast_ops;
+	case FR_SPSC: return &fri_spsc_ops;
+	case FR_MPMC: return &fri_mpmc_ops;
+	case FR_BROADCAST: return &fri_broadcast_ops;
 	default: return NULL;
 	}
 }
@@ -24,7 +24,7 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
 	return (v + unit - 1) / unit * unit;
 }
 
-bool fr_is_pow2(uint32_t v)
+bool fri_is_pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
 }
@@ -39,7 +39,7 @@ static bool mul_add(uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
 }
 
 /* Compute the layout of a segment for a normalised config. */
-int fr_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g)
+int fri_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g)
 {
 	g->mode = mode;
 	g->slot_count = slots;
@@ -48,7 +48,7 @@ int fr_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_ge
 	uint64_t end = g->desc_offset + (uint64_t)slots * FR_SHM_DESC_BYTES;
 	g->log_count = 0;
 	g->log_offset = 0;
-	const struct fr_ring_ops *ops = fr_ops_for(mode);
+	const struct fr_ring_ops *ops = fri_ops_for(mode);
 	if (ops && ops->log_count) {
 		g->log_count = ops->log_count(slots);
 		g->log_offset = end;
@@ -75,8 +75,8 @@ static void copy_shared(void *dst, const volatile void *src, size_t n)
 		d[i] = s[i];
 }
 
-int fr_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
-			 struct fr_geometry *g)
+int fri_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
+			  struct fr_geometry *g)
 {
 	struct fr_geometry want;
 	struct fr_shm_header h; /* only the identity line is copied and used */
@@ -88,7 +88,8 @@ int fr_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
 	if (h.mode < FR_SPSC || h.mode > FR_BROADCAST || h.policy != 0 ||
 	    h.max_peers != FR_MAX_PEERS)
 		return -EPROTO;
-	if (!fr_is_pow2(h.slot_count) || h.slot_count < FR_MIN_SLOTS || h.slot_count > FR_MAX_SLOTS)
+	if (!fri_is_pow2(h.slot_count) || h.slot_count < FR_MIN_SLOTS ||
+	    h.slot_count > FR_MAX_SLOTS)
 		return -EPROTO;
 	if (h.frame_capacity == 0 || h.frame_capacity > FR_MAX_FRAME_BYTES)
 		return -EPROTO;
@@ -102,7 +103,7 @@ int fr_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
 	}
 	/* The layout is a function of (mode, slots, capacity): recompute it and
 	 * require every stored offset to match, instead of trusting any of them. */
-	if (fr_layout_for(h.mode, h.slot_count, h.frame_capacity, &want) < 0)
+	if (fri_layout_for(h.mode, h.slot_count, h.frame_capacity, &want) < 0)
 		return -EPROTO;
 	if (h.header_bytes != want.header_bytes || h.desc_offset != want.desc_offset ||
 	    h.log_offset != want.log_offset || h.log_count != want.log_count ||

@@ -49,7 +49,7 @@ static void install_atfork(void)
 	atfork_error = pthread_atfork(before_fork, parent_after_fork, child_after_fork);
 }
 
-int fr_handle_register(struct fr_ring *r)
+int fri_handle_register(struct fr_ring *r)
 {
 	pthread_once(&atfork_once, install_atfork);
 	if (atfork_error)
@@ -61,7 +61,7 @@ int fr_handle_register(struct fr_ring *r)
 	return 0;
 }
 
-void fr_handle_unregister(struct fr_ring *r)
+void fri_handle_unregister(struct fr_ring *r)
 {
 	pthread_mutex_lock(&handles_lock);
 	for (struct fr_ring **p = &handles; *p; p = &(*p)->next_handle) {

@@ -5,7 +5,7 @@
 #include "internal.h"
 
 /* Counters and peers; @r may be a read-only pseudo-handle made by fr_stat. */
-void fr_fill_info(struct fr_ring *r, struct fr_info *info)
+void fri_fill_info(struct fr_ring *r, struct fr_info *info)
 {
 	const struct fr_shm_header *h = r->hdr;
 	memset(info, 0, sizeof(*info));
@@ -22,7 +22,7 @@ void fr_fill_info(struct fr_ring *r, struct fr_info *info)
 	info->segment_bytes = r->geo.segment_bytes;
 	int32_t creator = h->creator_pid; /* read once: checked and reported alike */
 	info->creator_pid = creator;
-	info->creator_alive = fr_creator_alive(creator, h->creator_start);
+	info->creator_alive = fri_creator_alive(creator, h->creator_start);
 	info->created_ns = h->created_ns;
 	/* Relaxed: a snapshot for humans; each counter is individually atomic. */
 	info->head = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -35,8 +35,8 @@ void fr_fill_info(struct fr_ring *r, struct fr_info *info)
 	info->producer_waits = atomic_load_explicit(&h->producer_waits, memory_order_relaxed);
 	info->consumer_waits = atomic_load_explicit(&h->consumer_waits, memory_order_relaxed);
 	info->latest_stalls = atomic_load_explicit(&h->latest_stalls, memory_order_relaxed);
-	info->end_of_stream =
-		(atomic_load_explicit(&h->stream, memory_order_relaxed) & FR_STREAM_END) != 0;
+	info->end_of_stream = (atomic_load_explicit(&h->stream, memory_order_relaxed) &
+			       FR_STREAM_END) != 0;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		const struct fr_shm_peer *p = &h->peers[i];
 		/* Acquire: pairs with the release store of LIVE at attach. */
@@ -48,7 +48,7 @@ void fr_fill_info(struct fr_ring *r, struct fr_info *info)
 		pi->pid = p->pid;
 		pi->role = p->role;
 		pi->flags = p->flags;
-		pi->alive = st == FR_PEER_LIVE && fr_peer_alive(r, i);
+		pi->alive = st == FR_PEER_LIVE && fri_peer_alive(r, i);
 		pi->generation = atomic_load_explicit(&p->generation, memory_order_relaxed);
 		pi->attach_ns = p->attach_ns;
 		pi->cursor = atomic_load_explicit(&p->cursor, memory_order_relaxed);
@@ -65,11 +65,42 @@ FR_API int fr_info(struct fr_ring *r, struct fr_info *info)
 		return -EINVAL;
 	if (r->inherited)
 		return -ECHILD;
-	fr_fill_info(r, info);
+	fri_fill_info(r, info);
 	return 0;
 }
 
 FR_API int fr_info_is_stale(const struct fr_info *info)
 {
 	return info && info->live_peers == 0 && !info->creator_alive;
+}
+
+FR_API int fr_handle_stats(struct fr_ring *r, struct fr_handle_stats *st)
+{
+	if (!r || !st)
+		return -EINVAL;
+	if (r->inherited)
+		return -ECHILD;
+	const struct fr_shm_header *h = r->hdr;
+	const struct fr_shm_peer *p = r->self;
+	memset(st, 0, sizeof(*st));
+	st->index = (uint32_t)r->peer;
+	st->role = r->role & (FR_PRODUCER | FR_CONSUMER);
+	st->flags = r->role & ~(FR_PRODUCER | FR_CONSUMER);
+	/* Relaxed: statistics; our own entry's counters only we write. */
+	st->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
+	st->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+	st->cursor = atomic_load_explicit(&p->cursor, memory_order_relaxed);
+	if (r->role & FR_CONSUMER) {
+		uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+		uint64_t from = r->geo.mode == FR_BROADCAST
+				    ? st->cursor
+				    : atomic_load_explicit(&h->tail, memory_order_relaxed);
+		st->lag = head > from ? head - from : 0;
+	}
+	return 0;
+}
+
+FR_API const char *fr_version(void)
+{
+	return FR_VERSION;
 }

@@ -66,9 +66,9 @@ struct fr_ring_ops {
 
 #define FR_WAKE_ALL 0x7fffffff
 
-extern const struct fr_ring_ops fr_spsc_ops;
-extern const struct fr_ring_ops fr_mpmc_ops;
-extern const struct fr_ring_ops fr_broadcast_ops;
+extern const struct fr_ring_ops fri_spsc_ops;
+extern const struct fr_ring_ops fri_mpmc_ops;
+extern const struct fr_ring_ops fri_broadcast_ops;
 
 /* One mapping of a segment, shared by the handles fr_open_from() made from each other. */
 struct fr_mapping {
@@ -90,7 +90,7 @@ struct fr_ring {
 	uint32_t mask;                /* slot_count - 1 */
 	const struct fr_ring_ops *ops;
 
-	unsigned role;                /* FR_PRODUCER or FR_CONSUMER (| FR_LATEST | FR_FROM_OLDEST) */
+	unsigned role;                /* FR_PRODUCER or FR_CONSUMER, | FR_LATEST, FR_FROM_OLDEST */
 	int peer;                     /* own entry in the peer table */
 	struct fr_shm_peer *self;
 	bool inherited;               /* this process got the handle by fork(): see handles.c */
@@ -120,31 +120,31 @@ struct fr_ring {
 };
 
 /* frame.c */
-static inline uint8_t *fr_slot_data(const struct fr_ring *r, uint32_t slot)
+static inline uint8_t *fri_slot_data(const struct fr_ring *r, uint32_t slot)
 {
 	return r->payload + (uint64_t)slot * r->geo.payload_stride;
 }
-void fr_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
+void fri_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const struct fr_shm_desc *d,
 			uint32_t slot, uint64_t pos);
-int fr_frame_check(const struct fr_ring *r, const struct fr_frame *f);
-void fr_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos);
-void fr_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
+int fri_frame_check(const struct fr_ring *r, const struct fr_frame *f);
+void fri_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos);
+void fri_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
 			uint32_t owner);
 /* Wake sleepers after making a frame (consumers) or a slot (producers) available. */
-void fr_wake_consumers(struct fr_ring *r);
+void fri_wake_consumers(struct fr_ring *r);
 /* Add to a counter only this handle writes (its own peer entry): no RMW needed. */
-static inline void fr_count_own(_Atomic uint64_t *counter, uint64_t n)
+static inline void fri_count_own(_Atomic uint64_t *counter, uint64_t n)
 {
 	/* Relaxed: read by others only as a statistic. */
 	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
 			      memory_order_relaxed);
 }
-void fr_wake_producers(struct fr_ring *r);
+void fri_wake_producers(struct fr_ring *r);
 
 /* wait.c */
-uint64_t fr_now_ns(void);            /* CLOCK_MONOTONIC */
-uint64_t fr_realtime_ns(void);
-static inline void fr_cpu_relax(void)
+uint64_t fri_now_ns(void);            /* CLOCK_MONOTONIC */
+uint64_t fri_realtime_ns(void);
+static inline void fri_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -153,11 +153,11 @@ static inline void fr_cpu_relax(void)
 #endif
 }
 /* Sleep on @w's event while it still equals @seen, at most @timeout_ns (<0: forever). */
-int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
+int fri_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
 /* Bump @w's event and wake @count sleepers (FR_WAKE_ALL: all), announced or not. */
-void fr_futex_wake(struct fr_shm_wait *w, int count);
-/* Wake @count sleepers of @w if any announced themselves (Dekker handshake with fr_wait_until). */
-void fr_wake(struct fr_shm_wait *w, int count);
+void fri_futex_wake(struct fr_shm_wait *w, int count);
+/* Wake @count sleepers of @w if any announced themselves (Dekker handshake with fri_wait_until). */
+void fri_wake(struct fr_shm_wait *w, int count);
 /* A blocking wait: what wait.c needs to know, and nothing of rings or peers. */
 struct fr_wait {
 	struct fr_shm_wait *line;  /* where to sleep */
@@ -171,54 +171,54 @@ struct fr_wait {
 	bool slept;                /* out: the wait slept at least once */
 };
 /* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
-int fr_wait_until(struct fr_wait *w);
+int fri_wait_until(struct fr_wait *w);
 
 /* attach.c */
-int fr_peer_attach(struct fr_ring *r, unsigned role);
-void fr_peer_detach(struct fr_ring *r);
-void fr_reap(struct fr_ring *r);
-void fr_reap_if_due(struct fr_ring *r);
+int fri_peer_attach(struct fr_ring *r, unsigned role);
+void fri_peer_detach(struct fr_ring *r);
+void fri_reap(struct fr_ring *r);
+void fri_reap_if_due(struct fr_ring *r);
 
 /* peers.c */
-uint64_t fr_process_start_time(int pid);
-bool fr_peer_alive(const struct fr_ring *r, unsigned idx);
-int fr_peer_alive_fd(int fd, unsigned idx);
+uint64_t fri_process_start_time(int pid);
+bool fri_peer_alive(const struct fr_ring *r, unsigned idx);
+int fri_peer_alive_fd(int fd, unsigned idx);
 /* Take / drop entry @idx's lock through our fd: 0, or -errno when another holds it. */
-int fr_peer_lock(const struct fr_ring *r, unsigned idx);
-void fr_peer_unlock(const struct fr_ring *r, unsigned idx);
+int fri_peer_lock(const struct fr_ring *r, unsigned idx);
+void fri_peer_unlock(const struct fr_ring *r, unsigned idx);
 /* A producer joins / leaves the stream word (leave: true when that ended the stream). */
-void fr_stream_join(struct fr_shm_header *h, unsigned idx);
-bool fr_stream_leave(struct fr_ring *r);
+void fri_stream_join(struct fr_shm_header *h, unsigned idx);
+bool fri_stream_leave(struct fr_ring *r);
 /* A consumer entry leaves (close or death): keep its deliveries in the totals. */
-void fr_retire_consumer(struct fr_ring *r, int idx);
-bool fr_creator_alive(int32_t pid, uint64_t start_time);
+void fri_retire_consumer(struct fr_ring *r, int idx);
+bool fri_creator_alive(int32_t pid, uint64_t start_time);
 
 /* handles.c: the process's handles, so that a fork() child can disown them */
-int fr_handle_register(struct fr_ring *r);
-void fr_handle_unregister(struct fr_ring *r);
+int fri_handle_register(struct fr_ring *r);
+void fri_handle_unregister(struct fr_ring *r);
 
 /* geometry.c */
-const struct fr_ring_ops *fr_ops_for(uint32_t mode); /* NULL for an unknown mode */
-bool fr_is_pow2(uint32_t v);
+const struct fr_ring_ops *fri_ops_for(uint32_t mode); /* NULL for an unknown mode */
+bool fri_is_pow2(uint32_t v);
 /* The layout of a segment of @mode (known), @slots and @capacity; -EINVAL when too large. */
-int fr_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g);
+int fri_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g);
 /* Copy the identity line of @h once and check it describes exactly a file of @file_size. */
-int fr_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
+int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
 
 /* name.c */
-int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
+int fri_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
 
 /* info.c */
-void fr_fill_info(struct fr_ring *r, struct fr_info *info);
+void fri_fill_info(struct fr_ring *r, struct fr_info *info);
 
 /* Test-only hook points (testhooks.h), compiled into the tests' copy of the library. */
 #ifdef FR_TEST_HOOKS
-void fr_test_hook(const char *point);
-bool fr_test_reap_slice_enabled(void);
-#define FR_HOOK(point) fr_test_hook(point)
+void fri_test_hook(const char *point);
+bool fri_test_reap_slice_enabled(void);
+#define FR_HOOK(point) fri_test_hook(point)
 #else
 #define FR_HOOK(point) ((void)0)
-#define fr_test_reap_slice_enabled() true
+#define fri_test_reap_slice_enabled() true
 #endif
 
 #endif /* FR_INTERNAL_H */

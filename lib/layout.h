@@ -55,7 +55,7 @@ struct fr_shm_peer {
 	uint64_t start_time;         /* /proc/<pid>/stat starttime: tells pid reuse apart */
 	_Atomic uint64_t generation; /* bumped at every attach to this entry */
 	uint64_t attach_ns;          /* CLOCK_REALTIME */
-	uint64_t reserved0;          /* ABI 1: intent record (MPMC ownership is in the slot word now) */
+	uint64_t reserved0;          /* ABI 1 intent record: MPMC ownership is in the slot word */
 	_Atomic uint64_t held;       /* ring position + 1 claimed or held: a hint, and for an
 				      * ORPHAN entry the frame awaiting redelivery */
 	_Atomic uint64_t cursor;     /* broadcast consumer: next seq to read */
@@ -104,11 +104,11 @@ struct fr_shm_header {
 	uint32_t perms;           /* requested file mode */
 
 	/* producer line: written by producers */
-	_Atomic uint64_t head;           /* next ring position to claim (SPSC/MPMC) or seq to publish */
+	_Atomic uint64_t head;           /* next position to claim, or broadcast seq to publish */
 	_Atomic uint64_t published;      /* frames published (MPMC: seq source) */
 	_Atomic uint64_t producer_waits; /* claims that found no free slot */
 	_Atomic uint64_t aborted;        /* slots given up unpublished */
-	_Atomic uint64_t latest_stalls;  /* broadcast: claims blocked by latest consumers' pins alone */
+	_Atomic uint64_t latest_stalls;  /* broadcast: claims held back by latest readers alone */
 	uint8_t producer_pad[88];
 
 	/* consumer line: written by consumers */
@@ -124,8 +124,8 @@ struct fr_shm_header {
 	struct fr_shm_wait space_wait; /* producers sleep here; consumers wake */
 
 	/* control line: rarely written */
-	_Atomic uint64_t stream;       /* attached producers and end of stream, FR_STREAM_*; CAS only */
-	_Atomic uint64_t orphans;      /* MPMC: bit i = entry i may be ORPHAN (a hint, see mpmc.c) */
+	_Atomic uint64_t stream;       /* producers attached, end of stream: FR_STREAM_*; CAS */
+	_Atomic uint64_t orphans;      /* MPMC: bit i = entry i may be ORPHAN (a hint; mpmc.c) */
 	_Atomic uint64_t attaches;     /* attach count, for info */
 	uint8_t control_pad[104];
 

@@ -118,16 +118,15 @@ static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 		if (ahead == 0 && word_state(w) == FREE) {
 			FR_HOOK("mpmc_claim_before_cas");
 			/* Acquire on success, as the load above. */
-			if (!atomic_compare_exchange_strong_explicit(&d->turn, &w,
-								     word(pos, CLAIMED, me),
-								     memory_order_acquire,
-								     memory_order_relaxed))
+			if (!atomic_compare_exchange_strong_explicit(
+				&d->turn, &w, word(pos, CLAIMED, me), memory_order_acquire,
+				memory_order_relaxed))
 				continue; /* somebody else's now: look at the new word */
 			FR_HOOK("mpmc_claim_won");
 			advance(&h->head, pos);
 			/* Relaxed: a hint for the reaper, which verifies it against the word. */
 			atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-			fr_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
+			fri_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
 			return 0;
 		}
 		if (ahead == 0) { /* another producer has pos: help head past it */
@@ -151,11 +150,10 @@ static int hand_over(struct fr_ring *r, uint64_t pos, unsigned state)
 	/* Release: pairs with the consumer's acquire load of the word; pixels
 	 * and descriptor are visible before the slot reads as published. A CAS,
 	 * not a store: only the owner's word may become READY. */
-	bool ours = atomic_compare_exchange_strong_explicit(&d->turn, &w, word(pos, state, 0),
-							    memory_order_release,
-							    memory_order_relaxed);
+	bool ours = atomic_compare_exchange_strong_explicit(
+	    &d->turn, &w, word(pos, state, 0), memory_order_release, memory_order_relaxed);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
-	fr_wake_consumers(r);
+	fri_wake_consumers(r);
 	return ours ? 0 : -EPROTO; /* our slot was scribbled on */
 }
 
@@ -165,7 +163,7 @@ static int mpmc_publish(struct fr_ring *r, struct fr_frame *f)
 	/* Relaxed: seq only has to be unique and consecutive; the release CAS
 	 * in hand_over publishes it with the descriptor. */
 	uint64_t seq = atomic_fetch_add_explicit(&r->hdr->published, 1, memory_order_relaxed);
-	fr_desc_store_meta(&r->desc[pos & r->mask], f, seq, (uint32_t)r->peer);
+	fri_desc_store_meta(&r->desc[pos & r->mask], f, seq, (uint32_t)r->peer);
 	f->seq = seq;
 	return hand_over(r, pos, READY);
 }
@@ -183,12 +181,11 @@ static bool give_back(struct fr_ring *r, uint64_t pos, uint64_t w)
 {
 	/* Release: pairs with the producer's acquire load of the word in claim;
 	 * our reads of the slot are done before it can be claimed again. */
-	bool ours = atomic_compare_exchange_strong_explicit(&r->desc[pos & r->mask].turn, &w,
-							    word(pos + r->geo.slot_count, FREE, 0),
-							    memory_order_release,
-							    memory_order_relaxed);
+	bool ours = atomic_compare_exchange_strong_explicit(
+	    &r->desc[pos & r->mask].turn, &w, word(pos + r->geo.slot_count, FREE, 0),
+	    memory_order_release, memory_order_relaxed);
 	if (ours)
-		fr_wake_producers(r);
+		fri_wake_producers(r);
 	return ours;
 }
 
@@ -198,10 +195,10 @@ static int take_slot(struct fr_ring *r, struct fr_frame *f, uint64_t pos, bool r
 	uint32_t slot = (uint32_t)(pos & r->mask);
 	/* Relaxed: a hint for the reaper, which verifies it against the word. */
 	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-	fr_frame_from_desc(r, f, &r->desc[slot], slot, pos);
+	fri_frame_from_desc(r, f, &r->desc[slot], slot, pos);
 	if (redelivered)
 		f->flags |= FR_FRAME_REDELIVERED;
-	if (fr_frame_check(r, f) == 0)
+	if (fri_frame_check(r, f) == 0)
 		return 0;
 	give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer));
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
@@ -220,7 +217,7 @@ static int adopt_orphan(struct fr_ring *r, struct fr_frame *f, uint64_t orphans)
 		 * longer ORPHAN) is cleared by whoever reuses the entry. */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_ORPHAN)
 			continue;
-		if (fr_peer_lock(r, i) != 0)
+		if (fri_peer_lock(r, i) != 0)
 			continue; /* another consumer is adopting it */
 		int rc = -EAGAIN;
 		if (atomic_load_explicit(&p->state, memory_order_acquire) == FR_PEER_ORPHAN) {
@@ -231,9 +228,9 @@ static int adopt_orphan(struct fr_ring *r, struct fr_frame *f, uint64_t orphans)
 			/* Acquire: the dead consumer's TAKEN continues the release
 			 * sequence of the producer's READY, so the frame is complete. */
 			bool ours = held && atomic_compare_exchange_strong_explicit(
-						    &r->desc[pos & r->mask].turn, &w,
-						    word(pos, TAKEN, (unsigned)r->peer),
-						    memory_order_acquire, memory_order_relaxed);
+						&r->desc[pos & r->mask].turn, &w,
+						word(pos, TAKEN, (unsigned)r->peer),
+						memory_order_acquire, memory_order_relaxed);
 			atomic_store_explicit(&p->held, 0, memory_order_relaxed);
 			/* Release: our CAS precedes the entry's return to FREE. If we
 			 * die before this store, the next adopter's CAS fails (the
@@ -246,7 +243,7 @@ static int adopt_orphan(struct fr_ring *r, struct fr_frame *f, uint64_t orphans)
 				rc = take_slot(r, f, pos, true);
 			}
 		}
-		fr_peer_unlock(r, i);
+		fri_peer_unlock(r, i);
 		if (rc != -EAGAIN)
 			return rc;
 	}
@@ -275,11 +272,9 @@ static int mpmc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 		if (ahead == 0 && state == READY) {
 			FR_HOOK("mpmc_acquire_before_cas");
 			/* Acquire on success, as the load above. */
-			if (!atomic_compare_exchange_strong_explicit(&d->turn, &w,
-								     word(pos, TAKEN,
-									  (unsigned)r->peer),
-								     memory_order_acquire,
-								     memory_order_relaxed))
+			if (!atomic_compare_exchange_strong_explicit(
+				&d->turn, &w, word(pos, TAKEN, (unsigned)r->peer),
+				memory_order_acquire, memory_order_relaxed))
 				continue;
 			FR_HOOK("mpmc_acquire_won");
 			advance(&h->tail, pos);
@@ -327,7 +322,8 @@ static bool mpmc_more(struct fr_ring *r, bool producer)
 	uint64_t w = atomic_load_explicit(&r->desc[pos & r->mask].turn, memory_order_relaxed);
 	if (ahead_of(w, pos) != 0)
 		return false;
-	return producer ? word_state(w) == FREE : word_state(w) == READY || word_state(w) == ABORTED;
+	return producer ? word_state(w) == FREE
+			: word_state(w) == READY || word_state(w) == ABORTED;
 }
 
 /* Resolve slot @s if dead entry @idx owns it; true when it did. */
@@ -349,7 +345,8 @@ static bool reap_slot(struct fr_ring *r, unsigned idx, uint32_t s, uint32_t *nex
 		atomic_store_explicit(&r->hdr->peers[idx].held, pos + 1, memory_order_relaxed);
 		/* Relaxed: the hint bit is made visible by the release store of
 		 * ORPHAN (reap_locked) that consumers load with acquire. */
-		atomic_fetch_or_explicit(&r->hdr->orphans, UINT64_C(1) << idx, memory_order_relaxed);
+		atomic_fetch_or_explicit(&r->hdr->orphans, UINT64_C(1) << idx,
+					 memory_order_relaxed);
 		*next = FR_PEER_ORPHAN;
 		return true;
 	}
@@ -392,7 +389,7 @@ static void mpmc_info(struct fr_ring *r, struct fr_info *info)
 	info->consumed = info->tail;
 }
 
-const struct fr_ring_ops fr_mpmc_ops = {
+const struct fr_ring_ops fri_mpmc_ops = {
 	.init_turn = mpmc_init_turn,
 	.attach = mpmc_attach,
 	.try_claim = mpmc_try_claim,

@@ -18,8 +18,8 @@ FR_API int fr_name_check(const char *name)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		if (!ok)
 			return -EINVAL;
 	}
@@ -28,7 +28,7 @@ FR_API int fr_name_check(const char *name)
 	return 0;
 }
 
-int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2])
+int fri_shm_name(const char *name, char out[FR_NAME_MAX + 2])
 {
 	int rc = fr_name_check(name);
 	if (rc < 0)
@@ -43,7 +43,7 @@ int fr_shm_name(const char *name, char out[FR_NAME_MAX + 2])
 FR_API int fr_unlink(const char *name)
 {
 	char shm[FR_NAME_MAX + 2];
-	int rc = fr_shm_name(name, shm);
+	int rc = fri_shm_name(name, shm);
 	if (rc < 0)
 		return rc;
 	return shm_unlink(shm) == 0 ? 0 : -errno;

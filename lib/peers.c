@@ -36,7 +36,7 @@ static int ofd_lock(int fd, unsigned idx, short type)
 }
 
 /* 1 when another open file description holds entry @idx's lock, 0 when none, <0 error. */
-int fr_peer_alive_fd(int fd, unsigned idx)
+int fri_peer_alive_fd(int fd, unsigned idx)
 {
 	struct flock fl;
 	memset(&fl, 0, sizeof(fl));
@@ -49,24 +49,24 @@ int fr_peer_alive_fd(int fd, unsigned idx)
 	return fl.l_type != F_UNLCK;
 }
 
-int fr_peer_lock(const struct fr_ring *r, unsigned idx)
+int fri_peer_lock(const struct fr_ring *r, unsigned idx)
 {
 	return ofd_lock(r->fd, idx, F_WRLCK);
 }
 
-void fr_peer_unlock(const struct fr_ring *r, unsigned idx)
+void fri_peer_unlock(const struct fr_ring *r, unsigned idx)
 {
 	ofd_lock(r->fd, idx, F_UNLCK);
 }
 
-bool fr_peer_alive(const struct fr_ring *r, unsigned idx)
+bool fri_peer_alive(const struct fr_ring *r, unsigned idx)
 {
 	if ((int)idx == r->peer)
-		return true; /* our own lock never conflicts with us */
-	return fr_peer_alive_fd(r->fd, idx) != 0; /* on error, assume alive: never reap wrongly */
+		return true;                       /* our own lock never conflicts with us */
+	return fri_peer_alive_fd(r->fd, idx) != 0; /* on error, assume alive: never reap wrongly */
 }
 
-uint64_t fr_process_start_time(int pid)
+uint64_t fri_process_start_time(int pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -95,20 +95,22 @@ uint64_t fr_process_start_time(int pid)
 	return field == 22 ? v : 0;
 }
 
-bool fr_creator_alive(int32_t pid, uint64_t start_time)
+bool fri_creator_alive(int32_t pid, uint64_t start_time)
 {
 	if (pid <= 0)
 		return false;
-	uint64_t st = fr_process_start_time(pid);
+	uint64_t st = fri_process_start_time(pid);
 	return st != 0 && st == start_time;
 }
 
-void fr_retire_consumer(struct fr_ring *r, int idx)
+void fri_retire_consumer(struct fr_ring *r, int idx)
 {
 	if (idx < 0 || idx >= FR_MAX_PEERS)
 		return;
-	/* Relaxed: a statistic; the entry's delivered count is final by now. */
-	uint64_t n = atomic_load_explicit(&r->hdr->peers[idx].delivered, memory_order_relaxed);
+	/* Relaxed: a statistic; the entry's count is final by now. Taken, not
+	 * read, so that a second reaper (the first died mid-reap) adds nothing. */
+	uint64_t n = atomic_exchange_explicit(&r->hdr->peers[idx].delivered, 0,
+					      memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->hdr->consumed_retired, n, memory_order_relaxed);
 }
 
@@ -121,7 +123,7 @@ void fr_retire_consumer(struct fr_ring *r, int idx)
  * whichever handle that is. A dead producer's bit is cleared by its reaper
  * without END: a crash is not end of stream.
  */
-void fr_stream_join(struct fr_shm_header *h, unsigned idx)
+void fri_stream_join(struct fr_shm_header *h, unsigned idx)
 {
 	uint64_t old = atomic_load_explicit(&h->stream, memory_order_relaxed);
 	/* Release: pairs with the acquire of a leaving producer's CAS, which
@@ -132,7 +134,7 @@ void fr_stream_join(struct fr_shm_header *h, unsigned idx)
 		;
 }
 
-bool fr_stream_leave(struct fr_ring *r)
+bool fri_stream_leave(struct fr_ring *r)
 {
 	struct fr_shm_header *h = r->hdr;
 	const uint64_t bit = UINT64_C(1) << r->peer;
@@ -146,9 +148,8 @@ bool fr_stream_leave(struct fr_ring *r)
 			next |= FR_STREAM_END;
 		/* Release: pairs with the consumer's acquire load of the word, after
 		 * which it re-checks the ring once and sees our last publish. */
-		if (atomic_compare_exchange_weak_explicit(&h->stream, &old, next,
-							  memory_order_acq_rel,
-							  memory_order_acquire))
+		if (atomic_compare_exchange_weak_explicit(
+			&h->stream, &old, next, memory_order_acq_rel, memory_order_acquire))
 			return (next & FR_STREAM_END) && !(old & FR_STREAM_END);
 	}
 }

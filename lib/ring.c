@@ -28,7 +28,7 @@ static int try_claim(void *arg)
 
 static void tick(void *arg)
 {
-	fr_reap_if_due(((struct step *)arg)->ring);
+	fri_reap_if_due(((struct step *)arg)->ring);
 }
 
 /* Spin, then sleep on @line until @try_fn succeeds or the timeout ends. */
@@ -42,18 +42,19 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
 		.spin_ns = r->spin_ns,
 		/* Wake up now and then to notice dead peers (the reaper); tests
 		 * turn that off so that a missing wake-up shows as a hang. */
-		.slice_ns = fr_test_reap_slice_enabled() ? FR_REAP_INTERVAL_MS * INT64_C(1000000) : -1,
+		.slice_ns = fri_test_reap_slice_enabled() ? FR_REAP_INTERVAL_MS * INT64_C(1000000)
+							  : -1,
 		.timeout_ms = timeout_ms,
 		.try_fn = try_fn,
 		.tick_fn = tick,
 		.arg = s,
 	};
-	int rc = fr_wait_until(&w);
+	int rc = fri_wait_until(&w);
 	/* Where a wake-up wakes one sleeper (MPMC), the one woken may have taken
 	 * what another event made available meanwhile (published or released
 	 * out of order): pass the wake-up on when more is there. */
 	if (rc == 0 && w.slept && r->ops->more && r->ops->more(r, line == &r->hdr->space_wait))
-		fr_wake(line, 1);
+		fri_wake(line, 1);
 	return rc;
 }
 
@@ -65,7 +66,7 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one claimed frame per handle */
-	struct step s = {r, f, 0};
+	struct step s = { r, f, 0 };
 	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);
@@ -85,12 +86,12 @@ FR_API int fr_publish(struct fr_ring *r, struct fr_frame *f)
 		return -ECHILD;
 	if (!r || !f || !held_by_caller(r, f) || !(r->role & FR_PRODUCER))
 		return -EINVAL;
-	if (fr_frame_check(r, f) < 0)
+	if (fri_frame_check(r, f) < 0)
 		return -EINVAL;
 	int rc = r->ops->publish(r, f);
 	r->holding = false; /* handed over, or (-EPROTO) taken from us by a scribble */
 	if (rc == 0)
-		fr_count_own(&r->self->delivered, 1);
+		fri_count_own(&r->self->delivered, 1);
 	return rc;
 }
 
@@ -112,7 +113,7 @@ static int try_acquire(void *arg)
 	int rc = r->ops->try_acquire(r, a->frame, a->flags);
 	if (rc != -EAGAIN)
 		return rc;
-	/* Acquire: pairs with the release CAS that set END (fr_stream_leave);
+	/* Acquire: pairs with the release CAS that set END (fri_stream_leave);
 	 * the last producer's last publish is then visible to the re-check. */
 	if (!(atomic_load_explicit(&r->hdr->stream, memory_order_acquire) & FR_STREAM_END))
 		return -EAGAIN;
@@ -128,7 +129,7 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one acquired frame per handle */
-	struct step a = {r, f, flags};
+	struct step a = { r, f, flags };
 	int rc = try_acquire(&a);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->consumer_waits, 1, memory_order_relaxed);
@@ -138,7 +139,7 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 		r->holding = true;
 		r->held_pos = f->priv_pos;
 		r->held_slot = f->priv_slot;
-		fr_count_own(&r->self->delivered, 1);
+		fri_count_own(&r->self->delivered, 1);
 	}
 	return rc == -EAGAIN && timeout_ms != 0 ? -ETIMEDOUT : rc;
 }

@@ -25,7 +25,7 @@
 static int map_segment(int fd, bool writable, struct stat *st, uint8_t **base)
 {
 	/* Wait briefly for a creator that has not finished (size 0 or state INIT). */
-	uint64_t give_up = fr_now_ns() + (uint64_t)OPEN_READY_WAIT_MS * 1000000u;
+	uint64_t give_up = fri_now_ns() + (uint64_t)OPEN_READY_WAIT_MS * 1000000u;
 	for (;;) {
 		if (fstat(fd, st) != 0)
 			return -errno;
@@ -48,16 +48,17 @@ static int map_segment(int fd, bool writable, struct stat *st, uint8_t **base)
 			 * final (ready, or garbage that validation will reject). */
 			static const char zeros[8];
 			bool making = memcmp(h->magic, zeros, 8) == 0 ||
-				      (memcmp(h->magic, FR_SHM_MAGIC, 8) == 0 && state == FR_SHM_INIT);
-			if (!making || fr_now_ns() >= give_up) {
+				      (memcmp(h->magic, FR_SHM_MAGIC, 8) == 0 &&
+				       state == FR_SHM_INIT);
+			if (!making || fri_now_ns() >= give_up) {
 				*base = m;
 				return 0;
 			}
 			munmap(m, (size_t)st->st_size);
 		}
-		if (fr_now_ns() >= give_up)
+		if (fri_now_ns() >= give_up)
 			return -EPROTO;
-		struct timespec ms = {0, 1000000};
+		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}
 }
@@ -73,7 +74,7 @@ static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_g
 	r->payload = base + g->payload_offset;
 	r->geo = *g;
 	r->mask = g->slot_count - 1;
-	r->ops = fr_ops_for(g->mode);
+	r->ops = fri_ops_for(g->mode);
 	r->peer = -1;
 }
 
@@ -114,11 +115,11 @@ static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry 
 	ring_map(r, fd, map->base, g);
 	r->map = map;
 	r->spin_ns = FR_DEFAULT_SPIN_NS;
-	int rc = fr_handle_register(r);
+	int rc = fri_handle_register(r);
 	if (rc == 0) {
-		rc = fr_peer_attach(r, role);
+		rc = fri_peer_attach(r, role);
 		if (rc < 0)
-			fr_handle_unregister(r);
+			fri_handle_unregister(r);
 	}
 	if (rc < 0) {
 		mapping_put(map);
@@ -127,7 +128,7 @@ static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry 
 		free(r);
 		return rc;
 	}
-	fr_reap(r); /* recover what dead peers left before we start */
+	fri_reap(r); /* recover what dead peers left before we start */
 	*out = r;
 	return 0;
 }
@@ -143,9 +144,9 @@ static int normalise(const struct fr_config *cfg, struct fr_config *c)
 		c->perms = 0600;
 	if (c->mode < FR_SPSC || c->mode > FR_BROADCAST)
 		return -EINVAL;
-	if (!fr_is_pow2(c->slots) || c->slots < FR_MIN_SLOTS || c->slots > FR_MAX_SLOTS)
+	if (!fri_is_pow2(c->slots) || c->slots < FR_MIN_SLOTS || c->slots > FR_MAX_SLOTS)
 		return -EINVAL;
-	if (c->slots < fr_ops_for(c->mode)->min_slots)
+	if (c->slots < fri_ops_for(c->mode)->min_slots)
 		return -EINVAL;
 	if (c->perms & ~07777u || c->flags & ~FR_CREATE_REPLACE_STALE)
 		return -EINVAL;
@@ -193,14 +194,14 @@ static void fill_header(struct fr_shm_header *h, const struct fr_config *c,
 	h->stride = c->stride;
 	h->format = c->format;
 	h->creator_pid = (int32_t)getpid();
-	h->creator_start = fr_process_start_time(h->creator_pid);
-	h->created_ns = fr_realtime_ns();
+	h->creator_start = fri_process_start_time(h->creator_pid);
+	h->created_ns = fri_realtime_ns();
 	h->perms = c->perms;
 }
 
 static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slots)
 {
-	const struct fr_ring_ops *ops = fr_ops_for(mode);
+	const struct fr_ring_ops *ops = fri_ops_for(mode);
 	for (uint32_t i = 0; i < slots; i++) {
 		d[i].seq = UINT64_MAX; /* never published */
 		atomic_init(&d[i].turn, ops->init_turn(i));
@@ -210,7 +211,7 @@ static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slot
 static int create_once(const char *shm, const struct fr_config *c, struct fr_ring **out)
 {
 	struct fr_geometry g;
-	int rc = fr_layout_for(c->mode, c->slots, c->frame_bytes, &g);
+	int rc = fri_layout_for(c->mode, c->slots, c->frame_bytes, &g);
 	if (rc < 0)
 		return rc;
 	g.width = c->width;
@@ -259,7 +260,7 @@ FR_API int fr_create(const char *name, const struct fr_config *cfg, struct fr_ri
 	struct fr_config c;
 	if (!cfg || !out)
 		return -EINVAL;
-	int rc = fr_shm_name(name, shm);
+	int rc = fri_shm_name(name, shm);
 	if (rc < 0)
 		return rc;
 	rc = normalise(cfg, &c);
@@ -301,7 +302,7 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 	int rc = check_open_flags(flags, 0);
 	if (rc < 0)
 		return rc;
-	rc = fr_shm_name(name, shm);
+	rc = fri_shm_name(name, shm);
 	if (rc < 0)
 		return rc;
 	int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
@@ -315,7 +316,7 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 		return rc;
 	}
 	struct fr_geometry g;
-	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
 	/* Acquire: pairs with the creator's release store of READY. */
 	if (rc == 0 && atomic_load_explicit(&((struct fr_shm_header *)base)->state,
 					    memory_order_acquire) != FR_SHM_READY)
@@ -359,7 +360,7 @@ FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring 
 
 static void ring_free(struct fr_ring *r)
 {
-	fr_handle_unregister(r);
+	fri_handle_unregister(r);
 	mapping_put(r->map);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -389,17 +390,17 @@ FR_API void fr_close(struct fr_ring *r)
 	if (r->role & FR_PRODUCER) {
 		/* Dead producers leave the stream first (their reaper clears their
 		 * bits), so that the last live producer's close ends it. */
-		fr_reap(r);
+		fri_reap(r);
 		FR_HOOK("close_producer_before_eos");
-		ended = fr_stream_leave(r);
+		ended = fri_stream_leave(r);
 	} else {
-		fr_retire_consumer(r, r->peer);
+		fri_retire_consumer(r, r->peer);
 	}
-	fr_peer_detach(r);
+	fri_peer_detach(r);
 	if (r->role & FR_CONSUMER)
-		fr_wake_producers(r); /* a broadcast reader's cursor no longer holds the camera */
+		fri_wake_producers(r); /* a broadcast reader's cursor no longer holds the camera */
 	if (ended)
-		fr_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
+		fri_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
 	ring_free(r);
 }
 
@@ -408,7 +409,7 @@ FR_API int fr_stat(const char *name, struct fr_info *info)
 	char shm[FR_NAME_MAX + 2];
 	if (!info)
 		return -EINVAL;
-	int rc = fr_shm_name(name, shm);
+	int rc = fri_shm_name(name, shm);
 	if (rc < 0)
 		return rc;
 	int fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
@@ -424,10 +425,10 @@ FR_API int fr_stat(const char *name, struct fr_info *info)
 	struct fr_ring r;
 	struct fr_geometry g;
 	memset(&r, 0, sizeof(r));
-	rc = fr_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
 	if (rc == 0) {
 		ring_map(&r, fd, base, &g); /* read-only, never attached: info only */
-		fr_fill_info(&r, info);
+		fri_fill_info(&r, info);
 		info->perms = st.st_mode & 07777;
 	}
 	munmap(base, (size_t)st.st_size);

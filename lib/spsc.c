@@ -145,7 +145,7 @@ static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 			return -EPROTO; /* not full, yet no free slot: the ring was scribbled on */
 		slot = r->free_slots[--r->free_count];
 	}
-	fr_frame_defaults(r, f, slot, pos);
+	fri_frame_defaults(r, f, slot, pos);
 	return 0;
 }
 
@@ -153,7 +153,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = r->pos;
 	struct fr_shm_desc *d = &r->desc[pos & r->mask];
-	fr_desc_store_meta(d, f, pos, (uint32_t)r->peer);
+	fri_desc_store_meta(d, f, pos, (uint32_t)r->peer);
 	d->slot = f->priv_slot;
 	f->seq = pos;
 	FR_HOOK("spsc_publish_before_head");
@@ -163,7 +163,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 	/* Relaxed: a count for end of stream and info, on head's line anyway. */
 	atomic_store_explicit(&r->hdr->published, pos + 1, memory_order_relaxed);
 	r->pos = pos + 1;
-	fr_wake_consumers(r);
+	fri_wake_consumers(r);
 	/* Learn which slots came back while the consumer works on this frame,
 	 * not at the next claim, where the wait would be on the latency path. */
 	if (hot_slots(r))
@@ -199,8 +199,8 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 	if (hot_slots(r)) {
 		/* The producer reuses recently released slots: fetch the likely
 		 * ones while the descriptor that names the slot is on its way. */
-		__builtin_prefetch(fr_slot_data(r, r->recent_slots[0] & r->mask));
-		__builtin_prefetch(fr_slot_data(r, r->recent_slots[1] & r->mask));
+		__builtin_prefetch(fri_slot_data(r, r->recent_slots[0] & r->mask));
+		__builtin_prefetch(fri_slot_data(r, r->recent_slots[1] & r->mask));
 		slot = d->slot;
 		if (slot < r->geo.slot_count && slot != r->recent_slots[0]) {
 			r->recent_slots[1] = r->recent_slots[0];
@@ -210,19 +210,19 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 	/* Relaxed: read only by the reaper after we died. */
 	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
 	FR_HOOK("spsc_acquire_held");
-	fr_frame_from_desc(r, f, d, slot < r->geo.slot_count ? slot : 0, pos);
+	fri_frame_from_desc(r, f, d, slot < r->geo.slot_count ? slot : 0, pos);
 	if (atomic_load_explicit(&h->redeliver_pos, memory_order_relaxed) == pos + 1) {
 		f->flags |= FR_FRAME_REDELIVERED;
 		atomic_fetch_add_explicit(&h->redelivered, 1, memory_order_relaxed);
 		atomic_store_explicit(&h->redeliver_pos, 0, memory_order_relaxed);
 	}
-	if (slot < r->geo.slot_count && fr_frame_check(r, f) == 0)
+	if (slot < r->geo.slot_count && fri_frame_check(r, f) == 0)
 		return 0;
 	/* A corrupt descriptor: skip the position so the stream goes on. */
 	atomic_store_explicit(&h->tail, pos + 1, memory_order_release);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	r->pos = pos + 1;
-	fr_wake_producers(r);
+	fri_wake_producers(r);
 	return -EPROTO;
 }
 
@@ -236,7 +236,7 @@ static int spsc_release(struct fr_ring *r, struct fr_frame *f)
 	atomic_store_explicit(&r->hdr->tail, pos + 1, memory_order_release);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	r->pos = pos + 1;
-	fr_wake_producers(r);
+	fri_wake_producers(r);
 	return 0;
 }
 
@@ -262,7 +262,7 @@ static void spsc_info(struct fr_ring *r, struct fr_info *info)
 	info->published = info->head;
 }
 
-const struct fr_ring_ops fr_spsc_ops = {
+const struct fr_ring_ops fri_spsc_ops = {
 	.init_turn = spsc_init_turn,
 	.attach = spsc_attach,
 	.try_claim = spsc_try_claim,

@@ -39,7 +39,7 @@ void fr_test_hook_arm(const char *point, long after)
 	fr_test_hook_arm_action(point, after, FR_TEST_KILL);
 }
 
-void fr_test_hook(const char *point)
+void fri_test_hook(const char *point)
 {
 	if (remaining == -1)
 		read_env();
@@ -52,7 +52,7 @@ void fr_test_set_reap_slice(int enabled)
 	slice_enabled = enabled != 0;
 }
 
-bool fr_test_reap_slice_enabled(void)
+bool fri_test_reap_slice_enabled(void)
 {
 	if (slice_enabled == -1) {
 		const char *v = getenv("FR_TEST_NO_SLICE");

@@ -13,21 +13,21 @@
 
 #include "internal.h"
 
-uint64_t fr_now_ns(void)
+uint64_t fri_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t fr_realtime_ns(void)
+uint64_t fri_realtime_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
+int fri_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
 {
 	struct timespec ts, *tsp = NULL;
 	if (timeout_ns >= 0) {
@@ -44,7 +44,7 @@ int fr_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
 	return -errno;    /* ETIMEDOUT, EINTR */
 }
 
-void fr_futex_wake(struct fr_shm_wait *w, int count)
+void fri_futex_wake(struct fr_shm_wait *w, int count)
 {
 	/* Release: a woken sleeper that reads the new event value also sees
 	 * what the waker published before calling us. The bump also turns away
@@ -53,10 +53,10 @@ void fr_futex_wake(struct fr_shm_wait *w, int count)
 	syscall(SYS_futex, (uint32_t *)&w->event, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
-void fr_wake(struct fr_shm_wait *w, int count)
+void fri_wake(struct fr_shm_wait *w, int count)
 {
 	/*
-	 * Dekker handshake with fr_wait_until: the caller has just made progress
+	 * Dekker handshake with fri_wait_until: the caller has just made progress
 	 * visible (a release store of head/tail/turn); the full fence orders that
 	 * store before the load of the sleeper mask. A sleeper sets its bit, then
 	 * fences, then re-checks the ring: either it sees our progress or we see
@@ -64,23 +64,23 @@ void fr_wake(struct fr_shm_wait *w, int count)
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&w->waiters, memory_order_relaxed))
-		fr_futex_wake(w, count);
+		fri_futex_wake(w, count);
 }
 
 static int64_t remaining_ns(uint64_t deadline)
 {
-	uint64_t now = fr_now_ns();
+	uint64_t now = fri_now_ns();
 	return now >= deadline ? 0 : (int64_t)(deadline - now);
 }
 
-int fr_wait_until(struct fr_wait *w)
+int fri_wait_until(struct fr_wait *w)
 {
 	w->slept = false;
 	int rc = w->try_fn(w->arg);
 	if (rc != -EAGAIN || w->timeout_ms == 0)
 		return rc;
 
-	uint64_t start = fr_now_ns();
+	uint64_t start = fri_now_ns();
 	uint64_t deadline = w->timeout_ms < 0 ? UINT64_MAX
 					      : start + (uint64_t)w->timeout_ms * 1000000u;
 
@@ -88,18 +88,19 @@ int fr_wait_until(struct fr_wait *w)
 	if (w->spin_ns != 0) {
 		uint64_t spin_end = w->spin_ns < 0 ? deadline : start + (uint64_t)w->spin_ns;
 		for (unsigned i = 1;; i++) {
-			fr_cpu_relax();
+			fri_cpu_relax();
 			rc = w->try_fn(w->arg);
 			if (rc != -EAGAIN)
 				return rc;
 			if ((i & 63) == 0) {
-				uint64_t now = fr_now_ns();
+				uint64_t now = fri_now_ns();
 				if (now >= deadline)
 					return w->timeout_ms < 0 ? rc : -ETIMEDOUT;
 				if (now >= spin_end)
 					break;
 				if (w->spin_ns < 0)
-					w->tick_fn(w->arg); /* a busy-waiter never sleeps: tick here */
+					w->tick_fn(
+					    w->arg); /* a busy-waiter never sleeps: tick here */
 			}
 		}
 	}
@@ -107,7 +108,7 @@ int fr_wait_until(struct fr_wait *w)
 	/* Sleep phase. */
 	struct fr_shm_wait *line = w->line;
 	for (;; w->slept = true) {
-		/* Announce; pairs with the fence + mask load in fr_wake(). */
+		/* Announce; pairs with the fence + mask load in fri_wake(). */
 		atomic_fetch_or_explicit(&line->waiters, w->bit, memory_order_seq_cst);
 		/* Acquire: pairs with the waker's release bump of the event. The
 		 * fence orders our announcement before the re-check of the ring. */
@@ -124,7 +125,7 @@ int fr_wait_until(struct fr_wait *w)
 			return -ETIMEDOUT;
 		}
 		int64_t nap = w->slice_ns >= 0 && w->slice_ns < left ? w->slice_ns : left;
-		int wrc = fr_futex_wait(line, seen, nap == INT64_MAX ? -1 : nap);
+		int wrc = fri_futex_wait(line, seen, nap == INT64_MAX ? -1 : nap);
 		atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 		if (wrc == -EINTR)
 			return -EINTR;

@@ -12,9 +12,9 @@ import os
 import re
 import sys
 
-FUNC_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \*]*?\b(fr_\w+)\s*\(", re.M)
+FUNC_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \*]*?\b(fri?_\w+)\s*\(", re.M)
 OPS_TABLE = re.compile(r"^const struct fr_ring_ops \w+ = \{", re.M)
-IDENT = re.compile(r"\b(fr_\w+)\s*\(")
+IDENT = re.compile(r"\b(fri?_\w+)\s*\(")
 OPS_CALL = re.compile(r"->ops->\w+\s*\(|\bops->\w+\s*\(")
 
 
