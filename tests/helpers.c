@@ -477,3 +477,68 @@ int frt_consume_main(void *s)
 {
 	return frt_consume(s) == 0 ? 0 : FRT_CHILD_FAILED;
 }
+
+/* ---- forced interleavings ------------------------------------------------- */
+
+int frt_wait_stopped(pid_t pid, int bound_s, int *status)
+{
+	double deadline = frt_now_s() + bound_s;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WUNTRACED | WNOHANG);
+		if (r == pid) {
+			if (WIFSTOPPED(st))
+				return 0;
+			if (status)
+				*status = frt_status(st);
+			return 1;
+		}
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (frt_now_s() > deadline) {
+			fprintf(stderr, "child %d neither stopped nor ended within %d s\n", (int)pid,
+				bound_s);
+			return -1;
+		}
+		frt_sleep_ms(2);
+	}
+}
+
+int frt_continue(pid_t pid)
+{
+	return kill(pid, SIGCONT) == 0 ? 0 : -errno;
+}
+
+int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s)
+{
+	double deadline = frt_now_s() + bound_s;
+	for (;;) {
+		if (atomic_load(flag) >= value)
+			return 0;
+		if (pid > 0) {
+			char st = frt_proc_state(pid);
+			if (st == 0 || st == 'Z' || st == 'X')
+				/* It may have set the flag just before it ended. */
+				return atomic_load(flag) >= value ? 0 : -1;
+		}
+		if (frt_now_s() > deadline)
+			return -1;
+		frt_sleep_ms(2);
+	}
+}
+
+long frt_voluntary_switches(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}

@@ -221,4 +221,29 @@ int frt_consume_main(void *s);
 			     frt_st_);                                               \
 	} while (0)
 
+/* ---- forced interleavings (a peer stopped at a hook point) ---------------- */
+
+/*
+ * A child armed with fr_test_hook_arm_action(point, n, FR_TEST_STOP) stops
+ * itself there; the parent sees it with waitpid(WUNTRACED). Wait at most
+ * bound_s seconds until child pid is stopped or has ended. Returns 0 when it
+ * is stopped; 1 when it ended first (it is then reaped: *status, if not NULL,
+ * gets its status as frt_wait reports it); -1 when the bound passed (the child
+ * is left as it is) or waitpid failed.
+ */
+int frt_wait_stopped(pid_t pid, int bound_s, int *status);
+
+/* Resume a stopped child (SIGCONT). 0, or -errno. */
+int frt_continue(pid_t pid);
+
+/*
+ * Wait at most bound_s seconds until *flag >= value. When pid > 0, give up
+ * early once that process is gone (zombie or reaped), so that a child that
+ * failed is reported at once instead of after the bound. 0, or -1.
+ */
+int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s);
+
+/* voluntary_ctxt_switches of process pid (/proc/<pid>/status), or -1. */
+long frt_voluntary_switches(pid_t pid);
+
 #endif /* FRAMERING_TEST_HELPERS_H */
