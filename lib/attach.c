@@ -13,15 +13,17 @@
 
 #include "internal.h"
 
-/* Entry @idx is dead and we hold its lock: undo its work, free or keep it. */
-static void reap_locked(struct fr_ring *r, unsigned idx)
+/* Entry @idx is dead and we hold its lock: undo its work, free or keep it.
+ * Returns true when it did; the caller wakes both sides once it dropped the
+ * lock (wake_after_reap). */
+static bool reap_locked(struct fr_ring *r, unsigned idx)
 {
 	struct fr_shm_peer *p = &r->hdr->peers[idx];
 	/* Acquire: pairs with the release store of LIVE at attach, so the
 	 * identity fields written before it are visible. */
 	uint32_t st = atomic_load_explicit(&p->state, memory_order_acquire);
 	if (st != FR_PEER_LIVE)
-		return; /* FREE, or ORPHAN awaiting adoption */
+		return false; /* FREE, or ORPHAN awaiting adoption */
 	struct fr_shm_header *h = r->hdr;
 	uint32_t next = r->ops->reap(r, idx);
 	if (p->role == FR_CONSUMER)
@@ -36,14 +38,24 @@ static void reap_locked(struct fr_ring *r, unsigned idx)
 	FR_HOOK("reap_before_state");
 	/* Release: the reap's stores happen before anyone sees the new state. */
 	atomic_store_explicit(&p->state, next, memory_order_release);
-	/* Only now is the new state there for the woken to find (an orphan to
-	 * adopt, a slot no longer aborted-in-waiting, a pin gone). */
-	fri_futex_wake(&h->data_wait, FR_WAKE_ALL);
-	fri_futex_wake(&h->space_wait, FR_WAKE_ALL);
+	return true;
+}
+
+/*
+ * After a reap, and only once the entry's new state is stored and its lock
+ * dropped, wake both sides: what they wait for (an orphan to adopt, which
+ * takes that lock; an aborted slot; a pin gone) is there now. Waking earlier
+ * lets a sleeper look, find nothing it can take, and sleep again for good.
+ */
+static void wake_after_reap(struct fr_ring *r)
+{
+	fri_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
+	fri_futex_wake(&r->hdr->space_wait, FR_WAKE_ALL);
 }
 
 void fri_reap(struct fr_ring *r)
 {
+	bool reaped = false;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		if ((int)i == r->peer)
 			continue;
@@ -53,9 +65,11 @@ void fri_reap(struct fr_ring *r)
 		/* Taking the lock succeeds only when nobody (alive) holds it. */
 		if (fri_peer_lock(r, i) != 0)
 			continue;
-		reap_locked(r, i);
+		reaped |= reap_locked(r, i);
 		fri_peer_unlock(r, i);
 	}
+	if (reaped)
+		wake_after_reap(r);
 	r->last_reap_ns = fri_now_ns();
 }
 
@@ -74,12 +88,16 @@ int fri_peer_attach(struct fr_ring *r, unsigned role)
 		if (atomic_load_explicit(&p->state, memory_order_relaxed) == FR_PEER_ORPHAN)
 			continue; /* holds a frame for redelivery */
 		if (fri_peer_lock(r, i) != 0)
-			continue;  /* alive, or being reaped */
-		reap_locked(r, i); /* a dead previous owner: clean up first */
+			continue;                /* alive, or being reaped */
+		bool reaped = reap_locked(r, i); /* a dead previous owner: clean up first */
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != FR_PEER_FREE) {
-			fri_peer_unlock(r, i);
+			fri_peer_unlock(r, i); /* an orphan now: adopters need its lock */
+			if (reaped)
+				wake_after_reap(r);
 			continue;
 		}
+		if (reaped)
+			wake_after_reap(r); /* entry FREE and ours: nothing to adopt here */
 		/* An entry being reused is no orphan: clear a bit left by an
 		 * adopter that died between freeing the entry and clearing it. */
 		atomic_fetch_and_explicit(&r->hdr->orphans, ~(UINT64_C(1) << i),
