@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/layout.h"
+#include "layout.h"
 
 /* ---- names ---------------------------------------------------------------- */
 

@@ -37,7 +37,7 @@
 
 #include <framering.h>
 
-#include "../lib/layout.h"
+#include "layout.h"
 #include "helpers.h"
 
 /* How long a child may go without one library call returning (hang guard). */

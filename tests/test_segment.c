@@ -18,7 +18,7 @@
 
 #include <framering.h>
 
-#include "../lib/layout.h"
+#include "layout.h"
 #include "helpers.h"
 
 TestSuite(segment, .fini = frt_cleanup, .timeout = 120);

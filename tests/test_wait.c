@@ -21,7 +21,7 @@
 
 #include <framering.h>
 
-#include "../lib/layout.h"
+#include "layout.h"
 #include "helpers.h"
 
 TestSuite(wait, .fini = frt_cleanup, .timeout = 240);

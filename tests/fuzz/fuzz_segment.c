@@ -47,7 +47,7 @@
 
 #include <framering.h>
 
-#include "../../lib/layout.h"
+#include "layout.h"
 
 #define MAX_FILE_BYTES (256u * 1024u)
 #define HANDLES 2 /* per role */
