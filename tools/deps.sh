@@ -20,4 +20,4 @@ fr_ensure_packages() {
 }
 
 # What building and testing framering needs.
-FR_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3)
+FR_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3 groff-base)
