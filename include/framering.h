@@ -222,10 +222,16 @@ int fr_name_check(const char *name);
  */
 int fr_claim(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
 
-/* Publish a claimed frame (bytes/timestamp/geometry/flags as set). Sets frame->seq. */
+/*
+ * Publish a claimed frame (bytes/timestamp/geometry/flags as set). Sets
+ * frame->seq. -EINVAL: not the frame this handle holds, or metadata that does
+ * not fit the slot (the frame stays claimed). -EPROTO: another process
+ * overwrote the slot's ownership word; the frame is gone, the handle holds
+ * nothing.
+ */
 int fr_publish(struct fr_ring *ring, struct fr_frame *frame);
 
-/* Give a claimed frame back unpublished. */
+/* Give a claimed frame back unpublished. -EPROTO as for fr_publish. */
 int fr_cancel(struct fr_ring *ring, struct fr_frame *frame);
 
 /* ---- consumer ------------------------------------------------------------- */
@@ -240,7 +246,8 @@ int fr_acquire(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
 /* fr_acquire() with FR_ACQUIRE_* flags. */
 int fr_acquire_ex(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms, unsigned flags);
 
-/* Hand an acquired frame back. */
+/* Hand an acquired frame back. -EPROTO: another process overwrote the slot's
+ * ownership word; the handle holds nothing either way. */
 int fr_release(struct fr_ring *ring, struct fr_frame *frame);
 
 /* ---- waiting -------------------------------------------------------------- */

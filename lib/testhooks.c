@@ -2,6 +2,7 @@
  * Crash and stop injection for the tests, compiled only into the tests' copy
  * of the library (FR_TEST_HOOKS; see testhooks.h for the interface).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +11,32 @@
 #include "testhooks.h"
 
 #ifdef FR_TEST_HOOKS
-static const char *target;
-static int action;
-static long remaining = -1; /* -1: not read from the environment yet */
-static int slice_enabled = -1;
+/* Threads of one test process share these: atomics, relaxed (each is read
+ * for its own value; the environment gives every reader the same one). */
+static _Atomic(const char *) target;
+static _Atomic int action;
+static _Atomic long remaining;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT; /* the environment arms first */
+static _Atomic int slice_enabled = -1;
 
 static void read_env(void)
 {
 	const char *kill_at = getenv("FR_TEST_KILL_AT");
 	const char *stop_at = getenv("FR_TEST_STOP_AT");
 	const char *after = getenv(stop_at ? "FR_TEST_STOP_AFTER" : "FR_TEST_KILL_AFTER");
-	target = stop_at ? stop_at : kill_at;
-	action = stop_at ? FR_TEST_STOP : FR_TEST_KILL;
-	remaining = after ? atol(after) : 1;
-	if (!target || remaining < 1)
-		remaining = 0;
+	long n = after ? atol(after) : 1;
+	atomic_store_explicit(&target, stop_at ? stop_at : kill_at, memory_order_relaxed);
+	atomic_store_explicit(&action, stop_at ? FR_TEST_STOP : FR_TEST_KILL, memory_order_relaxed);
+	atomic_store_explicit(&remaining, (stop_at || kill_at) && n >= 1 ? n : 0,
+			      memory_order_relaxed);
 }
 
 void fr_test_hook_arm_action(const char *point, long after, int what)
 {
-	target = point;
-	action = what;
-	remaining = point && after > 0 ? after : 0;
+	pthread_once(&env_once, read_env); /* so that it cannot overwrite this later */
+	atomic_store_explicit(&target, point, memory_order_relaxed);
+	atomic_store_explicit(&action, what, memory_order_relaxed);
+	atomic_store_explicit(&remaining, point && after > 0 ? after : 0, memory_order_relaxed);
 }
 
 void fr_test_hook_arm(const char *point, long after)
@@ -41,23 +46,30 @@ void fr_test_hook_arm(const char *point, long after)
 
 void fri_test_hook(const char *point)
 {
-	if (remaining == -1)
-		read_env();
-	if (remaining > 0 && strcmp(point, target) == 0 && --remaining == 0)
-		raise(action == FR_TEST_STOP ? SIGSTOP : SIGKILL);
+	pthread_once(&env_once, read_env);
+	if (atomic_load_explicit(&remaining, memory_order_relaxed) <= 0)
+		return;
+	const char *t = atomic_load_explicit(&target, memory_order_relaxed);
+	if (t && strcmp(point, t) == 0 &&
+	    atomic_fetch_sub_explicit(&remaining, 1, memory_order_relaxed) == 1)
+		raise(atomic_load_explicit(&action, memory_order_relaxed) == FR_TEST_STOP
+			  ? SIGSTOP
+			  : SIGKILL);
 }
 
 void fr_test_set_reap_slice(int enabled)
 {
-	slice_enabled = enabled != 0;
+	atomic_store_explicit(&slice_enabled, enabled != 0, memory_order_relaxed);
 }
 
 bool fri_test_reap_slice_enabled(void)
 {
-	if (slice_enabled == -1) {
-		const char *v = getenv("FR_TEST_NO_SLICE");
-		slice_enabled = !(v && strcmp(v, "1") == 0);
+	int v = atomic_load_explicit(&slice_enabled, memory_order_relaxed);
+	if (v == -1) {
+		const char *env = getenv("FR_TEST_NO_SLICE");
+		v = !(env && strcmp(env, "1") == 0);
+		atomic_store_explicit(&slice_enabled, v, memory_order_relaxed);
 	}
-	return slice_enabled;
+	return v;
 }
 #endif

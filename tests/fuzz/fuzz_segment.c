@@ -490,7 +490,7 @@ static void do_publish(struct run *r, struct input *in)
 	}
 	int rc = fr_publish(r->prod[j], f);
 	CHECK_RC("fr_publish", rc, 0, -EINVAL, -EPROTO);
-	if (rc == 0)
+	if (rc != -EINVAL) /* -EPROTO: the slot was taken from us, the frame is gone */
 		r->pheld[j] = false;
 }
 
@@ -501,8 +501,7 @@ static void do_cancel(struct run *r, struct input *in)
 		return;
 	int rc = fr_cancel(r->prod[j], &r->pf[j]);
 	CHECK_RC("fr_cancel", rc, 0, -EPROTO);
-	if (rc == 0)
-		r->pheld[j] = false;
+	r->pheld[j] = false; /* given back, or (-EPROTO) taken from us */
 }
 
 static volatile uint8_t sink;
@@ -542,8 +541,7 @@ static void do_release(struct run *r, struct input *in)
 		return;
 	int rc = fr_release(r->cons[j], &r->cf[j]);
 	CHECK_RC("fr_release", rc, 0, -EPROTO);
-	if (rc == 0)
-		r->cheld[j] = false;
+	r->cheld[j] = false; /* given back, or (-EPROTO) taken from us */
 }
 
 static void do_info(struct run *r, struct input *in)
