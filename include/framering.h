@@ -6,8 +6,8 @@
  * acquires the next published slot, reads it in place and releases it. Only
  * ownership moves (atomic counters in the segment); the pixels never do.
  *
- * Every call returns 0 (or a count) on success and a negative errno value on
- * failure. The library never prints and never exits. A handle (struct fr_ring)
+ * Every call returns 0 on success and a negative errno value on failure (the
+ * few that return a value, such as fr_format_from_name, say so). The library never prints and never exits. A handle (struct fr_ring)
  * is used by one thread at a time; threads sharing a segment open their own
  * handles (fr_open_from shares one mapping between them).
  *
@@ -81,10 +81,14 @@ enum fr_format {
 	FR_FORMAT_COUNT
 };
 
-/* Segment parameters for fr_create(). Zero means "default" for every field. */
+/*
+ * Segment parameters for fr_create(). Zero means "default" for every field
+ * that has one; a frame size is always needed: width and height for a pixel
+ * format, frame_bytes for RAW and JPEG (whose stride must stay 0).
+ */
 struct fr_config {
 	uint32_t mode;        /* enum fr_mode; default FR_SPSC */
-	uint32_t slots;       /* power of two, 2..65536; default 4 */
+	uint32_t slots;       /* power of two, 2..65536 (broadcast: 4..); default 4 */
 	uint32_t width;       /* default geometry of every slot */
 	uint32_t height;
 	uint32_t format;      /* enum fr_format; default RAW */
@@ -137,7 +141,7 @@ struct fr_info {
 	uint32_t height;
 	uint32_t stride;
 	uint32_t format;
-	uint32_t perms;          /* file mode bits */
+	uint32_t perms;          /* file mode: as created (fr_info), as the file is now (fr_stat) */
 	uint64_t frame_capacity; /* bytes usable in each slot */
 	uint64_t payload_stride; /* bytes between slots (page multiple) */
 	uint64_t segment_bytes;  /* size of the whole segment */
@@ -152,7 +156,7 @@ struct fr_info {
 	uint64_t consumed;       /* frames taken by consumers (broadcast: by all of them) */
 	uint64_t dropped;        /* frames skipped by latest consumers */
 	uint64_t redelivered;    /* frames delivered again after their holder died */
-	uint64_t aborted;        /* claimed slots given up by a dead producer */
+	uint64_t aborted;        /* slots given up unpublished (MPMC cancel, dead producer) */
 	uint64_t producer_waits; /* fr_claim calls that found no free slot */
 	uint64_t consumer_waits; /* fr_acquire calls that found nothing to read */
 	uint64_t latest_stalls;  /* broadcast: claims blocked only by FR_LATEST consumers'
@@ -178,9 +182,9 @@ int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **ou
  * Attach to an existing segment as FR_PRODUCER or FR_CONSUMER (broadcast
  * consumers may add FR_LATEST and FR_FROM_OLDEST). -ENOENT: no such segment;
  * -EACCES: no permission; -EPROTO: not a valid framering segment; -EBUSY: the
- * role is taken (second SPSC producer/consumer, second broadcast producer, or
- * more than 31 broadcast consumers / FR_MAX_PEERS handles; MPMC producers use
- * entries 0..62).
+ * role is taken (second SPSC producer/consumer, second broadcast producer,
+ * more than min(31, slots - 2) broadcast consumers, or FR_MAX_PEERS handles;
+ * MPMC producers use entries 0..62).
  */
 int fr_open(const char *name, unsigned flags, struct fr_ring **out);
 
@@ -206,7 +210,8 @@ int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out);
  */
 void fr_close(struct fr_ring *ring);
 
-/* Remove the segment's name; attached handles keep working. */
+/* Remove the segment's name (any file of that name in /dev/shm: check with
+ * fr_stat first if unsure); attached handles keep working. */
 int fr_unlink(const char *name);
 
 /* Validate a segment name: 0, -EINVAL or -ENAMETOOLONG. */
@@ -243,7 +248,8 @@ int fr_cancel(struct fr_ring *ring, struct fr_frame *frame);
  */
 int fr_acquire(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
 
-/* fr_acquire() with FR_ACQUIRE_* flags. */
+/* fr_acquire() with FR_ACQUIRE_* flags (FR_ACQUIRE_NEWEST: broadcast only; the
+ * other modes deliver in order and ignore it). */
 int fr_acquire_ex(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms, unsigned flags);
 
 /* Hand an acquired frame back. -EPROTO: another process overwrote the slot's
