@@ -7,9 +7,10 @@
  * ownership moves (atomic counters in the segment); the pixels never do.
  *
  * Every call returns 0 on success and a negative errno value on failure (the
- * few that return a value, such as fr_format_from_name, say so). The library never prints and never exits. A handle (struct fr_ring)
- * is used by one thread at a time; threads sharing a segment open their own
- * handles (fr_open_from shares one mapping between them).
+ * few that return a value, such as fr_format_from_name, say so). The library
+ * never prints and never exits. A handle (struct fr_ring) is used by one
+ * thread at a time; threads sharing a segment open their own handles
+ * (fr_open_from shares one mapping between them).
  *
  * fork(): handles belong to the process that opened them. In a child, every
  * call on an inherited handle fails with -ECHILD and fr_close() only frees
