@@ -86,7 +86,7 @@ struct bench_transport {
 	void (*close)(struct bench_ep *e);
 };
 
-/* helpers shared by the transports (bench.c) */
+/* what the harness and the transports need from the system (os.c) */
 uint64_t bench_now_ns(void);
 int bench_write_full(int fd, const void *buf, size_t len);
 int bench_read_full(int fd, void *buf, size_t len);
