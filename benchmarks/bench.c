@@ -15,6 +15,7 @@
  * touch workload the sum of every 64-bit word); any mismatch fails the run.
  */
 #include "bench.h"
+#include "frame.h"
 
 #include "framering.h"
 
@@ -160,59 +161,6 @@ static int ctl_wait(struct ctl *c, _Atomic int *v, int target)
 	return 0;
 }
 
-/* ---- frame contents --------------------------------------------------------- */
-
-static inline uint64_t pattern(uint64_t counter)
-{
-	return counter * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-}
-
-/*
- * touch: word i of the frame holds pattern(counter) + (i % 512), the header
- * excepted. The producer writes it the fastest way a CPU writes memory: one
- * 4 KiB pattern block built per frame, then copied over the whole frame.
- */
-#define TPL_WORDS 512u
-
-static void fill_frame(void *buf, size_t bytes, uint64_t counter)
-{
-	uint64_t tpl[TPL_WORDS];
-	uint64_t p = pattern(counter);
-	char *dst = buf;
-	for (size_t i = 0; i < TPL_WORDS; i++)
-		tpl[i] = p + i;
-	size_t off = 0;
-	for (; off + sizeof(tpl) <= bytes; off += sizeof(tpl))
-		memcpy(dst + off, tpl, sizeof(tpl));
-	memcpy(dst + off, tpl, bytes - off);
-}
-
-/* Sum of the 64-bit words after the header. */
-static uint64_t sum_body(const void *buf, size_t bytes)
-{
-	const uint64_t *w = (const uint64_t *)buf + sizeof(struct bench_hdr) / 8;
-	size_t n = (bytes - sizeof(struct bench_hdr)) / 8;
-	uint64_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s += w[i];
-	return s;
-}
-
-static uint64_t expected_sum(size_t bytes, uint64_t counter)
-{
-	static size_t cached_bytes;
-	static uint64_t cached_idx; /* sum of (i % 512) over the body's words */
-	size_t first = sizeof(struct bench_hdr) / 8, n = bytes / 8;
-	if (cached_bytes != bytes) {
-		uint64_t idx = 0;
-		for (size_t i = first; i < n; i++)
-			idx += i % TPL_WORDS;
-		cached_idx = idx;
-		cached_bytes = bytes;
-	}
-	return pattern(counter) * (uint64_t)(n - first) + cached_idx;
-}
-
 /* ---- the producer and consumer processes ----------------------------------- */
 
 static void pin_to(int cpu)
@@ -232,16 +180,7 @@ static int send_frame(struct bench_ep *e, uint64_t counter, uint64_t flags)
 	int rc = r->tp->claim(e, &buf);
 	if (rc)
 		return rc;
-	if (r->touch)
-		fill_frame(buf, r->frame_bytes, counter);
-	struct bench_hdr h = {
-		.magic = BENCH_MAGIC,
-		.counter = counter,
-		.t_ns = bench_now_ns(),
-		.flags = flags,
-		.bytes = r->frame_bytes,
-	};
-	memcpy(buf, &h, sizeof(h));
+	frame_fill(buf, r->frame_bytes, counter, flags, r->touch);
 	return r->tp->publish(e);
 }
 
@@ -429,23 +368,9 @@ static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle
 			ctl_fail(c, "consumer %d receive: %s", index, strerror(-rc));
 			goto out;
 		}
-		memcpy(&h, buf, sizeof(h));
-		if (h.magic != BENCH_MAGIC || h.counter != expected || h.bytes != r->frame_bytes) {
-			ctl_fail(c,
-				 "consumer %d: bad frame: magic %" PRIx64 " counter %" PRIu64
-				 " (expected %" PRIu64 ") bytes %" PRIu64,
-				 index, h.magic, h.counter, expected, h.bytes);
-			rc = -EPROTO;
+		if ((rc = frame_check(buf, r->frame_bytes, expected, r->touch, &h, why, sizeof(why)))) {
+			ctl_fail(c, "consumer %d: %s", index, why);
 			goto out;
-		}
-		if (r->touch) {
-			uint64_t s = sum_body(buf, r->frame_bytes);
-			if (s != expected_sum(r->frame_bytes, h.counter)) {
-				ctl_fail(c, "consumer %d: frame %" PRIu64 ": wrong pixel data (sum)", index,
-					 h.counter);
-				rc = -EPROTO;
-				goto out;
-			}
 		}
 		if ((rc = r->tp->release(&e))) {
 			ctl_fail(c, "consumer %d release: %s", index, strerror(-rc));
