@@ -16,6 +16,7 @@
  */
 #include "bench.h"
 #include "frame.h"
+#include "stats.h"
 
 #include "framering.h"
 
@@ -201,20 +202,10 @@ static int collect_acks(struct bench_ep *e, struct ctl *c, uint64_t counter)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* one-way latency in microseconds from a sorted round-trip sample in ns */
+static double one_way_us(const uint64_t *sorted, uint64_t n, double q)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct_us(const uint64_t *sorted, uint64_t n, double q)
-{
-	uint64_t k = (uint64_t)(q * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return (double)sorted[k - 1] / 2.0 / 1000.0; /* round trip / 2, in us */
+	return (double)percentile_u64(sorted, n, q) / 2.0 / 1000.0;
 }
 
 static int producer_main(struct bench_run *r, struct ctl *c, int idle)
@@ -279,11 +270,11 @@ static int producer_main(struct bench_run *r, struct ctl *c, int idle)
 		lat[n++] = bench_now_ns() - t0;
 		c->where[0].frames = counter;
 	}
-	qsort(lat, n, sizeof(*lat), cmp_u64);
+	sort_u64(lat, n);
 	c->lat_n = n;
-	c->lat_p50 = pct_us(lat, n, 0.50);
-	c->lat_p99 = pct_us(lat, n, 0.99);
-	c->lat_p999 = pct_us(lat, n, 0.999);
+	c->lat_p50 = one_way_us(lat, n, 0.50);
+	c->lat_p99 = one_way_us(lat, n, 0.99);
+	c->lat_p999 = one_way_us(lat, n, 0.999);
 
 	/* 3. streaming */
 	uint64_t every = r->frame_bytes <= 4096 ? 64 : 1, sent = 0;
@@ -625,37 +616,21 @@ static double run_timeout(void)
 
 /* ---- statistics and output -------------------------------------------------- */
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-struct stat3 {
-	double med, min, max;
-};
-
-static struct stat3 stat_of(const struct rep_result *r, int n, size_t off)
+/* Median and range of one figure (a double at offset @off) over the good repetitions. */
+static struct spread stat_of(const struct rep_result *r, int n, size_t off)
 {
 	double v[64];
-	int k = 0;
-	struct stat3 s = {0, 0, 0};
+	size_t k = 0;
 	for (int i = 0; i < n && k < 64; i++)
 		if (r[i].status == 0)
 			v[k++] = *(const double *)((const char *)&r[i] + off);
-	if (!k)
-		return s;
-	qsort(v, (size_t)k, sizeof(double), cmp_dbl);
-	s.min = v[0];
-	s.max = v[k - 1];
-	s.med = v[(k - 1) / 2]; /* odd k: the median; even k: the lower middle */
-	return s;
+	return spread_of(v, k);
 }
 
 /* The repetition whose frames/s is the median (its frames and seconds go to the CSV). */
 static const struct rep_result *median_rep(const struct rep_result *r, int n)
 {
-	struct stat3 s = stat_of(r, n, offsetof(struct rep_result, fps));
+	struct spread s = stat_of(r, n, offsetof(struct rep_result, fps));
 	for (int i = 0; i < n; i++)
 		if (r[i].status == 0 && r[i].fps == s.med)
 			return &r[i];
@@ -681,7 +656,7 @@ static void num(char *out, size_t len, double v)
 }
 
 /* "median (min-max)", or the value alone for a single repetition */
-static void cell(char *out, size_t len, struct stat3 s, int use_si)
+static void cell(char *out, size_t len, struct spread s, int use_si)
 {
 	char a[24], b[24], c[24];
 	void (*f)(char *, size_t, double) = use_si ? si : num;
@@ -1015,7 +990,7 @@ int main(int argc, char **argv)
 	for (int v = 0; v < NVARIANTS; v++) {
 		if (!variants[v].idle || !variant_selected(&variants[v]) || skip[v])
 			continue;
-		struct stat3 st = stat_of(idle_res[v], P.reps, offsetof(struct rep_result, cpu_pct));
+		struct spread st = stat_of(idle_res[v], P.reps, offsetof(struct rep_result, cpu_pct));
 		char cc[96];
 		if (P.reps == 1)
 			snprintf(cc, sizeof(cc), "%.3f", st.med);
@@ -1064,7 +1039,7 @@ int main(int argc, char **argv)
 		for (int v = 0; v < NVARIANTS; v++) {
 			if (!variants[v].idle || !variant_selected(&variants[v]) || skip[v])
 				continue;
-			struct stat3 st = stat_of(idle_res[v], P.reps, offsetof(struct rep_result, cpu_pct));
+			struct spread st = stat_of(idle_res[v], P.reps, offsetof(struct rep_result, cpu_pct));
 			fprintf(f, "%s,%d,%.4f,%.4f,%.4f\n", variants[v].name, P.idle_ms, st.med, st.min,
 				st.max);
 		}
