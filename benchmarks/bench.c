@@ -15,25 +15,17 @@
  * touch workload the sum of every 64-bit word); any mismatch fails the run.
  */
 #include "bench.h"
-#include "frame.h"
+#include "job.h"
 #include "stats.h"
 
 #include "framering.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ---- what is measured ------------------------------------------------------ */
 
@@ -88,8 +80,7 @@ static const struct variant variants[] = {
 struct params {
 	int quick;
 	int reps;
-	double warm_s, lat_s, tput_s;
-	uint64_t min_lat, min_tput, warm_frames;
+	struct bench_timing timing;
 	int idle_ms;
 	int no_iceoryx;
 	const char *only;
@@ -100,518 +91,28 @@ struct params {
 
 static struct params P;
 
-/* ---- shared control block between the parent and its children ------------- */
-
-#define LAT_MAX 200000u
-
-struct ctl {
-	_Atomic int prod_ready;
-	_Atomic int cons_ready;
-	_Atomic int cons_done;
-	_Atomic int prod_done;
-	_Atomic int abort;
-	_Atomic int msg_taken;
-	char msg[320];
-	uint64_t t_start;
-	uint64_t sent;
-	uint64_t t_end[BENCH_MAX_CONSUMERS];
-	uint64_t frames[BENCH_MAX_CONSUMERS];
-	uint64_t lat_n;
-	double lat_p50, lat_p99, lat_p999; /* microseconds, one way */
-	double idle_cpu_s[BENCH_MAX_CONSUMERS];
-	double idle_wall_s[BENCH_MAX_CONSUMERS];
-	/* where each process is, for the message when a run hangs; one line each,
-	 * written only by its own process */
-	struct {
-		_Alignas(128) volatile int phase;
-		volatile uint64_t frames;
-	} where[1 + BENCH_MAX_CONSUMERS];
+/* --quick: a few milliseconds per phase, enough to see that the data arrives intact */
+static const struct bench_timing timing_quick = {
+	.warm_s = 0.002, .lat_s = 0.005, .tput_s = 0.01,
+	.warm_frames = 3, .min_lat = 3, .min_tput = 3,
+};
+static const struct bench_timing timing_full = {
+	.warm_s = 0.01, .lat_s = 0.08, .tput_s = 0.1,
+	.warm_frames = 200, .min_lat = 10, .min_tput = 10,
 };
 
-enum { PH_START, PH_OPEN, PH_CONNECT, PH_WARMUP, PH_PING, PH_STREAM, PH_DRAIN, PH_IDLE, PH_DONE };
-static const char *const phase_names[] = {"start", "open", "connect", "warm-up", "ping-pong",
-					  "streaming", "waiting for the consumers", "idle wait",
-					  "done"};
-
-static void ctl_fail(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ctl_fail(struct ctl *c, const char *fmt, ...)
+static struct bench_run run_spec(const struct variant *v, size_t bytes, int touch)
 {
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&c->msg_taken, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
-		va_end(ap);
-	}
-	atomic_store(&c->abort, 1);
-}
-
-/* Wait until *v >= target. 0, or -ECANCELED when the run aborted, -ETIMEDOUT. */
-static int ctl_wait(struct ctl *c, _Atomic int *v, int target)
-{
-	uint64_t deadline = bench_now_ns() + 20000000000ull;
-	struct timespec ts = {0, 20000};
-	while (atomic_load(v) < target) {
-		if (atomic_load(&c->abort))
-			return -ECANCELED;
-		if (bench_now_ns() > deadline)
-			return -ETIMEDOUT;
-		nanosleep(&ts, NULL);
-	}
-	return 0;
-}
-
-/* ---- the producer and consumer processes ----------------------------------- */
-
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)sched_setaffinity(0, sizeof(set), &set);
-}
-
-static int send_frame(struct bench_ep *e, uint64_t counter, uint64_t flags)
-{
-	const struct bench_run *r = e->run;
-	void *buf;
-	int rc = r->tp->claim(e, &buf);
-	if (rc)
-		return rc;
-	frame_fill(buf, r->frame_bytes, counter, flags, r->touch);
-	return r->tp->publish(e);
-}
-
-static int collect_acks(struct bench_ep *e, struct ctl *c, uint64_t counter)
-{
-	for (int i = 0; i < e->run->consumers; i++) {
-		uint64_t got;
-		int rc = e->run->tp->ack_wait(e, &got);
-		if (rc) {
-			ctl_fail(c, "ack: %s", strerror(-rc));
-			return rc;
-		}
-		if (got != counter) {
-			ctl_fail(c, "ack for frame %" PRIu64 ", expected %" PRIu64, got, counter);
-			return -EPROTO;
-		}
-	}
-	return 0;
-}
-
-/* one-way latency in microseconds from a sorted round-trip sample in ns */
-static double one_way_us(const uint64_t *sorted, uint64_t n, double q)
-{
-	return (double)percentile_u64(sorted, n, q) / 2.0 / 1000.0;
-}
-
-static int producer_main(struct bench_run *r, struct ctl *c, int idle)
-{
-	struct bench_ep e = {.run = r, .index = 0};
-	char why[256] = "";
-	uint64_t counter = 0, *lat = NULL, n = 0;
-	c->where[0].phase = PH_OPEN;
-	int rc = r->tp->prod_open(&e, why, sizeof(why));
-
-	if (rc == BENCH_SKIP) {
-		ctl_fail(c, "%s", why);
-		return 2;
-	}
-	if (rc) {
-		ctl_fail(c, "producer open: %s", why[0] ? why : strerror(-rc));
-		goto out;
-	}
-	atomic_store(&c->prod_ready, 1);
-	if ((rc = ctl_wait(c, &c->cons_ready, r->consumers)))
-		goto out;
-	c->where[0].phase = PH_CONNECT;
-	if (r->tp->prod_connect && (rc = r->tp->prod_connect(&e))) {
-		ctl_fail(c, "producer connect: %s", strerror(-rc));
-		goto out;
-	}
-	if (idle) {
-		c->where[0].phase = PH_DRAIN;
-		rc = ctl_wait(c, &c->cons_done, r->consumers);
-		goto out;
-	}
-
-	/* 1. warm-up */
-	c->where[0].phase = PH_WARMUP;
-	uint64_t until = bench_now_ns() + (uint64_t)(P.warm_s * 1e9);
-	for (uint64_t i = 0; i < P.warm_frames && (i < 3 || bench_now_ns() < until); i++) {
-		if ((rc = send_frame(&e, counter, BENCH_F_PING))) {
-			ctl_fail(c, "send: %s", strerror(-rc));
-			goto out;
-		}
-		if ((rc = collect_acks(&e, c, counter++)))
-			goto out;
-	}
-
-	/* 2. ping-pong */
-	lat = malloc(LAT_MAX * sizeof(*lat));
-	if (!lat) {
-		rc = -ENOMEM;
-		ctl_fail(c, "out of memory");
-		goto out;
-	}
-	c->where[0].phase = PH_PING;
-	until = bench_now_ns() + (uint64_t)(P.lat_s * 1e9);
-	while (n < LAT_MAX && (n < P.min_lat || bench_now_ns() < until)) {
-		uint64_t t0 = bench_now_ns();
-		if ((rc = send_frame(&e, counter, BENCH_F_PING))) {
-			ctl_fail(c, "send: %s", strerror(-rc));
-			goto out;
-		}
-		if ((rc = collect_acks(&e, c, counter++)))
-			goto out;
-		lat[n++] = bench_now_ns() - t0;
-		c->where[0].frames = counter;
-	}
-	sort_u64(lat, n);
-	c->lat_n = n;
-	c->lat_p50 = one_way_us(lat, n, 0.50);
-	c->lat_p99 = one_way_us(lat, n, 0.99);
-	c->lat_p999 = one_way_us(lat, n, 0.999);
-
-	/* 3. streaming */
-	uint64_t every = r->frame_bytes <= 4096 ? 64 : 1, sent = 0;
-	c->where[0].phase = PH_STREAM;
-	c->t_start = bench_now_ns();
-	until = c->t_start + (uint64_t)(P.tput_s * 1e9);
-	for (int stop = 0; !stop;) {
-		if (sent + 1 >= P.min_tput && sent % every == 0 && bench_now_ns() >= until)
-			stop = 1;
-		if ((rc = send_frame(&e, counter++, BENCH_F_STREAM | (stop ? BENCH_F_STOP : 0)))) {
-			ctl_fail(c, "send: %s", strerror(-rc));
-			goto out;
-		}
-		sent++;
-		c->where[0].frames = counter;
-	}
-	c->sent = sent;
-	c->where[0].phase = PH_DRAIN;
-	rc = ctl_wait(c, &c->cons_done, r->consumers);
-out:
-	c->where[0].phase = PH_DONE;
-	atomic_store(&c->prod_done, 1);
-	if (rc)
-		atomic_store(&c->abort, 1);
-	free(lat);
-	if (e.priv)
-		r->tp->close(&e);
-	return rc ? 1 : 0;
-}
-
-static int consumer_main(struct bench_run *r, struct ctl *c, int index, int idle)
-{
-	struct bench_ep e = {.run = r, .index = index};
-	char why[256] = "";
-	uint64_t expected = 0, stream = 0;
-	int rc;
-
-	volatile int *phase = &c->where[1 + index].phase;
-	if ((rc = ctl_wait(c, &c->prod_ready, 1)))
-		return rc == -ECANCELED ? 0 : 1; /* the producer reported why */
-	*phase = PH_OPEN;
-	rc = r->tp->cons_open(&e, why, sizeof(why));
-	if (rc) {
-		ctl_fail(c, "consumer %d open: %s", index, why[0] ? why : strerror(-rc));
-		goto out;
-	}
-	atomic_fetch_add(&c->cons_ready, 1);
-	*phase = PH_CONNECT;
-	if (r->tp->cons_connect && (rc = r->tp->cons_connect(&e))) {
-		ctl_fail(c, "consumer %d connect: %s", index, strerror(-rc));
-		goto out;
-	}
-
-	if (idle) {
-		struct rusage u0, u1;
-		*phase = PH_IDLE;
-		uint64_t t0 = bench_now_ns();
-		getrusage(RUSAGE_SELF, &u0);
-		rc = r->tp->idle_wait(&e, P.idle_ms);
-		getrusage(RUSAGE_SELF, &u1);
-		uint64_t t1 = bench_now_ns();
-		if (rc != -ETIMEDOUT) {
-			ctl_fail(c, "idle wait returned %s", rc ? strerror(-rc) : "a frame");
-			rc = rc ? rc : -EPROTO;
-			goto out;
-		}
-		rc = 0;
-		double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec) +
-			     (double)(u1.ru_stime.tv_sec - u0.ru_stime.tv_sec) +
-			     (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) / 1e6 +
-			     (double)(u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) / 1e6;
-		c->idle_cpu_s[index] = cpu;
-		c->idle_wall_s[index] = (double)(t1 - t0) / 1e9;
-		goto out;
-	}
-
-	*phase = PH_PING;
-	for (;;) {
-		const void *buf;
-		struct bench_hdr h;
-		if ((rc = r->tp->acquire(&e, &buf))) {
-			ctl_fail(c, "consumer %d receive: %s", index, strerror(-rc));
-			goto out;
-		}
-		if ((rc = frame_check(buf, r->frame_bytes, expected, r->touch, &h, why, sizeof(why)))) {
-			ctl_fail(c, "consumer %d: %s", index, why);
-			goto out;
-		}
-		if ((rc = r->tp->release(&e))) {
-			ctl_fail(c, "consumer %d release: %s", index, strerror(-rc));
-			goto out;
-		}
-		expected++;
-		c->where[1 + index].frames = expected;
-		if ((h.flags & BENCH_F_PING) && (rc = r->tp->ack_send(&e, h.counter))) {
-			ctl_fail(c, "consumer %d ack: %s", index, strerror(-rc));
-			goto out;
-		}
-		if (h.flags & BENCH_F_STREAM)
-			stream++;
-		if (h.flags & BENCH_F_STOP) {
-			c->t_end[index] = bench_now_ns();
-			c->frames[index] = stream;
-			break;
-		}
-	}
-out:
-	*phase = PH_DONE;
-	atomic_fetch_add(&c->cons_done, 1);
-	/* stay attached until the producer is finished with us */
-	(void)ctl_wait(c, &c->prod_done, 1);
-	if (e.priv)
-		r->tp->close(&e);
-	return rc ? 1 : 0;
-}
-
-/* ---- the parent: one measurement ------------------------------------------- */
-
-struct rep_result {
-	int status; /* 0 ok, BENCH_SKIP, -1 failed, -2 not run */
-	double fps, gbps, seconds;
-	uint64_t frames, lat_n;
-	double p50, p99, p999;
-	double cpu_pct;
-};
-
-struct job {
-	struct bench_run run;
-	struct ctl *c;
-	pid_t pid[1 + BENCH_MAX_CONSUMERS];
-	int npid;
-	int idle;
-	int setup_done;
-	char msg[320];
-};
-
-static int cpus[256];
-static int ncpus;
-static unsigned run_seq;
-
-static void init_cpus(void)
-{
-	cpu_set_t set;
-	ncpus = 0;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int i = 0; i < CPU_SETSIZE && ncpus < 256; i++)
-			if (CPU_ISSET(i, &set))
-				cpus[ncpus++] = i;
-}
-
-static int cpu_for(int who) /* 0 = producer, 1.. = consumers */
-{
-	return ncpus >= 2 ? cpus[who % ncpus] : -1;
-}
-
-/* Fork the processes of one measurement. 0, BENCH_SKIP or -1 (msg set). */
-static int job_start(struct job *j, const struct variant *v, size_t bytes, int touch, int idle)
-{
-	memset(j, 0, sizeof(*j));
-	j->idle = idle;
-	j->run.tp = v->tp;
-	j->run.wait = v->wait;
-	j->run.mode = v->mode;
-	j->run.consumers = v->consumers;
-	j->run.slots = v->slots;
-	j->run.frame_bytes = bytes;
-	j->run.touch = touch;
-	snprintf(j->run.name, sizeof(j->run.name), "frbench-%d-%u", (int)getpid(), run_seq++);
-
-	j->c = mmap(NULL, sizeof(struct ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		    0);
-	if (j->c == MAP_FAILED) {
-		j->c = NULL;
-		snprintf(j->msg, sizeof(j->msg), "mmap: %s", strerror(errno));
-		return -1;
-	}
-	memset(j->c, 0, sizeof(struct ctl));
-	if (v->tp->setup) {
-		char why[256] = "";
-		int rc = v->tp->setup(&j->run, why, sizeof(why));
-		if (rc) {
-			snprintf(j->msg, sizeof(j->msg), "setup: %s", why[0] ? why : strerror(-rc));
-			return rc == BENCH_SKIP ? BENCH_SKIP : -1;
-		}
-	}
-	j->setup_done = 1;
-	fflush(NULL);
-	for (int k = 0; k <= v->consumers; k++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			snprintf(j->msg, sizeof(j->msg), "fork: %s", strerror(errno));
-			atomic_store(&j->c->abort, 1);
-			return -1;
-		}
-		if (pid == 0) {
-			int code;
-			pin_to(cpu_for(k));
-			if (k == 0)
-				code = producer_main(&j->run, j->c, idle);
-			else
-				code = consumer_main(&j->run, j->c, k - 1, idle);
-			fflush(NULL);
-			exit(code);
-		}
-		j->pid[j->npid++] = pid;
-	}
-	return 0;
-}
-
-/* Wait for the processes (killing them after timeout_s) and fill @res. */
-static void job_finish(struct job *j, struct rep_result *res, double timeout_s)
-{
-	uint64_t deadline = bench_now_ns() + (uint64_t)(timeout_s * 1e9);
-	int codes[1 + BENCH_MAX_CONSUMERS], left = j->npid, timed_out = 0, abort_seen = 0;
-	struct timespec ts = {0, 1000000};
-
-	memset(res, 0, sizeof(*res));
-	for (int i = 0; i < j->npid; i++)
-		codes[i] = -1;
-	while (left > 0) {
-		for (int i = 0; i < j->npid; i++) {
-			int st;
-			if (codes[i] != -1)
-				continue;
-			pid_t p = waitpid(j->pid[i], &st, WNOHANG);
-			if (p == j->pid[i]) {
-				codes[i] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-				left--;
-			}
-		}
-		/* a side that failed set abort: give the others a moment, then stop them */
-		if (left > 0 && !abort_seen && atomic_load(&j->c->abort)) {
-			abort_seen = 1;
-			uint64_t grace = bench_now_ns() + 2000000000ull;
-			if (grace < deadline)
-				deadline = grace;
-		}
-		if (left > 0 && !timed_out && bench_now_ns() > deadline) {
-			timed_out = 1;
-			for (int i = 0; i < j->npid; i++)
-				if (codes[i] == -1)
-					kill(j->pid[i], SIGKILL);
-		}
-		if (left > 0)
-			nanosleep(&ts, NULL);
-	}
-	if (j->setup_done && j->run.tp->teardown)
-		j->run.tp->teardown(&j->run);
-
-	struct ctl *c = j->c;
-	if (timed_out && !abort_seen) {
-		char where[200];
-		size_t len = 0;
-		res->status = -1;
-		where[0] = 0;
-		for (int i = 0; i < j->npid && len < sizeof(where); i++) {
-			int ph = c->where[i].phase;
-			int n = snprintf(where + len, sizeof(where) - len, "%s%s %s after %" PRIu64 " frames",
-					 i ? ", " : "", i ? "consumer" : "producer",
-					 ph >= PH_START && ph <= PH_DONE ? phase_names[ph] : "?",
-					 (uint64_t)c->where[i].frames);
-			if (n < 0)
-				break;
-			len += (size_t)n;
-		}
-		snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s (%.150s)%s%.120s", timeout_s,
-			 where, c->msg[0] ? ": " : "", c->msg);
-	} else if (codes[0] == 2) {
-		res->status = BENCH_SKIP;
-		snprintf(j->msg, sizeof(j->msg), "%s", c->msg);
-	} else {
-		int bad = 0;
-		for (int i = 0; i < j->npid; i++)
-			if (codes[i] != 0)
-				bad = 1;
-		if (bad || atomic_load(&c->abort)) {
-			res->status = -1;
-			snprintf(j->msg, sizeof(j->msg), "%s",
-				 c->msg[0] ? c->msg : "a process failed without a message");
-			for (int i = 0; i < j->npid && !c->msg[0]; i++)
-				if (codes[i] >= 128)
-					snprintf(j->msg, sizeof(j->msg), "process %d killed by signal %d", i,
-						 codes[i] - 128);
-		}
-	}
-	if (res->status == 0 && j->idle) {
-		double cpu = 0, wall = 0;
-		for (int i = 0; i < j->run.consumers; i++) {
-			cpu += c->idle_cpu_s[i];
-			wall += c->idle_wall_s[i];
-		}
-		res->seconds = wall;
-		res->cpu_pct = wall > 0 ? 100.0 * cpu / wall : 0;
-	} else if (res->status == 0) {
-		uint64_t t_end = 0;
-		for (int i = 0; i < j->run.consumers; i++) {
-			if (c->frames[i] != c->sent) {
-				res->status = -1;
-				snprintf(j->msg, sizeof(j->msg),
-					 "consumer %d received %" PRIu64 " of %" PRIu64 " frames", i,
-					 c->frames[i], c->sent);
-			}
-			if (c->t_end[i] > t_end)
-				t_end = c->t_end[i];
-		}
-		res->frames = c->sent;
-		res->seconds = (double)(t_end - c->t_start) / 1e9;
-		res->fps = res->seconds > 0 ? (double)c->sent / res->seconds : 0;
-		res->gbps = res->fps * (double)j->run.frame_bytes * j->run.consumers / 1e9;
-		res->lat_n = c->lat_n;
-		res->p50 = c->lat_p50;
-		res->p99 = c->lat_p99;
-		res->p999 = c->lat_p999;
-	}
-	munmap(c, sizeof(struct ctl));
-	j->c = NULL;
-}
-
-static void job_cleanup_failed_start(struct job *j, struct rep_result *res, int rc)
-{
-	memset(res, 0, sizeof(*res));
-	res->status = rc == BENCH_SKIP ? BENCH_SKIP : -1;
-	if (j->npid > 0) {
-		job_finish(j, res, 5);
-		res->status = rc == BENCH_SKIP ? BENCH_SKIP : -1;
-		return;
-	}
-	if (j->setup_done && j->run.tp->teardown)
-		j->run.tp->teardown(&j->run);
-	if (j->c)
-		munmap(j->c, sizeof(struct ctl));
-	j->c = NULL;
-}
-
-static double run_timeout(void)
-{
-	return 20; /* the slowest healthy run takes about 2 s */
+	struct bench_run spec = {
+		.tp = v->tp,
+		.wait = v->wait,
+		.mode = v->mode,
+		.consumers = v->consumers,
+		.slots = v->slots,
+		.frame_bytes = bytes,
+		.touch = touch,
+	};
+	return spec;
 }
 
 /* ---- statistics and output -------------------------------------------------- */
@@ -723,7 +224,7 @@ static void usage(FILE *f)
 }
 
 /* Can an iceoryx runtime register with RouDi? (0 yes, else message in why) */
-static int iceoryx_probe(char *why, size_t len)
+static int iceoryx_probe(struct job_env *env, char *why, size_t len)
 {
 #ifdef BENCH_HAVE_ICEORYX
 	const struct variant *v = NULL;
@@ -735,14 +236,8 @@ static int iceoryx_probe(char *why, size_t len)
 			break;
 		}
 	/* An idle measurement with a short wait: registers, connects, exits. */
-	int saved = P.idle_ms;
-	P.idle_ms = 1;
-	int rc = job_start(&j, v, 64, 0, 1);
-	if (rc)
-		job_cleanup_failed_start(&j, &r, rc);
-	else
-		job_finish(&j, &r, 5);
-	P.idle_ms = saved;
+	struct bench_run spec = run_spec(v, 64, 0);
+	job_run(&j, env, &spec, 1, &r, 5);
 	if (r.status != 0) {
 		snprintf(why, len, "iox-roudi not reachable (%s)",
 			 j.msg[0] ? j.msg : "registration failed");
@@ -750,6 +245,7 @@ static int iceoryx_probe(char *why, size_t len)
 	}
 	return 0;
 #else
+	(void)env;
 	snprintf(why, len, "built without the iceoryx C binding (libiceoryx-binding-c-dev)");
 	return -1;
 #endif
@@ -811,24 +307,15 @@ int main(int argc, char **argv)
 	if (P.quick) {
 		if (!reps_given)
 			P.reps = 1;
-		P.warm_s = 0.002;
-		P.lat_s = 0.005;
-		P.tput_s = 0.01;
-		P.min_lat = 3;
-		P.min_tput = 3;
-		P.warm_frames = 3;
+		P.timing = timing_quick;
 		P.idle_ms = 50;
 	} else {
-		P.warm_s = 0.01;
-		P.lat_s = 0.08;
-		P.tput_s = 0.1;
-		P.min_lat = 10;
-		P.min_tput = 10;
-		P.warm_frames = 200;
+		P.timing = timing_full;
 		P.idle_ms = 1000;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	init_cpus();
+	struct job_env env;
+	job_env_init(&env, &P.timing);
 
 	results = calloc((size_t)NVARIANTS * NWORKLOADS * NSIZES * (size_t)P.reps, sizeof(*results));
 	if (!results)
@@ -850,7 +337,7 @@ int main(int argc, char **argv)
 		if (P.no_iceoryx)
 			snprintf(iox_why, sizeof(iox_why), "iox-roudi not started (--no-iceoryx)");
 		else
-			(void)iceoryx_probe(iox_why, sizeof(iox_why));
+			(void)iceoryx_probe(&env, iox_why, sizeof(iox_why));
 	}
 #ifndef BENCH_HAVE_ICEORYX
 	snprintf(iox_why, sizeof(iox_why),
@@ -867,8 +354,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fprintf(stderr, "framering-bench: %d CPUs available%s, %d repetition(s)\n", ncpus,
-		ncpus >= 2 ? " (producer and consumer pinned to different CPUs)" : " (no pinning)",
+	fprintf(stderr, "framering-bench: %d CPUs available%s, %d repetition(s)\n", env.ncpus,
+		env.ncpus >= 2 ? " (producer and consumer pinned to different CPUs)" : " (no pinning)",
 		P.reps);
 
 	uint64_t t_all = bench_now_ns();
@@ -888,11 +375,8 @@ int main(int argc, char **argv)
 					struct job j;
 					if (!applies(var, w) || skip[v])
 						continue;
-					int rc = job_start(&j, var, sizes[s].bytes, w == 1, 0);
-					if (rc)
-						job_cleanup_failed_start(&j, r, rc);
-					else
-						job_finish(&j, r, run_timeout());
+					struct bench_run spec = run_spec(var, sizes[s].bytes, w == 1);
+					job_run(&j, &env, &spec, 0, r, JOB_TIMEOUT_S);
 					if (r->status == BENCH_SKIP) {
 						skip[v] = 1;
 						snprintf(skip_msg[v], sizeof(skip_msg[v]), "%s", j.msg);
@@ -929,7 +413,8 @@ int main(int argc, char **argv)
 			started[v] = 0;
 			if (!variants[v].idle || !variant_selected(&variants[v]) || skip[v])
 				continue;
-			int rc = job_start(&jobs[v], &variants[v], 64, 0, 1);
+			struct bench_run spec = run_spec(&variants[v], 64, 0);
+			int rc = job_start(&jobs[v], &env, &spec, P.idle_ms);
 			if (rc)
 				job_cleanup_failed_start(&jobs[v], &idle_res[v][rep], rc);
 			else
@@ -938,7 +423,7 @@ int main(int argc, char **argv)
 		for (int v = 0; v < NVARIANTS; v++) {
 			if (!started[v])
 				continue;
-			job_finish(&jobs[v], &idle_res[v][rep], run_timeout());
+			job_finish(&jobs[v], &idle_res[v][rep], JOB_TIMEOUT_S);
 			if (idle_res[v][rep].status != 0 && idle_res[v][rep].status != BENCH_SKIP) {
 				failures++;
 				fprintf(stderr, "\nFAIL %s idle: %s\n", variants[v].name, jobs[v].msg);
