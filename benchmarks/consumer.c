@@ -54,7 +54,8 @@ static int receive_frames(struct bench_ep *e, struct ctl *c)
 			ctl_fail(c, "consumer %d receive: %s", index, strerror(-rc));
 			return rc;
 		}
-		if ((rc = frame_check(buf, r->frame_bytes, expected, r->touch, &h, why, sizeof(why)))) {
+		if ((rc = frame_check(buf, r->frame_bytes, expected, r->touch, &h, why,
+				      sizeof(why)))) {
 			ctl_fail(c, "consumer %d: %s", index, why);
 			return rc;
 		}

@@ -51,8 +51,8 @@ int job_start(struct job *j, struct job_env *env, const struct bench_run *spec, 
 	j->run.touch = spec->touch;
 	snprintf(j->run.name, sizeof(j->run.name), "frbench-%d-%u", (int)getpid(), env->next_id++);
 
-	j->c = mmap(NULL, sizeof(struct ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		    0);
+	j->c = mmap(NULL, sizeof(struct ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		    -1, 0);
 	if (j->c == MAP_FAILED) {
 		j->c = NULL;
 		snprintf(j->msg, sizeof(j->msg), "mmap: %s", strerror(errno));
@@ -142,15 +142,16 @@ static void describe_hang(struct job *j, double timeout_s)
 	size_t len = 0;
 	where[0] = 0;
 	for (int i = 0; i < j->npid && len < sizeof(where); i++) {
-		int n = snprintf(where + len, sizeof(where) - len, "%s%s %s after %" PRIu64 " frames",
-				 i ? ", " : "", i ? "consumer" : "producer",
-				 ctl_phase_name(c->where[i].phase), (uint64_t)c->where[i].frames);
+		int n = snprintf(where + len, sizeof(where) - len,
+				 "%s%s %s after %" PRIu64 " frames", i ? ", " : "",
+				 i ? "consumer" : "producer", ctl_phase_name(c->where[i].phase),
+				 (uint64_t)c->where[i].frames);
 		if (n < 0)
 			break;
 		len += (size_t)n;
 	}
-	snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s (%.150s)%s%.120s", timeout_s, where,
-		 c->msg[0] ? ": " : "", c->msg);
+	snprintf(j->msg, sizeof(j->msg), "timed out after %.0f s (%.150s)%s%.120s", timeout_s,
+		 where, c->msg[0] ? ": " : "", c->msg);
 }
 
 /* res->status (and j->msg) from how the processes ended. */
@@ -178,8 +179,8 @@ static void judge(struct job *j, const int *codes, int timed_out, int abort_seen
 			 c->msg[0] ? c->msg : "a process failed without a message");
 		for (int i = 0; i < j->npid && !c->msg[0]; i++)
 			if (codes[i] >= 128)
-				snprintf(j->msg, sizeof(j->msg), "process %d killed by signal %d", i,
-					 codes[i] - 128);
+				snprintf(j->msg, sizeof(j->msg), "process %d killed by signal %d",
+					 i, codes[i] - 128);
 	}
 }
 
@@ -201,8 +202,9 @@ static void read_figures(struct job *j, struct rep_result *res)
 	for (int i = 0; i < j->run.consumers; i++) {
 		if (c->frames[i] != c->sent) {
 			res->status = -1;
-			snprintf(j->msg, sizeof(j->msg), "consumer %d received %" PRIu64 " of %" PRIu64 " frames",
-				 i, c->frames[i], c->sent);
+			snprintf(j->msg, sizeof(j->msg),
+				 "consumer %d received %" PRIu64 " of %" PRIu64 " frames", i,
+				 c->frames[i], c->sent);
 		}
 		if (c->t_end[i] > t_end)
 			t_end = c->t_end[i];
