@@ -1,9 +1,9 @@
 /*
  * framering-bench: one producer process, one or more consumer processes, one
- * transport at a time. The harness (bench.c) forks the processes, pins them to
- * CPUs, runs a ping-pong latency phase and a streaming throughput phase, and
- * checks every frame it receives. Each transport_*.c file fills in a
- * struct bench_transport.
+ * transport at a time. The harness (main.c and the files it lists) forks the
+ * processes, pins them to CPUs, runs a ping-pong latency phase and a streaming
+ * throughput phase, and checks every frame it receives. Each transport_*.c
+ * file fills in a struct bench_transport; this header is all a transport sees.
  */
 #ifndef FRAMERING_BENCH_H
 #define FRAMERING_BENCH_H

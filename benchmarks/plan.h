@@ -1,0 +1,72 @@
+/*
+ * What one invocation measures: the frame sizes, the workloads and the
+ * transport variants, and the options that choose among them.
+ */
+#ifndef FRAMERING_BENCH_PLAN_H
+#define FRAMERING_BENCH_PLAN_H
+
+#include "bench.h"
+#include "job.h"
+
+#include <stddef.h>
+
+#define BENCH_MAX_VARIANTS 16
+#define BENCH_MAX_REPS 64
+
+struct frame_size {
+	const char *label;
+	size_t bytes;
+};
+
+extern const struct frame_size bench_sizes[];
+#define BENCH_NSIZES 4 /* its entries (plan.c checks) */
+
+enum workload {
+	WORKLOAD_HANDOFF, /* the producer writes the header only */
+	WORKLOAD_TOUCH,   /* every byte written, and read back by the consumer */
+	NWORKLOADS,
+};
+
+extern const char *const bench_workloads[NWORKLOADS];
+
+/* One row group of the table: a transport with its settings. */
+struct variant {
+	const char *name;
+	const struct bench_transport *tp;
+	int mode;
+	int consumers;
+	int wait;
+	int handoff_only; /* wait-strategy variants: handoff workload only */
+	int idle;         /* included in the idle-consumer CPU test */
+	unsigned slots;   /* framering ring slots; 0 = 4 */
+};
+
+extern const struct variant bench_variants[];
+extern const int bench_nvariants;
+
+/* The command line, parsed. */
+struct bench_params {
+	int quick;
+	int reps; /* 1..BENCH_MAX_REPS */
+	struct bench_timing timing;
+	int idle_ms; /* how long the idle-consumer test waits */
+	int no_iceoryx;
+	const char *only;     /* --only LIST, NULL: every variant */
+	const char *size;     /* --size LABEL, NULL: every size */
+	const char *csv;      /* --csv FILE, or NULL */
+	const char *idle_csv; /* --idle-csv FILE, or NULL */
+};
+
+/* Chosen by --only: comma-separated names; a name ending in '*' is a prefix. */
+int variant_selected(const struct bench_params *p, const struct variant *v);
+
+/* Chosen, and measured in workload @w. */
+int variant_runs(const struct bench_params *p, const struct variant *v, int w);
+
+/* Chosen by --size. */
+int size_selected(const struct bench_params *p, const struct frame_size *s);
+
+/* The run of @v on frames of @bytes, for job_start. */
+struct bench_run variant_run_spec(const struct variant *v, size_t bytes, int touch);
+
+#endif

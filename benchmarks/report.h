@@ -1,0 +1,18 @@
+/*
+ * The results as run.sh and the README take them: markdown tables on stdout
+ * (figures, then the idle consumers), and the same figures as CSV files.
+ */
+#ifndef FRAMERING_BENCH_REPORT_H
+#define FRAMERING_BENCH_REPORT_H
+
+#include "plan.h"
+#include "results.h"
+
+void report_table(const struct bench_params *p, const struct results *res);
+void report_idle_table(const struct bench_params *p, const struct results *res);
+
+/* Write p->csv or p->idle_csv: 0, or -1 after a message on stderr. */
+int report_csv(const struct bench_params *p, const struct results *res);
+int report_idle_csv(const struct bench_params *p, const struct results *res);
+
+#endif
