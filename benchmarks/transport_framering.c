@@ -46,6 +46,33 @@ static int set_wait(const struct bench_run *r, struct fr_ring *ring)
 	}
 }
 
+/* This side's state in e->priv, and the names of the run's two segments. */
+static struct fr_ep *ep_new(struct bench_ep *e, char *data, char *ack, size_t len)
+{
+	struct fr_ep *s = calloc(1, sizeof(*s));
+	if (s) {
+		e->priv = s;
+		seg_names(e->run, data, ack, len);
+	}
+	return s;
+}
+
+/* Open segment @name as FR_PRODUCER or FR_CONSUMER, with the run's wait strategy. */
+static int attach(const struct bench_run *r, const char *name, unsigned role,
+		  struct fr_ring **ring, char *why, size_t whylen)
+{
+	int rc = fr_open(name, role, ring);
+	if (rc) {
+		snprintf(why, whylen, "fr_open(%s, %s): %s", name,
+			 role == FR_CONSUMER ? "consumer" : "producer", fr_strerror(rc));
+		return rc;
+	}
+	rc = set_wait(r, *ring);
+	if (rc)
+		snprintf(why, whylen, "fr_set_spin: %s", fr_strerror(rc));
+	return rc;
+}
+
 static int fr_setup(struct bench_run *r, char *why, size_t whylen)
 {
 	(void)r;
@@ -68,13 +95,11 @@ static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
 	char data[96], ack[96];
 	struct fr_config cfg;
 	struct fr_ring *creator = NULL;
-	struct fr_ep *s = calloc(1, sizeof(*s));
+	struct fr_ep *s = ep_new(e, data, ack, sizeof(data));
 	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	e->priv = s;
-	seg_names(r, data, ack, sizeof(data));
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = (uint32_t)r->mode;
@@ -106,14 +131,10 @@ static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
 		return rc;
 	}
 	fr_close(creator);
-	rc = fr_open(ack, FR_CONSUMER, &s->ack);
-	if (rc) {
-		snprintf(why, whylen, "fr_open(%s, consumer): %s", ack, fr_strerror(rc));
+	rc = attach(r, ack, FR_CONSUMER, &s->ack, why, whylen);
+	if (rc)
 		return rc;
-	}
 	rc = set_wait(r, s->data);
-	if (!rc)
-		rc = set_wait(r, s->ack);
 	if (rc)
 		snprintf(why, whylen, "fr_set_spin: %s", fr_strerror(rc));
 	return rc;
@@ -133,28 +154,14 @@ static int fr_cons_open(struct bench_ep *e, char *why, size_t whylen)
 {
 	const struct bench_run *r = e->run;
 	char data[96], ack[96];
-	struct fr_ep *s = calloc(1, sizeof(*s));
+	struct fr_ep *s = ep_new(e, data, ack, sizeof(data));
 	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	e->priv = s;
-	seg_names(r, data, ack, sizeof(data));
-	rc = fr_open(data, FR_CONSUMER, &s->data);
-	if (rc) {
-		snprintf(why, whylen, "fr_open(%s, consumer): %s", data, fr_strerror(rc));
-		return rc;
-	}
-	rc = fr_open(ack, FR_PRODUCER, &s->ack);
-	if (rc) {
-		snprintf(why, whylen, "fr_open(%s, producer): %s", ack, fr_strerror(rc));
-		return rc;
-	}
-	rc = set_wait(r, s->data);
+	rc = attach(r, data, FR_CONSUMER, &s->data, why, whylen);
 	if (!rc)
-		rc = set_wait(r, s->ack);
-	if (rc)
-		snprintf(why, whylen, "fr_set_spin: %s", fr_strerror(rc));
+		rc = attach(r, ack, FR_PRODUCER, &s->ack, why, whylen);
 	return rc;
 }
 
