@@ -109,6 +109,19 @@ void bench_stream_close(struct bench_ep *e);
 void bench_stream_teardown(struct bench_run *r); /* closes the run's descriptors */
 int bench_stream_set_bufs(int fd, int bytes); /* SO_SNDBUF and SO_RCVBUF */
 
+/* A stream transport's struct bench_transport members besides name, setup and opens. */
+#define BENCH_STREAM_OPS                        \
+	.max_consumers = 1,                     \
+	.teardown = bench_stream_teardown,      \
+	.claim = bench_stream_claim,            \
+	.publish = bench_stream_publish,        \
+	.ack_wait = bench_stream_ack_wait,      \
+	.acquire = bench_stream_acquire,        \
+	.release = bench_stream_release,        \
+	.ack_send = bench_stream_ack_send,      \
+	.idle_wait = bench_stream_idle_wait,    \
+	.close = bench_stream_close
+
 extern const struct bench_transport bench_tp_framering;
 extern const struct bench_transport bench_tp_floor;
 extern const struct bench_transport bench_tp_pipe;

@@ -59,17 +59,8 @@ static int pipe_cons_open(struct bench_ep *e, char *why, size_t whylen)
 
 const struct bench_transport bench_tp_pipe = {
 	.name = "pipe",
-	.max_consumers = 1,
 	.setup = pipe_setup,
-	.teardown = bench_stream_teardown,
 	.prod_open = pipe_prod_open,
 	.cons_open = pipe_cons_open,
-	.claim = bench_stream_claim,
-	.publish = bench_stream_publish,
-	.ack_wait = bench_stream_ack_wait,
-	.acquire = bench_stream_acquire,
-	.release = bench_stream_release,
-	.ack_send = bench_stream_ack_send,
-	.idle_wait = bench_stream_idle_wait,
-	.close = bench_stream_close,
+	BENCH_STREAM_OPS,
 };

@@ -95,25 +95,12 @@ static int tcp_cons_open(struct bench_ep *e, char *why, size_t whylen)
 	return rc;
 }
 
-static void tcp_close(struct bench_ep *e)
-{
-	/* the connected socket is this process's own; the fd goes with the process */
-	bench_stream_close(e);
-}
-
+/* The connected sockets are each process's own: close (bench_stream_close)
+ * leaves them to the process's exit, teardown closes the listening one. */
 const struct bench_transport bench_tp_tcp = {
 	.name = "tcp",
-	.max_consumers = 1,
 	.setup = tcp_setup,
-	.teardown = bench_stream_teardown,
 	.prod_open = tcp_prod_open,
 	.cons_open = tcp_cons_open,
-	.claim = bench_stream_claim,
-	.publish = bench_stream_publish,
-	.ack_wait = bench_stream_ack_wait,
-	.acquire = bench_stream_acquire,
-	.release = bench_stream_release,
-	.ack_send = bench_stream_ack_send,
-	.idle_wait = bench_stream_idle_wait,
-	.close = tcp_close,
+	BENCH_STREAM_OPS,
 };

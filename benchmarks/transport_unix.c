@@ -42,17 +42,8 @@ static int unix_cons_open(struct bench_ep *e, char *why, size_t whylen)
 
 const struct bench_transport bench_tp_unix = {
 	.name = "unix",
-	.max_consumers = 1,
 	.setup = unix_setup,
-	.teardown = bench_stream_teardown,
 	.prod_open = unix_prod_open,
 	.cons_open = unix_cons_open,
-	.claim = bench_stream_claim,
-	.publish = bench_stream_publish,
-	.ack_wait = bench_stream_ack_wait,
-	.acquire = bench_stream_acquire,
-	.release = bench_stream_release,
-	.ack_send = bench_stream_ack_send,
-	.idle_wait = bench_stream_idle_wait,
-	.close = bench_stream_close,
+	BENCH_STREAM_OPS,
 };
