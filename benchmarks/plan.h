@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#define BENCH_MAX_VARIANTS 16
-#define BENCH_MAX_REPS 64
+#define BENCH_MAX_VARIANTS 16 /* sizes per-variant arrays on the stack (plan.c checks) */
+#define BENCH_MAX_REPS 64     /* --reps at most: a figure's repetitions sort on the stack */
 
 struct frame_size {
 	const char *label;
