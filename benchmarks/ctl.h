@@ -14,7 +14,7 @@
 
 struct ctl {
 	_Atomic int prod_ready; /* 1: the producer opened; the consumers may open */
-	_Atomic int cons_ready; /* consumers opened; the producer connects at all of them */
+	_Atomic int cons_ready; /* consumers that opened; the producer connects once all have */
 	_Atomic int cons_done;
 	_Atomic int prod_done;  /* the consumers stay attached until then */
 	_Atomic int abort;      /* a side failed; everyone stops waiting */
