@@ -1,12 +1,24 @@
 /*
  * Crash torture: in every mode, 500 rounds in which one randomly chosen
  * producer or consumer process is SIGKILLed, either after a random delay or
- * by itself at an injected point inside the library (between an intent
- * record, its CAS and the publish/release; hook points compiled into the tests' copy of the library), and a
+ * by itself at an injected point inside the library (before the CAS that
+ * takes a slot, after it, before the publish/release hands the slot on;
+ * hook points compiled into the tests' copy of the library), and a
  * replacement attaches. At the end every published frame is accounted for:
  * delivered at least once, and every extra delivery flagged
  * FR_FRAME_REDELIVERED. Every wait is bounded; a survivor that waits out its
  * bound fails the test (nothing may wedge).
+ *
+ * Slow peers (issue 9): in the *_slow runs one round's victim in three is
+ * not killed but stopped (SIGSTOP, at a random moment or by itself at a hook
+ * point) and resumed (SIGCONT) after a short random pause. A stopped peer is
+ * slow, not dead: it keeps what it holds, nobody reaps it, and it goes on
+ * where it stopped. So on top of the accounting above: no frame is released
+ * twice (a second release means the frame went to another consumer while
+ * its first holder was only stopped), every flagged redelivery is paid for
+ * by a consumer that died (at most one per death), and every call of a
+ * resumed peer still succeeds. The mpmc_3x3 run does the same with three
+ * producers and three consumers.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -25,11 +37,13 @@
 #include <testhooks.h>
 
 #define ROUNDS 500
+#define SLOW_ROUNDS 100    /* the slow-peer runs: fewer rounds keep CI time level */
 #define FRAMES_PER_ROUND 2000
 #define MAX_FRAMES (ROUNDS * FRAMES_PER_ROUND + 100000)
 #define FRAME_BYTES 256
 #define WAIT_BOUND_MS 20000 /* a survivor waiting this long is wedged */
-#define MAX_ROLES 4
+#define MAX_ROLES 6
+#define STOP_PAUSE_US 20000 /* a stopped peer is resumed within this (plus scheduling) */
 
 enum { EXIT_OK = 0, EXIT_TORN = 10, EXIT_WEDGED, EXIT_ERROR, EXIT_ORDER };
 
@@ -41,8 +55,10 @@ struct ledger {
 	_Atomic uint8_t published[MAX_FRAMES];
 	_Atomic uint32_t delivered[MAX_FRAMES];
 	_Atomic uint32_t redelivered[MAX_FRAMES];
+	_Atomic uint8_t released[MAX_FRAMES]; /* fr_release calls that returned 0 */
 	_Atomic uint64_t witness_next; /* broadcast: next seq the witness expects */
 	_Atomic unsigned consumers_ready;
+	_Atomic uint32_t holding[MAX_ROLES]; /* role i's process holds a claimed/acquired frame */
 	char detail[256];
 };
 
@@ -52,9 +68,25 @@ struct role {
 	const char *const *points;  /* injection points for this role */
 	pid_t pid;
 	bool armed;
+	int action;                 /* what the armed point does: FR_TEST_KILL or FR_TEST_STOP */
+};
+
+/* One run's shape and what happened in it. */
+struct run {
+	const char *label;
+	unsigned mode;
+	unsigned rounds;
+	bool slow;                  /* one victim in three is stopped and resumed */
+	unsigned deaths, injected;  /* processes killed; of which at an injected point */
+	unsigned consumer_deaths;   /* of which consumers (each can cause one redelivery) */
+	unsigned stops, stops_injected; /* stopped and resumed; of which at an injected point */
+	unsigned kills_while_stopped;   /* deaths of another peer while a victim was stopped */
+	struct role *roles;
+	unsigned nroles;
 };
 
 static struct ledger *L;
+static unsigned my_role; /* in a child: its index in the roles array */
 
 static uint8_t fill_byte(uint64_t id)
 {
@@ -103,13 +135,16 @@ static int producer_main(const char *name)
 			fr_cancel(r, &f);
 			continue;
 		}
+		atomic_store(&L->holding[my_role], 1);
 		memset(f.data, fill_byte(id), FRAME_BYTES);
 		memcpy(f.data, &id, sizeof(id));
 		f.bytes = FRAME_BYTES;
+		/* A producer that was stopped while holding the claim still owns it. */
 		if (fr_publish(r, &f) < 0) {
 			note("producer publish failed");
 			return EXIT_ERROR;
 		}
+		atomic_store(&L->holding[my_role], 0);
 		atomic_store(&L->published[id], 1);
 	}
 	fr_close(r); /* the last producer's close ends the stream */
@@ -158,6 +193,7 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 			return EXIT_ERROR;
 		}
 		uint64_t id;
+		atomic_store(&L->holding[my_role], 1);
 		if (check_frame(&f, &id) < 0) {
 			note("torn or foreign frame");
 			return EXIT_TORN;
@@ -180,15 +216,24 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 				atomic_fetch_add(&L->redelivered[id], 1);
 		}
 		last_seq = (int64_t)f.seq;
-		fr_release(r, &f);
+		/* A consumer that was stopped while holding the frame still owns it. */
+		if (fr_release(r, &f) < 0) {
+			note("consumer release failed");
+			return EXIT_ERROR;
+		}
+		atomic_store(&L->holding[my_role], 0);
+		if (!witness && mode != FR_BROADCAST)
+			atomic_fetch_add(&L->released[id], 1);
 	}
 	fr_close(r);
 	return EXIT_OK;
 }
 
-static pid_t spawn(const char *name, unsigned mode, struct role *ro, bool arm)
+static pid_t spawn(const char *name, struct run *run, struct role *ro, bool arm)
 {
+	unsigned mode = run->mode;
 	ro->armed = false;
+	ro->action = FR_TEST_KILL;
 	const char *point = NULL;
 	long after = 0;
 	if (arm && ro->points) {
@@ -198,11 +243,16 @@ static pid_t spawn(const char *name, unsigned mode, struct role *ro, bool arm)
 		point = ro->points[rand() % n];
 		after = 1 + rand() % 40;
 		ro->armed = true;
+		/* Slow runs: a third of the armed points stop the process instead. */
+		if (run->slow && rand() % 3 == 0)
+			ro->action = FR_TEST_STOP;
 	}
 	pid_t pid = fork();
 	cr_assert(pid >= 0, "fork");
 	if (pid == 0) {
-		fr_test_hook_arm(point, after);
+		my_role = (unsigned)(ro - run->roles);
+		atomic_store(&L->holding[my_role], 0);
+		fr_test_hook_arm_action(point, after, ro->action);
 		_exit(ro->flags == FR_PRODUCER ? producer_main(name)
 					       : consumer_main(name, ro->witness, mode));
 	}
@@ -241,24 +291,145 @@ static void expect_killed(int status, const char *who)
 		  WTERMSIG(status));
 }
 
-/* Respawn every armed process that already killed itself; returns how many. */
-static unsigned replace_self_killed(const char *name, unsigned mode, struct role *roles,
-				    unsigned nroles)
+/* A role's process died (SIGKILL): count it and staff the role again. */
+static void replace(const char *name, struct run *run, struct role *ro, bool at_point)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < nroles; i++) {
-		int status;
-		if (!roles[i].armed || waitpid(roles[i].pid, &status, WNOHANG) != roles[i].pid)
-			continue;
-		expect_killed(status, "armed process");
-		spawn(name, mode, &roles[i], rand() % 2);
-		n++;
-	}
-	return n;
+	run->deaths++;
+	run->injected += at_point;
+	run->consumer_deaths += ro->flags == FR_CONSUMER;
+	spawn(name, run, ro, rand() % 2);
 }
 
-static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
+/* Resume a stopped process after a short random pause: slow, not dead. */
+static void resume(struct run *run, struct role *ro, bool at_point)
 {
+	sleep_us(1000 + rand() % STOP_PAUSE_US);
+	kill(ro->pid, SIGCONT);
+	run->stops++;
+	run->stops_injected += at_point;
+}
+
+/*
+ * Wait at most @bound_ms for @ro to stop or die. Returns 1 (stopped), 0
+ * (died; *status set) or -1 (neither). Stop reports need WUNTRACED.
+ */
+static int wait_stop_or_death(struct role *ro, int bound_ms, int *status)
+{
+	for (int waited = 0; waited < bound_ms * 10; waited++) {
+		pid_t w = waitpid(ro->pid, status, WNOHANG | WUNTRACED);
+		if (w == ro->pid)
+			return WIFSTOPPED(*status) ? 1 : 0;
+		sleep_us(100);
+	}
+	return -1;
+}
+
+/*
+ * Armed processes kill or stop themselves whenever they reach their point:
+ * replace those that died and resume those that stopped, so that every role
+ * is always staffed and nobody stays stopped for long.
+ */
+static void tend_armed(const char *name, struct run *run, struct role *roles, unsigned nroles)
+{
+	for (unsigned i = 0; i < nroles; i++) {
+		int status;
+		if (!roles[i].armed ||
+		    waitpid(roles[i].pid, &status, WNOHANG | WUNTRACED) != roles[i].pid)
+			continue;
+		if (WIFSTOPPED(status)) {
+			cr_assert_eq(roles[i].action, FR_TEST_STOP, "a process armed to die stopped");
+			roles[i].armed = false; /* a point fires once */
+			resume(run, &roles[i], true);
+			continue;
+		}
+		expect_killed(status, "armed process");
+		cr_assert_eq(roles[i].action, FR_TEST_KILL, "a process armed to stop died");
+		replace(name, run, &roles[i], true);
+	}
+}
+
+/*
+ * While @stopped is stopped, half the time another peer dies (mostly one of
+ * the same role) and its replacement attaches and reaps it: the reaper meets
+ * a live peer caught between two steps, the interleaving of issue 9's
+ * findings 1 and 2.
+ */
+static void kill_another(const char *name, struct run *run, struct role *roles, unsigned nroles,
+			 struct role *stopped)
+{
+	if (rand() % 2)
+		return;
+	unsigned same[MAX_ROLES], any[MAX_ROLES], nsame = 0, nany = 0;
+	for (unsigned i = 0; i < nroles; i++) {
+		if (&roles[i] == stopped || roles[i].witness)
+			continue;
+		any[nany++] = i;
+		if (roles[i].flags == stopped->flags)
+			same[nsame++] = i;
+	}
+	if (!nany)
+		return;
+	struct role *w = &roles[nsame && rand() % 3 ? same[rand() % nsame] : any[rand() % nany]];
+	int status;
+	bool at_point = false;
+	if (w->armed && w->action == FR_TEST_KILL) {
+		status = wait_bounded(w->pid, 50); /* its own point, if it gets there */
+		if (status != -1)
+			expect_killed(status, "armed process");
+		at_point = status != -1;
+	} else {
+		/* Preferably while it holds a frame: a dead holder is what a
+		 * reaper must tell apart from the stopped peer. */
+		unsigned i = (unsigned)(w - roles);
+		for (int waited = 0; waited < 200 && !atomic_load(&L->holding[i]); waited++)
+			sleep_us(100);
+		kill(w->pid, SIGKILL); /* also ends one stopped at its point */
+		waitpid(w->pid, &status, 0);
+		expect_killed(status, "second victim");
+	}
+	run->kills_while_stopped++;
+	replace(name, run, w, at_point);
+}
+
+/* Stop the victim (at its stop point if it has one, else now) and resume it. */
+static void stop_victim(const char *name, struct run *run, struct role *roles, unsigned nroles,
+			struct role *ro)
+{
+	int status, got = -1;
+	bool at_point = false;
+	if (ro->armed && ro->action == FR_TEST_STOP) {
+		/* Give it time to reach its point. */
+		got = wait_stop_or_death(ro, 200, &status);
+		cr_assert(got != 0, "a process armed to stop died: %s", L->detail);
+		if (got == 1) {
+			ro->armed = false;
+			at_point = true;
+		}
+	}
+	if (got != 1) {
+		sleep_us(rand() % 3000);
+		kill(ro->pid, SIGSTOP);
+		got = wait_stop_or_death(ro, 5000, &status);
+		cr_assert(got != -1, "a process did not stop within 5 s of SIGSTOP");
+		if (got == 0) {
+			/* Its kill point came first. */
+			expect_killed(status, "armed victim");
+			cr_assert(ro->armed && ro->action == FR_TEST_KILL,
+				  "victim died while stopping: %s", L->detail);
+			replace(name, run, ro, true);
+			return;
+		}
+	}
+	kill_another(name, run, roles, nroles, ro);
+	resume(run, ro, at_point);
+}
+
+static void run_torture(struct run *run, struct role *roles, unsigned nroles)
+{
+	const unsigned mode = run->mode;
+	cr_assert_leq(nroles, MAX_ROLES);
+	run->roles = roles;
+	run->nroles = nroles;
 	char name[64];
 	snprintf(name, sizeof(name), "/frt-torture-%u-%d", mode, (int)getpid());
 	L = mmap(NULL, sizeof(*L), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -275,7 +446,7 @@ static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
 	unsigned nconsumers = 0;
 	for (unsigned i = 0; i < nroles; i++)
 		if (roles[i].flags == FR_CONSUMER) {
-			spawn(name, mode, &roles[i], false);
+			spawn(name, run, &roles[i], false);
 			nconsumers++;
 		}
 	for (int waited = 0; atomic_load(&L->consumers_ready) < nconsumers; waited++) {
@@ -284,42 +455,41 @@ static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
 	}
 	for (unsigned i = 0; i < nroles; i++)
 		if (roles[i].flags == FR_PRODUCER)
-			spawn(name, mode, &roles[i], false);
+			spawn(name, run, &roles[i], false);
 
-	unsigned deaths = 0, injected = 0; /* processes killed; of which at an injected point */
-	for (unsigned round = 0; round < ROUNDS; round++) {
+	for (unsigned round = 0; round < run->rounds; round++) {
 		atomic_fetch_add(&L->allowed, FRAMES_PER_ROUND);
-		/* Armed processes kill themselves whenever they reach their point:
-		 * replace those first, so that every role is always staffed. */
-		unsigned self_killed = replace_self_killed(name, mode, roles, nroles);
-		deaths += self_killed;
-		injected += self_killed;
+		tend_armed(name, run, roles, nroles);
 		unsigned v;
 		do
 			v = (unsigned)rand() % nroles;
 		while (roles[v].witness);
 		struct role *ro = &roles[v];
+		if (run->slow && rand() % 3 == 0) {
+			stop_victim(name, run, roles, nroles, ro);
+			continue;
+		}
 		int status;
-		if (ro->armed) {
+		bool at_point = false;
+		if (ro->armed && ro->action == FR_TEST_KILL) {
 			/* Give it time to reach its injection point, then make sure. */
 			status = wait_bounded(ro->pid, 200);
 			if (status != -1)
 				expect_killed(status, "armed victim");
-			injected += status != -1;
+			at_point = status != -1;
 		} else {
+			/* Unarmed, or armed to stop: killed at a random moment (also
+			 * while it may be stopped at its point: SIGKILL ends it). */
 			sleep_us(rand() % 3000);
 			kill(ro->pid, SIGKILL);
 			waitpid(ro->pid, &status, 0);
 			expect_killed(status, "victim");
 		}
-		deaths++;
-		spawn(name, mode, ro, rand() % 2);
+		replace(name, run, ro, at_point);
 	}
-	unsigned self_killed = replace_self_killed(name, mode, roles, nroles);
-	deaths += self_killed;
-	injected += self_killed;
-	/* The last armed processes would kill themselves while finishing: replace
-	 * them with unarmed ones. */
+	tend_armed(name, run, roles, nroles);
+	/* The last armed processes would kill or stop themselves while
+	 * finishing: replace them with unarmed ones. */
 	for (unsigned i = 0; i < nroles; i++) {
 		if (!roles[i].armed)
 			continue;
@@ -327,8 +497,9 @@ static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
 		kill(roles[i].pid, SIGKILL);
 		waitpid(roles[i].pid, &status, 0);
 		expect_killed(status, "armed process");
-		deaths++;
-		spawn(name, mode, &roles[i], false);
+		run->deaths++;
+		run->consumer_deaths += roles[i].flags == FR_CONSUMER;
+		spawn(name, run, &roles[i], false);
 	}
 
 	/* Let the survivors finish: producers stop, the last close ends the
@@ -353,71 +524,120 @@ static void run_torture(unsigned mode, struct role *roles, unsigned nroles)
 			uint32_t rd = atomic_load(&L->redelivered[id]);
 			if (atomic_load(&L->published[id])) {
 				published++;
-				cr_assert(d >= 1, "frame %llu published but never delivered",
-					  (unsigned long long)id);
+				cr_assert(d >= 1, "%s: frame %llu published but never delivered",
+					  run->label, (unsigned long long)id);
 			}
-			cr_assert(d <= 1 + rd, "frame %llu delivered %u times, only %u flagged redelivered",
-				  (unsigned long long)id, d, rd);
+			cr_assert(d <= 1 + rd,
+				  "%s: frame %llu delivered %u times, only %u flagged redelivered",
+				  run->label, (unsigned long long)id, d, rd);
+			cr_assert(atomic_load(&L->released[id]) <= 1,
+				  "%s: frame %llu released %u times: it went to another consumer "
+				  "while its holder was alive (stopped, not dead)",
+				  run->label, (unsigned long long)id, atomic_load(&L->released[id]));
 			redelivered += rd;
 		}
+		/* Only a death leaves a frame to redeliver, one per dead consumer. */
+		cr_assert(redelivered <= run->consumer_deaths,
+			  "%s: %llu frames redelivered, but only %u consumers died", run->label,
+			  (unsigned long long)redelivered, run->consumer_deaths);
 	} else {
 		published = info.published;
 		cr_assert_eq(atomic_load(&L->witness_next), info.published,
-			     "witness saw %llu of %llu frames",
+			     "%s: witness saw %llu of %llu frames", run->label,
 			     (unsigned long long)atomic_load(&L->witness_next),
 			     (unsigned long long)info.published);
 	}
-	cr_log_info("mode %u: %u rounds, %u processes SIGKILLed (%u at injected points), %llu frames published, "
-		    "%llu accounted for, %llu redelivered, %llu aborted slots",
-		    mode, ROUNDS, deaths, injected, (unsigned long long)published,
-		    (unsigned long long)published, (unsigned long long)redelivered,
-		    (unsigned long long)info.aborted);
 	fprintf(stderr,
-		"torture mode %u: %u rounds, %u processes SIGKILLed (%u at injected points), %llu frames published, "
-		"all accounted for, %llu redelivered, %llu aborted slots\n",
-		mode, ROUNDS, deaths, injected, (unsigned long long)published,
+		"torture %s: %u rounds, %u processes SIGKILLed (%u at injected points, %u while "
+		"another was stopped), %u stopped and resumed (%u at injected points), %llu "
+		"frames published, all accounted for, %llu redelivered, %llu aborted slots\n",
+		run->label, run->rounds, run->deaths, run->injected, run->kills_while_stopped,
+		run->stops, run->stops_injected, (unsigned long long)published,
 		(unsigned long long)redelivered, (unsigned long long)info.aborted);
 	cr_assert_eq(fr_unlink(name), 0);
 	munmap(L, sizeof(*L));
 }
 
+/* Hook point names of the new library (issue 9); see docs/design.md. */
 static const char *const spsc_producer_points[] = {"spsc_publish_before_head", NULL};
 static const char *const spsc_consumer_points[] = {"spsc_acquire_held", "spsc_release_before_tail",
 						   NULL};
 static const char *const mpmc_producer_points[] = {"mpmc_claim_before_cas", "mpmc_claim_won",
 						   "mpmc_publish_before_turn", NULL};
 static const char *const mpmc_consumer_points[] = {"mpmc_acquire_before_cas", "mpmc_acquire_won",
-						   "mpmc_release_before_turn", "mpmc_adopt_before_cas",
-						   NULL};
+						   "mpmc_release_before_turn",
+						   "mpmc_adopt_before_cas", NULL};
 static const char *const bc_producer_points[] = {"bc_claim_won", "bc_publish_before_log", NULL};
 static const char *const bc_consumer_points[] = {"bc_pinned", "bc_release_before_unpin", NULL};
 
+#define SPSC_ROLES                                                                        \
+	{                                                                                 \
+		{.flags = FR_PRODUCER, .points = spsc_producer_points},                   \
+		{.flags = FR_CONSUMER, .points = spsc_consumer_points},                   \
+	}
+#define MPMC_PRODUCER {.flags = FR_PRODUCER, .points = mpmc_producer_points}
+#define MPMC_CONSUMER {.flags = FR_CONSUMER, .points = mpmc_consumer_points}
+#define BC_ROLES                                                                          \
+	{                                                                                 \
+		{.flags = FR_PRODUCER, .points = bc_producer_points},                     \
+		{.flags = FR_CONSUMER, .witness = true},                                  \
+		{.flags = FR_CONSUMER, .points = bc_consumer_points},                     \
+	}
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 Test(torture, spsc, .timeout = 600)
 {
-	struct role roles[] = {
-		{.flags = FR_PRODUCER, .points = spsc_producer_points},
-		{.flags = FR_CONSUMER, .points = spsc_consumer_points},
-	};
-	run_torture(FR_SPSC, roles, 2);
+	struct role roles[] = SPSC_ROLES;
+	struct run run = {.label = "mode 1", .mode = FR_SPSC, .rounds = ROUNDS};
+	run_torture(&run, roles, COUNT(roles));
 }
 
 Test(torture, mpmc, .timeout = 600)
 {
-	struct role roles[] = {
-		{.flags = FR_PRODUCER, .points = mpmc_producer_points},
-		{.flags = FR_PRODUCER, .points = mpmc_producer_points},
-		{.flags = FR_CONSUMER, .points = mpmc_consumer_points},
-		{.flags = FR_CONSUMER, .points = mpmc_consumer_points},
-	};
-	run_torture(FR_MPMC, roles, 4);
+	struct role roles[] = {MPMC_PRODUCER, MPMC_PRODUCER, MPMC_CONSUMER, MPMC_CONSUMER};
+	struct run run = {.label = "mode 2", .mode = FR_MPMC, .rounds = ROUNDS};
+	run_torture(&run, roles, COUNT(roles));
 }
 
 Test(torture, broadcast, .timeout = 600)
 {
-	struct role roles[] = {
-		{.flags = FR_PRODUCER, .points = bc_producer_points},
-		{.flags = FR_CONSUMER, .witness = true},
-		{.flags = FR_CONSUMER, .points = bc_consumer_points},
-	};
-	run_torture(FR_BROADCAST, roles, 3);
+	struct role roles[] = BC_ROLES;
+	struct run run = {.label = "mode 3", .mode = FR_BROADCAST, .rounds = ROUNDS};
+	run_torture(&run, roles, COUNT(roles));
+}
+
+/* Slow peers: one victim in three is stopped and resumed instead of killed. */
+Test(torture, spsc_slow, .timeout = 600)
+{
+	struct role roles[] = SPSC_ROLES;
+	struct run run = {.label = "mode 1, slow peers", .mode = FR_SPSC, .rounds = SLOW_ROUNDS,
+			  .slow = true};
+	run_torture(&run, roles, COUNT(roles));
+}
+
+Test(torture, mpmc_slow, .timeout = 600)
+{
+	struct role roles[] = {MPMC_PRODUCER, MPMC_PRODUCER, MPMC_CONSUMER, MPMC_CONSUMER};
+	struct run run = {.label = "mode 2, slow peers", .mode = FR_MPMC, .rounds = SLOW_ROUNDS,
+			  .slow = true};
+	run_torture(&run, roles, COUNT(roles));
+}
+
+Test(torture, broadcast_slow, .timeout = 600)
+{
+	struct role roles[] = BC_ROLES;
+	struct run run = {.label = "mode 3, slow peers", .mode = FR_BROADCAST,
+			  .rounds = SLOW_ROUNDS, .slow = true};
+	run_torture(&run, roles, COUNT(roles));
+}
+
+/* Three producers and three consumers: more peers between any two steps of
+ * a stopped or dying one. Slow peers too. */
+Test(torture, mpmc_3x3, .timeout = 600)
+{
+	struct role roles[] = {MPMC_PRODUCER, MPMC_PRODUCER, MPMC_PRODUCER,
+			       MPMC_CONSUMER, MPMC_CONSUMER, MPMC_CONSUMER};
+	struct run run = {.label = "mode 2, 3 producers 3 consumers, slow peers", .mode = FR_MPMC,
+			  .rounds = SLOW_ROUNDS, .slow = true};
+	run_torture(&run, roles, COUNT(roles));
 }
