@@ -61,10 +61,10 @@ void fri_fill_info(struct fr_ring *r, struct fr_info *info)
 
 FR_API int fr_info(struct fr_ring *r, struct fr_info *info)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !info)
 		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
 	fri_fill_info(r, info);
 	return 0;
 }
@@ -76,10 +76,10 @@ FR_API int fr_info_is_stale(const struct fr_info *info)
 
 FR_API int fr_handle_stats(struct fr_ring *r, struct fr_handle_stats *st)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !st)
 		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
 	const struct fr_shm_header *h = r->hdr;
 	const struct fr_shm_peer *p = r->self;
 	memset(st, 0, sizeof(*st));

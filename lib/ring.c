@@ -60,10 +60,10 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
 
 FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !f || !(r->role & FR_PRODUCER) || timeout_ms < -1)
 		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one claimed frame per handle */
 	struct step s = { r, f, 0 };
@@ -123,10 +123,10 @@ static int try_acquire(void *arg)
 
 FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, unsigned flags)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || !f || !(r->role & FR_CONSUMER) || timeout_ms < -1 || (flags & ~FR_ACQUIRE_NEWEST))
 		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
 	if (r->holding)
 		return -EBUSY; /* one acquired frame per handle */
 	struct step a = { r, f, flags };
@@ -162,10 +162,10 @@ FR_API int fr_release(struct fr_ring *r, struct fr_frame *f)
 
 FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 {
+	if (r && r->inherited)
+		return -ECHILD;
 	if (!r || spin_ns < -1)
 		return -EINVAL;
-	if (r->inherited)
-		return -ECHILD;
 	r->spin_ns = spin_ns;
 	return 0;
 }

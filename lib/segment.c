@@ -100,15 +100,47 @@ static void mapping_put(struct fr_mapping *m)
 	}
 }
 
-/* Make a handle on a validated mapping and attach as @role. Takes fd and one
- * reference to @map, and gives both back on failure. */
-static int ring_attach(int fd, struct fr_mapping *map, const struct fr_geometry *g, unsigned role,
-		       struct fr_ring **out)
+/*
+ * A new open file description of the file behind @fd, for a handle's peer
+ * lock. Never lock the description a mapping was made from: a mapping keeps
+ * its file description, and with it the OFD locks on it, for as long as it
+ * exists, in a fork() child too. A process that died would then look alive
+ * while a child it forked keeps the inherited mapping. Without /proc (where
+ * fr_open_from needs it too), fall back to a duplicate: locks then work as
+ * ever, but a forked child's mapping keeps a dead parent's entry taken.
+ */
+static int lock_fd_for(int fd)
 {
-	struct fr_ring *r = map ? calloc(1, sizeof(*r)) : NULL;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int lock_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (lock_fd < 0)
+		return errno == ENOENT ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -errno;
+	struct stat a, b;
+	if (fstat(lock_fd, &a) != 0 || fstat(fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		close(lock_fd);
+		return -ENOENT; /* not the same file (a recycled fd number?) */
+	}
+	return lock_fd;
+}
+
+/* Make a handle on a validated mapping and attach as @role. @fd is any fd of
+ * the segment file (the caller keeps it); takes one reference to @map and
+ * gives it back on failure. */
+static int ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geometry *g,
+		       unsigned role, struct fr_ring **out)
+{
+	if (!map)
+		return -ENOMEM;
+	int fd = lock_fd_for(file_fd);
+	if (fd < 0) {
+		mapping_put(map);
+		return fd == -1 ? -errno : fd;
+	}
+	struct fr_ring *r = calloc(1, sizeof(*r));
 	if (!r) {
-		if (map)
-			mapping_put(map);
+		mapping_put(map);
 		close(fd);
 		return -ENOMEM;
 	}
@@ -245,6 +277,7 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 	/* Release: everything above is visible to whoever reads READY (acquire). */
 	atomic_store_explicit(&h->state, FR_SHM_READY, memory_order_release);
 	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, out);
+	close(fd); /* the mapping and the handle's lock fd keep the file */
 	if (rc < 0)
 		shm_unlink(shm);
 	return rc;
@@ -328,34 +361,25 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 		close(fd);
 		return rc;
 	}
-	return ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, out);
+	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, out);
+	close(fd); /* the mapping and the handle's lock fd keep the file */
+	return rc;
 }
 
 FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out)
 {
+	if (sibling && sibling->inherited)
+		return -ECHILD;
 	if (!sibling || !out)
 		return -EINVAL;
-	if (sibling->inherited)
-		return -ECHILD;
 	int rc = check_open_flags(flags, sibling->geo.mode);
 	if (rc < 0)
 		return rc;
-	/* A new open file description of the same file, even if its name was
-	 * unlinked: the new handle needs a peer lock of its own. */
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", sibling->fd);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat a, b;
-	if (fstat(fd, &a) != 0 || fstat(sibling->fd, &b) != 0 || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino) {
-		close(fd);
-		return -ENOENT;
-	}
-	/* Relaxed: the sibling's reference keeps the mapping alive meanwhile. */
+	/* Relaxed: the sibling's reference keeps the mapping alive meanwhile.
+	 * The new handle gets a lock fd of its own from the sibling's file, even
+	 * if its name was unlinked. */
 	atomic_fetch_add_explicit(&sibling->map->refs, 1, memory_order_relaxed);
-	return ring_attach(fd, sibling->map, &sibling->geo, flags, out);
+	return ring_attach(sibling->fd, sibling->map, &sibling->geo, flags, out);
 }
 
 static void ring_free(struct fr_ring *r)
