@@ -266,6 +266,22 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  */
 int fr_set_spin(struct fr_ring *ring, long spin_ns);
 
+/*
+ * An fd that an event loop (epoll, poll, GLib, Qt, libuv, asyncio) can watch
+ * instead of blocking in fr_acquire/fr_claim. It becomes readable (POLLIN)
+ * when the handle may have work: a consumer may acquire (or the stream ended),
+ * a producer may claim. The contract is the non-blocking one: when the fd is
+ * readable, call fr_acquire(…, 0) / fr_claim(…, 0) until -EAGAIN; only that
+ * -EAGAIN re-arms the fd (so also make that round once after fr_fd, which
+ * returns an fd that starts readable). Spurious readiness happens (any waker's
+ * poke reaches every armed poller of the segment); a lost wake-up does not.
+ * The fd belongs to the handle: do not close or read it; fr_close closes it.
+ * Calling fr_fd again returns the same fd. Needs /proc (the watch is set
+ * through /proc/self/fd). -EMFILE/-ENOSPC when the inotify limits
+ * (fs.inotify.max_user_instances, default 128) are reached.
+ */
+int fr_fd(struct fr_ring *ring);
+
 /* ---- information ---------------------------------------------------------- */
 
 /* Geometry, counters and peers of the attached segment. */

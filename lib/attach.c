@@ -29,9 +29,11 @@ static bool reap_locked(struct fr_ring *r, unsigned idx)
 	if (p->role == FR_CONSUMER)
 		fri_retire_consumer(r, (int)idx);
 	uint64_t bit = UINT64_C(1) << idx;
-	/* A sleeper that died leaves its bit: clear it so wakers skip the syscall. */
+	/* A sleeper or poller that died leaves its bit: clear it so wakers skip the syscall. */
 	atomic_fetch_and_explicit(&h->data_wait.waiters, ~bit, memory_order_relaxed);
 	atomic_fetch_and_explicit(&h->space_wait.waiters, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->data_wait.pollers, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->space_wait.pollers, ~bit, memory_order_relaxed);
 	/* A producer that dies leaves the stream without ending it: it may be
 	 * restarted. Relaxed: the stream word is read for its own value only. */
 	atomic_fetch_and_explicit(&h->stream, ~(bit & FR_STREAM_PRODUCERS), memory_order_relaxed);
@@ -49,8 +51,8 @@ static bool reap_locked(struct fr_ring *r, unsigned idx)
  */
 static void wake_after_reap(struct fr_ring *r)
 {
-	fri_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
-	fri_futex_wake(&r->hdr->space_wait, FR_WAKE_ALL);
+	fri_wake_all(&r->hdr->data_wait, r->fd);
+	fri_wake_all(&r->hdr->space_wait, r->fd);
 }
 
 void fri_reap(struct fr_ring *r)

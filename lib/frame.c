@@ -79,11 +79,11 @@ void fri_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const stru
 
 void fri_wake_consumers(struct fr_ring *r)
 {
-	fri_wake(&r->hdr->data_wait, r->ops->consumer_wakes);
+	fri_wake(&r->hdr->data_wait, r->ops->consumer_wakes, r->fd);
 }
 
 void fri_wake_producers(struct fr_ring *r)
 {
 	/* Every mode frees slots one at a time here (reapers wake all themselves). */
-	fri_wake(&r->hdr->space_wait, 1);
+	fri_wake(&r->hdr->space_wait, 1, r->fd);
 }

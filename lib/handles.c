@@ -39,6 +39,11 @@ static void child_after_fork(void)
 			continue; /* disowned by an earlier fork already */
 		close(r->fd);
 		r->fd = -1;
+		/* The inotify instance is shared with the parent too: reading it
+		 * here would steal the parent's wake-ups. */
+		if (r->poll_fd >= 0)
+			close(r->poll_fd);
+		r->poll_fd = -1;
 		r->inherited = true;
 	}
 	pthread_mutex_unlock(&handles_lock);

@@ -94,6 +94,7 @@ struct fr_ring {
 	int peer;                     /* own entry in the peer table */
 	struct fr_shm_peer *self;
 	bool inherited;               /* this process got the handle by fork(): see handles.c */
+	int poll_fd;                  /* fr_fd(): inotify on the segment file; -1 until asked */
 	long spin_ns;
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
@@ -156,8 +157,11 @@ static inline void fri_cpu_relax(void)
 int fri_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns);
 /* Bump @w's event and wake @count sleepers (FR_WAKE_ALL: all), announced or not. */
 void fri_futex_wake(struct fr_shm_wait *w, int count);
-/* Wake @count sleepers of @w if any announced themselves (Dekker handshake with fri_wait_until). */
-void fri_wake(struct fr_shm_wait *w, int count);
+/* Wake @count sleepers of @w and poke its pollers, if any announced themselves
+ * (Dekker handshake with fri_wait_until and fri_poll_arm). @file_fd: the segment. */
+void fri_wake(struct fr_shm_wait *w, int count, int file_fd);
+/* Wake every sleeper and poller of @w, announced or not (reapers, end of stream). */
+void fri_wake_all(struct fr_shm_wait *w, int file_fd);
 /* A blocking wait: what wait.c needs to know, and nothing of rings or peers. */
 struct fr_wait {
 	struct fr_shm_wait *line;  /* where to sleep */
@@ -192,6 +196,12 @@ bool fri_stream_leave(struct fr_ring *r);
 /* A consumer entry leaves (close or death): keep its deliveries in the totals. */
 void fri_retire_consumer(struct fr_ring *r, int idx);
 bool fri_creator_alive(int32_t pid, uint64_t start_time);
+
+/* poll.c */
+/* After a non-blocking try found nothing: re-arm the handle's fd (drain it, set
+ * our bit in @line's pollers, fence). The caller then tries once more. */
+void fri_poll_arm(struct fr_ring *r, struct fr_shm_wait *line);
+void fri_poll_close(struct fr_ring *r);
 
 /* handles.c: the process's handles, so that a fork() child can disown them */
 int fri_handle_register(struct fr_ring *r);

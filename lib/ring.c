@@ -36,6 +36,12 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
 		    int (*try_fn)(void *arg))
 {
 	struct fr_ring *r = s->ring;
+	if (timeout_ms == 0 && r->poll_fd >= 0) {
+		/* A poller that found nothing: arm its fd, then look once more
+		 * (a waker either sees our bit or we see its progress). */
+		fri_poll_arm(r, line);
+		return try_fn(s);
+	}
 	struct fr_wait w = {
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
@@ -54,7 +60,7 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
 	 * what another event made available meanwhile (published or released
 	 * out of order): pass the wake-up on when more is there. */
 	if (rc == 0 && w.slept && r->ops->more && r->ops->more(r, line == &r->hdr->space_wait))
-		fri_wake(line, 1);
+		fri_wake(line, 1, r->fd);
 	return rc;
 }
 

@@ -147,6 +147,7 @@ static int ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geom
 	ring_map(r, fd, map->base, g);
 	r->map = map;
 	r->spin_ns = FR_DEFAULT_SPIN_NS;
+	r->poll_fd = -1;
 	int rc = fri_handle_register(r);
 	if (rc == 0) {
 		rc = fri_peer_attach(r, role);
@@ -385,6 +386,7 @@ FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring 
 static void ring_free(struct fr_ring *r)
 {
 	fri_handle_unregister(r);
+	fri_poll_close(r);
 	mapping_put(r->map);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -424,7 +426,7 @@ FR_API void fr_close(struct fr_ring *r)
 	if (r->role & FR_CONSUMER)
 		fri_wake_producers(r); /* a broadcast reader's cursor no longer holds the camera */
 	if (ended)
-		fri_futex_wake(&r->hdr->data_wait, FR_WAKE_ALL);
+		fri_wake_all(&r->hdr->data_wait, r->fd);
 	ring_free(r);
 }
 

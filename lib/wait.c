@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,18 +54,38 @@ void fri_futex_wake(struct fr_shm_wait *w, int count)
 	syscall(SYS_futex, (uint32_t *)&w->event, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
-void fri_wake(struct fr_shm_wait *w, int count)
+/* Pollers (fr_fd) watch the segment file with inotify for IN_ATTRIB: touching
+ * its times once makes every armed poller's fd readable. Disarm first, so a
+ * poller re-arms only after it looked at the ring again. */
+static void poke_pollers(struct fr_shm_wait *w, int file_fd)
+{
+	/* Relaxed: ordered after the caller's seq_cst fence, like the waiter mask. */
+	if (atomic_exchange_explicit(&w->pollers, 0, memory_order_relaxed))
+		futimens(file_fd, NULL);
+}
+
+void fri_wake(struct fr_shm_wait *w, int count, int file_fd)
 {
 	/*
-	 * Dekker handshake with fri_wait_until: the caller has just made progress
-	 * visible (a release store of head/tail/turn); the full fence orders that
-	 * store before the load of the sleeper mask. A sleeper sets its bit, then
-	 * fences, then re-checks the ring: either it sees our progress or we see
-	 * its bit.
+	 * Dekker handshake with fri_wait_until and with arming pollers: the
+	 * caller has just made progress visible (a release store or CAS of
+	 * head/tail/turn); the full fence orders that before the loads of the
+	 * sleeper and poller masks. A sleeper or poller sets its bit, then
+	 * fences, then re-checks the ring: either it sees our progress or we
+	 * see its bit.
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		fri_futex_wake(w, count);
+	if (atomic_load_explicit(&w->pollers, memory_order_relaxed))
+		poke_pollers(w, file_fd);
+}
+
+void fri_wake_all(struct fr_shm_wait *w, int file_fd)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* as in fri_wake */
+	fri_futex_wake(w, FR_WAKE_ALL);
+	poke_pollers(w, file_fd);
 }
 
 static int64_t remaining_ns(uint64_t deadline)
