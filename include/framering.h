@@ -58,6 +58,7 @@ enum fr_mode {
 
 /* struct fr_config.flags */
 #define FR_CREATE_REPLACE_STALE 0x1u /* replace a segment whose peers and creator are dead */
+#define FR_CREATE_ANONYMOUS 0x2u     /* no name anywhere: a memfd, passed on by fd (below) */
 
 /* fr_acquire_ex() flags. */
 #define FR_ACQUIRE_NEWEST 0x1u /* broadcast: jump to the newest published frame */
@@ -211,9 +212,51 @@ int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out);
  */
 void fr_close(struct fr_ring *ring);
 
-/* Remove the segment's name (any file of that name in /dev/shm: check with
- * fr_stat first if unsure); attached handles keep working. */
+/* Remove the segment's name (any file of that name in fr_segment_dir(): check
+ * with fr_stat first if unsure); attached handles keep working. */
 int fr_unlink(const char *name);
+
+/*
+ * Where named segments live: "/dev/shm" (POSIX shared memory), or the
+ * directory in the environment variable FRAMERING_DIR when it is set (an
+ * absolute path: another tmpfs, or a volume that containers share). Every
+ * process of a segment must agree on it. Never NULL.
+ */
+const char *fr_segment_dir(void);
+
+/* ---- segments by fd ------------------------------------------------------- */
+
+/*
+ * With FR_CREATE_ANONYMOUS, fr_create makes a segment with no name anywhere
+ * (a memfd; @name is only a label), sized once and sealed against shrinking
+ * and growing: it disappears when the last process that has it (an fd or a
+ * mapping) exits or crashes, so nothing is ever left behind. Other processes
+ * reach it through an fd: fr_segment_fd, then fork+exec, SCM_RIGHTS
+ * (fr_send_fd/fr_recv_fd), or systemd socket activation.
+ */
+
+/* A new fd of the segment (O_CLOEXEC; the caller closes it), for handing on. */
+int fr_segment_fd(struct fr_ring *ring);
+
+/*
+ * Attach to the segment behind @fd as fr_open does by name, with the same
+ * validation (an fd from elsewhere is hostile input too); -EPROTO for anything
+ * that is not a valid segment, -EACCES for an fd not open for reading and
+ * writing. The caller keeps @fd and may close it at once.
+ */
+int fr_open_fd(int fd, unsigned flags, struct fr_ring **out);
+
+/* fr_stat for the segment behind @fd (read access is enough). */
+int fr_stat_fd(int fd, struct fr_info *info);
+
+/*
+ * Send @fd over the connected Unix socket @sock (SCM_RIGHTS, with a tag), and
+ * receive one: fr_recv_fd returns the fd (O_CLOEXEC), -EPROTO for any other
+ * message (no fd, several, a wrong tag; every fd that came is closed), or
+ * -ECONNRESET when the peer closed the socket.
+ */
+int fr_send_fd(int sock, int fd);
+int fr_recv_fd(int sock);
 
 /* Validate a segment name: 0, -EINVAL or -ENAMETOOLONG. */
 int fr_name_check(const char *name);
@@ -271,7 +314,7 @@ int fr_set_spin(struct fr_ring *ring, long spin_ns);
  * instead of blocking in fr_acquire/fr_claim. It becomes readable (POLLIN)
  * when the handle may have work: a consumer may acquire (or the stream ended),
  * a producer may claim. The contract is the non-blocking one: when the fd is
- * readable, call fr_acquire(…, 0) / fr_claim(…, 0) until -EAGAIN; only that
+ * readable, call fr_acquire(..., 0) / fr_claim(..., 0) until -EAGAIN; only that
  * -EAGAIN re-arms the fd (so also make that round once after fr_fd, which
  * returns an fd that starts readable). Spurious readiness happens (any waker's
  * poke reaches every armed poller of the segment); a lost wake-up does not.

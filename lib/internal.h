@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "framering.h"
 #include "layout.h"
@@ -216,7 +217,9 @@ int fri_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_g
 int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
 
 /* name.c */
-int fri_shm_name(const char *name, char out[FR_NAME_MAX + 2]);
+/* Open segment @name where named segments live (shm_open, or FRAMERING_DIR):
+ * an fd (O_CLOEXEC), or -errno. */
+int fri_segment_open(const char *name, int oflag, mode_t mode);
 
 /* info.c */
 void fri_fill_info(struct fr_ring *r, struct fr_info *info);

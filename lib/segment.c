@@ -181,7 +181,7 @@ static int normalise(const struct fr_config *cfg, struct fr_config *c)
 		return -EINVAL;
 	if (c->slots < fri_ops_for(c->mode)->min_slots)
 		return -EINVAL;
-	if (c->perms & ~07777u || c->flags & ~FR_CREATE_REPLACE_STALE)
+	if (c->perms & ~07777u || c->flags & ~(FR_CREATE_REPLACE_STALE | FR_CREATE_ANONYMOUS))
 		return -EINVAL;
 	if (c->format >= FR_FORMAT_COUNT)
 		return -EINVAL;
@@ -241,7 +241,36 @@ static void init_descriptors(struct fr_shm_desc *d, uint32_t mode, uint32_t slot
 	}
 }
 
-static int create_once(const char *shm, const struct fr_config *c, struct fr_ring **out)
+/*
+ * The file of a new segment: created exclusively under its name (shm_open or
+ * FRAMERING_DIR), or, for FR_CREATE_ANONYMOUS, a memfd with no name anywhere
+ * that disappears with the last process that has it.
+ */
+static int make_file(const char *name, const struct fr_config *c)
+{
+	if (!(c->flags & FR_CREATE_ANONYMOUS))
+		return fri_segment_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	int fd = memfd_create(name[0] == '/' ? name + 1 : name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return fd >= 0 ? fd : -errno;
+}
+
+/* Seal an anonymous segment's size: no peer can shrink it and make the
+ * others fault (SIGBUS), nor grow it. Named files cannot be sealed. */
+static int seal_size(int fd, const struct fr_config *c)
+{
+	if (!(c->flags & FR_CREATE_ANONYMOUS))
+		return 0;
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	return fcntl(fd, F_ADD_SEALS, seals) == 0 ? 0 : -errno;
+}
+
+static void unmake_file(const char *name, const struct fr_config *c)
+{
+	if (!(c->flags & FR_CREATE_ANONYMOUS))
+		fr_unlink(name);
+}
+
+static int create_once(const char *name, const struct fr_config *c, struct fr_ring **out)
 {
 	struct fr_geometry g;
 	int rc = fri_layout_for(c->mode, c->slots, c->frame_bytes, &g);
@@ -253,9 +282,9 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 	g.format = c->format;
 	g.perms = c->perms;
 
-	int fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = make_file(name, c);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* Exactly the requested mode: fchmod is not filtered by the umask. */
 	if (fchmod(fd, c->perms) != 0) {
 		rc = -errno;
@@ -267,6 +296,9 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 		rc = rc == ENOSPC || rc == EFBIG ? -ENOSPC : -rc;
 		goto fail;
 	}
+	rc = seal_size(fd, c);
+	if (rc < 0)
+		goto fail;
 	uint8_t *base = mmap(NULL, g.segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		rc = -ENOMEM;
@@ -280,35 +312,34 @@ static int create_once(const char *shm, const struct fr_config *c, struct fr_rin
 	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, out);
 	close(fd); /* the mapping and the handle's lock fd keep the file */
 	if (rc < 0)
-		shm_unlink(shm);
+		unmake_file(name, c);
 	return rc;
 fail:
 	close(fd);
-	shm_unlink(shm);
+	unmake_file(name, c);
 	return rc;
 }
 
 FR_API int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **out)
 {
-	char shm[FR_NAME_MAX + 2];
 	struct fr_config c;
 	if (!cfg || !out)
 		return -EINVAL;
-	int rc = fri_shm_name(name, shm);
+	int rc = fr_name_check(name);
 	if (rc < 0)
 		return rc;
 	rc = normalise(cfg, &c);
 	if (rc < 0)
 		return rc;
-	rc = create_once(shm, &c, out);
+	rc = create_once(name, &c, out);
 	if (rc == -EEXIST && (c.flags & FR_CREATE_REPLACE_STALE)) {
 		struct fr_info info;
 		int st = fr_stat(name, &info);
 		/* Replace only a framering segment that is provably abandoned: a
 		 * file we cannot read as one may be another program's data. */
 		if (st == 0 && fr_info_is_stale(&info)) {
-			shm_unlink(shm);
-			rc = create_once(shm, &c, out);
+			fr_unlink(name);
+			rc = create_once(name, &c, out);
 		}
 	}
 	return rc;
@@ -328,27 +359,14 @@ static int check_open_flags(unsigned flags, uint32_t mode)
 	return 0;
 }
 
-FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
+/* Validate the segment behind @fd (the caller keeps it) and attach as @flags. */
+static int open_file(int fd, unsigned flags, struct fr_ring **out)
 {
-	char shm[FR_NAME_MAX + 2];
-	if (!out)
-		return -EINVAL;
-	int rc = check_open_flags(flags, 0);
-	if (rc < 0)
-		return rc;
-	rc = fri_shm_name(name, shm);
-	if (rc < 0)
-		return rc;
-	int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	struct stat st;
 	uint8_t *base;
-	rc = map_segment(fd, true, &st, &base);
-	if (rc < 0) {
-		close(fd);
+	int rc = map_segment(fd, true, &st, &base);
+	if (rc < 0)
 		return rc;
-	}
 	struct fr_geometry g;
 	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
 	/* Acquire: pairs with the creator's release store of READY. */
@@ -359,12 +377,55 @@ FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
 		rc = check_open_flags(flags, g.mode);
 	if (rc < 0) {
 		munmap(base, (size_t)st.st_size);
-		close(fd);
 		return rc;
 	}
-	rc = ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, out);
+	return ring_attach(fd, mapping_new(base, g.segment_bytes), &g, flags, out);
+}
+
+FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
+{
+	if (!out)
+		return -EINVAL;
+	int rc = check_open_flags(flags, 0);
+	if (rc < 0)
+		return rc;
+	int fd = fri_segment_open(name, O_RDWR, 0);
+	if (fd < 0)
+		return fd;
+	rc = open_file(fd, flags, out);
 	close(fd); /* the mapping and the handle's lock fd keep the file */
 	return rc;
+}
+
+FR_API int fr_open_fd(int fd, unsigned flags, struct fr_ring **out)
+{
+	if (fd < 0 || !out)
+		return -EINVAL;
+	int rc = check_open_flags(flags, 0);
+	if (rc < 0)
+		return rc;
+	/* An fd from elsewhere is hostile input like a name: it must be a
+	 * regular file opened for reading and writing, then a valid segment. */
+	int acc = fcntl(fd, F_GETFL);
+	if (acc < 0)
+		return -errno;
+	if ((acc & O_ACCMODE) != O_RDWR)
+		return -EACCES;
+	return open_file(fd, flags, out);
+}
+
+FR_API int fr_segment_fd(struct fr_ring *r)
+{
+	if (r && r->inherited)
+		return -ECHILD;
+	if (!r)
+		return -EINVAL;
+	/* A description of its own, never this handle's (which carries our
+	 * peer lock): whoever gets it opens handles of their own with it. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
 }
 
 FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out)
@@ -430,24 +491,14 @@ FR_API void fr_close(struct fr_ring *r)
 	ring_free(r);
 }
 
-FR_API int fr_stat(const char *name, struct fr_info *info)
+/* fr_info for the segment behind @fd without attaching (the caller keeps @fd). */
+static int stat_file(int fd, struct fr_info *info)
 {
-	char shm[FR_NAME_MAX + 2];
-	if (!info)
-		return -EINVAL;
-	int rc = fri_shm_name(name, shm);
-	if (rc < 0)
-		return rc;
-	int fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	struct stat st;
 	uint8_t *base;
-	rc = map_segment(fd, false, &st, &base);
-	if (rc < 0) {
-		close(fd);
+	int rc = map_segment(fd, false, &st, &base);
+	if (rc < 0)
 		return rc;
-	}
 	struct fr_ring r;
 	struct fr_geometry g;
 	memset(&r, 0, sizeof(r));
@@ -458,6 +509,24 @@ FR_API int fr_stat(const char *name, struct fr_info *info)
 		info->perms = st.st_mode & 07777;
 	}
 	munmap(base, (size_t)st.st_size);
+	return rc;
+}
+
+FR_API int fr_stat(const char *name, struct fr_info *info)
+{
+	if (!info)
+		return -EINVAL;
+	int fd = fri_segment_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	int rc = stat_file(fd, info);
 	close(fd);
 	return rc;
+}
+
+FR_API int fr_stat_fd(int fd, struct fr_info *info)
+{
+	if (fd < 0 || !info)
+		return -EINVAL;
+	return stat_file(fd, info);
 }
