@@ -10,7 +10,8 @@
 
 #include "framering.h"
 
-static void set_err(struct jpeg_codec *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct jpeg_codec *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void set_err(struct jpeg_codec *c, const char *fmt, ...)
 {
@@ -106,8 +107,8 @@ static int convert(struct jpeg_codec *c, const struct fr_image *src, struct fr_i
 	if (need > c->conv_size) {
 		unsigned char *n = realloc(c->conv, need);
 		if (!n) {
-			set_err(c, "out of memory converting a %llux%llu frame", (unsigned long long)w,
-				(unsigned long long)h);
+			set_err(c, "out of memory converting a %llux%llu frame",
+				(unsigned long long)w, (unsigned long long)h);
 			return -ENOMEM;
 		}
 		c->conv = n;
@@ -308,7 +309,8 @@ int jpeg_encode_into(struct jpeg_codec *c, const struct fr_image *src, int quali
 		unsigned char *out = dst;
 		unsigned long size = bound;
 		if (tjCompress2(c->enc, src->data, (int)src->width, (int)src->stride,
-				(int)src->height, pf, &out, &size, subsamp, quality, TJFLAG_NOREALLOC)) {
+				(int)src->height, pf, &out, &size, subsamp, quality,
+				TJFLAG_NOREALLOC)) {
 			set_err(c, "JPEG encoding failed: %s", tjGetErrorStr2(c->enc));
 			return -EIO;
 		}

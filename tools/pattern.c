@@ -75,7 +75,7 @@ static void store(const struct canvas *c, uint32_t x, uint32_t y, struct rgb v)
 	case FR_FORMAT_NV12:
 		row[x] = luma(v);
 		if (!(x & 1) && !(y & 1)) {
-			uint8_t *uv = c->p + (uint64_t)c->h * c->stride + (uint64_t)(y / 2) * c->stride;
+			uint8_t *uv = c->p + ((uint64_t)c->h + (uint64_t)(y / 2)) * c->stride;
 			uv[x] = cb(v), uv[x + 1] = cr(v);
 		}
 		break;

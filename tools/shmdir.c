@@ -39,7 +39,8 @@ int shm_list(char ***names, size_t *count)
 		struct stat st;
 		if (de->d_name[0] == '.' || fr_name_check(de->d_name))
 			continue;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if (n + 2 > cap) {
 			size_t ncap = cap ? 2 * cap : 32;

@@ -134,7 +134,8 @@ void stats_tick(struct stats *s)
 				 100.0 * (double)s->win_wait_ns / (double)dt);
 		char head[sizeof(s->label) + 2];
 		snprintf(head, sizeof(head), "%s:", s->label);
-		fprintf(stderr, "%-11s %6.1f fps %8.1f MB/s  %s%s%s %" PRIu64 "  frames %" PRIu64 "\n",
+		fprintf(stderr,
+			"%-11s %6.1f fps %8.1f MB/s  %s%s%s %" PRIu64 "  frames %" PRIu64 "\n",
 			head, (double)s->win_frames / sec, (double)s->win_bytes / sec / 1e6, lat,
 			lat[0] ? "  " : "", s->drop_word, s->win_drops, s->frames);
 	}
@@ -157,6 +158,6 @@ void stats_summary(struct stats *s, const char *extra)
 	fprintf(stderr,
 		"%s: summary: %" PRIu64 " frames in %.2f s, %.1f fps, %.1f MB/s, %s%s %" PRIu64
 		"%s%s\n",
-		s->label, s->frames, sec, (double)s->frames / sec, (double)s->bytes / sec / 1e6, lat,
-		s->drop_word, s->drops, extra && extra[0] ? ", " : "", extra ? extra : "");
+		s->label, s->frames, sec, (double)s->frames / sec, (double)s->bytes / sec / 1e6,
+		lat, s->drop_word, s->drops, extra && extra[0] ? ", " : "", extra ? extra : "");
 }
