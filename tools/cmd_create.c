@@ -35,30 +35,20 @@ static const char help[] =
 int cmd_create(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "slots", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "stride", required_argument, NULL, 'S' },
-		{ "frame-bytes", required_argument, NULL, 'B' },
-		{ "perm", required_argument, NULL, 'P' },
+		SEG_PARAMS_LONGOPTS,
 		{ "replace-stale", no_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct seg_params p;
+	const char *optstring = ":qh" SEG_PARAMS_SHORTOPTS;
 	bool quiet = false;
-	int c;
+	int c, rc = TOOL_OK;
 
 	seg_params_init(&p);
 	opt_reset();
-	while ((c = getopt_long(argc, argv, ":m:n:s:f:qh", longopts, NULL)) != -1) {
-		int rc = seg_params_option(&p, "create", c, optarg);
-		if (rc > 0)
-			continue;
-		if (rc < 0)
-			return EXIT_USAGE;
+	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'R':
 			p.cfg.flags |= FR_CREATE_REPLACE_STALE;
@@ -68,27 +58,27 @@ int cmd_create(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
-			return opt_getopt_error("create", argv, c);
+			if (!seg_params_option(&p, "create", c, optarg, &rc))
+				return opt_getopt_error("create", argv, c);
 		}
 	}
 	const char *name;
-	if (opt_one_name("create", argc, argv, &name))
-		return EXIT_USAGE;
+	if (rc || (rc = opt_one_name("create", argc, argv, &name)))
+		return rc;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
-	if (seg_params_finish(&p, "create", 0, 0))
-		return EXIT_USAGE;
+	if ((rc = seg_params_finish(&p, "create", 0, 0)))
+		return rc;
 
 	struct fr_ring *ring;
-	int rc = fr_create(name, &p.cfg, &ring);
-	if (rc)
+	if ((rc = fr_create(name, &p.cfg, &ring)))
 		return seg_fail("create", shown, rc);
 	struct fr_info *info = calloc(1, sizeof(*info));
 	if (info && !quiet && fr_info(ring, info) == 0)
 		seg_print_line(stdout, shown, info);
 	free(info);
 	fr_close(ring);
-	return EXIT_SUCCESS;
+	return TOOL_OK;
 }

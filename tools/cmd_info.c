@@ -67,13 +67,13 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 	uint64_t start = now_ns(), t_prev = start, first_pub = info->published;
 	uint64_t first_cons = info->consumed, first_drop = info->dropped;
 	uint64_t frame_bytes = describe_frame_bytes(info);
-	int rc, status = EXIT_SUCCESS;
+	int rc, status = TOOL_OK;
 
 	if (!prev)
 		return tool_fail("info", -ENOMEM);
-	if ((rc = tool_install_signals())) {
+	if ((rc = tool_install_signals("info"))) {
 		free(prev);
-		return tool_fail("info: signals", rc);
+		return rc;
 	}
 	*prev = *info;
 	while (!tool_stop) {
@@ -145,21 +145,22 @@ int cmd_info(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
 			return opt_getopt_error("info", argv, c);
 		}
 	}
 	const char *name;
-	if (opt_one_name("info", argc, argv, &name))
-		return EXIT_USAGE;
+	int rc = opt_one_name("info", argc, argv, &name);
+	if (rc)
+		return rc;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
 
 	struct fr_info *info = malloc(sizeof(*info));
 	if (!info)
 		return tool_fail("info", -ENOMEM);
-	int rc = fr_stat(name, info);
+	rc = fr_stat(name, info);
 	if (rc) {
 		free(info);
 		return seg_fail("info", shown, rc);
@@ -169,7 +170,7 @@ int cmd_info(int argc, char **argv)
 	else
 		describe_human(stdout, shown, info);
 	fflush(stdout);
-	int status = watching ? watch(name, shown, info, as_json, quiet) : EXIT_SUCCESS;
+	int status = watching ? watch(name, shown, info, as_json, quiet) : TOOL_OK;
 	free(info);
 	return status;
 }

@@ -44,7 +44,7 @@ int cmd_ls(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
 			return opt_getopt_error("ls", argv, c);
 		}
@@ -117,5 +117,5 @@ int cmd_ls(int argc, char **argv)
 	free(infos);
 	free(status);
 	shm_list_free(names);
-	return EXIT_SUCCESS;
+	return TOOL_OK;
 }

@@ -52,20 +52,23 @@ static int check_match(const char *shown, const struct seg_params *p, const stru
 	const struct fr_config *c = &p->cfg;
 	const char *seg_fmt = fr_format_name(i->format), *want_fmt = fr_format_name(c->format);
 
+	if (!seg_fmt)
+		seg_fmt = "?";
+	if (!want_fmt)
+		want_fmt = "?";
 	if ((p->have_size && (c->width != i->width || c->height != i->height)) ||
 	    (p->have_format && c->format != i->format))
 		return tool_failf("pub %s: the segment holds %ux%u %s frames, not %ux%u %s", shown,
-				  i->width, i->height, seg_fmt ? seg_fmt : "?",
-				  p->have_size ? c->width : i->width,
+				  i->width, i->height, seg_fmt, p->have_size ? c->width : i->width,
 				  p->have_size ? c->height : i->height,
-				  p->have_format ? (want_fmt ? want_fmt : "?") : (seg_fmt ? seg_fmt : "?"));
+				  p->have_format ? want_fmt : seg_fmt);
 	if (c->mode && c->mode != i->mode)
-		return tool_failf("pub %s: the segment is %s, not %s", shown, opt_mode_name(i->mode),
-				  opt_mode_name(c->mode));
+		return tool_failf("pub %s: the segment is %s, not %s", shown,
+				  opt_mode_name(i->mode), opt_mode_name(c->mode));
 	if (c->slots && c->slots != i->slots)
 		return tool_failf("pub %s: the segment has %u slots, not %u", shown, i->slots,
 				  c->slots);
-	return 0;
+	return TOOL_OK;
 }
 
 /*
@@ -78,12 +81,13 @@ static int attach(const char *name, const char *shown, struct seg_params *p, uin
 	int rc = fr_stat(name, info);
 
 	if (rc == 0) {
-		if (check_match(shown, p, info) || source_attach(src, info, info->published))
-			return EXIT_FAILURE;
+		if ((rc = check_match(shown, p, info)) ||
+		    (rc = source_attach(src, info, info->published)))
+			return rc;
 		rc = fr_open(name, FR_PRODUCER, ring);
 	} else if (rc == -ENOENT && p->have_any) {
-		if (seg_params_finish(p, "pub", src_w, src_h))
-			return EXIT_USAGE;
+		if ((rc = seg_params_finish(p, "pub", src_w, src_h)))
+			return rc;
 		rc = fr_create(name, &p->cfg, ring);
 		if (rc == -EEXIST) /* created by someone else meanwhile */
 			rc = fr_open(name, FR_PRODUCER, ring);
@@ -97,9 +101,9 @@ static int attach(const char *name, const char *shown, struct seg_params *p, uin
 	/* Now attached: the live geometry and counters. */
 	if ((rc = fr_info(*ring, info)))
 		return seg_fail("pub", shown, rc);
-	if (check_match(shown, p, info) || source_attach(src, info, info->published))
-		return EXIT_FAILURE;
-	return 0;
+	if ((rc = check_match(shown, p, info)))
+		return rc;
+	return source_attach(src, info, info->published);
 }
 
 /* Sleep until the next frame is due; falls back to "now" when far behind. */
@@ -129,13 +133,7 @@ int cmd_pub(int argc, char **argv)
 		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "slots", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "stride", required_argument, NULL, 'S' },
-		{ "frame-bytes", required_argument, NULL, 'B' },
-		{ "perm", required_argument, NULL, 'P' },
+		SEG_PARAMS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct seg_params p;
@@ -145,34 +143,27 @@ int cmd_pub(int argc, char **argv)
 	uint32_t quality = 90;
 	bool loop = false, quiet = false;
 	const char *label_opt = NULL;
-	int c;
+	const char *optstring = ":i:r:c:lqh" SEG_PARAMS_SHORTOPTS;
+	int c, rc = TOOL_OK;
 
 	seg_params_init(&p);
 	opt_reset();
-	while ((c = getopt_long(argc, argv, ":i:r:c:lqhm:n:s:f:", longopts, NULL)) != -1) {
-		int rc = seg_params_option(&p, "pub", c, optarg);
-		if (rc > 0)
-			continue;
-		if (rc < 0)
-			return EXIT_USAGE;
+	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			spec = optarg;
 			break;
 		case 'r':
-			if (opt_double("pub", "--fps", optarg, 0, 100000, &fps))
-				return EXIT_USAGE;
+			rc = opt_double("pub", "--fps", optarg, 0, 100000, &fps);
 			break;
 		case 'c':
-			if (opt_u64("pub", "--count", optarg, 1, UINT64_MAX, &count))
-				return EXIT_USAGE;
+			rc = opt_u64("pub", "--count", optarg, 1, UINT64_MAX, &count);
 			break;
 		case 'l':
 			loop = true;
 			break;
 		case 'Q':
-			if (opt_u32("pub", "--quality", optarg, 1, 100, &quality))
-				return EXIT_USAGE;
+			rc = opt_u32("pub", "--quality", optarg, 1, 100, &quality);
 			break;
 		case 'T':
 			label_opt = optarg;
@@ -182,45 +173,42 @@ int cmd_pub(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
-			return opt_getopt_error("pub", argv, c);
+			if (!seg_params_option(&p, "pub", c, optarg, &rc))
+				return opt_getopt_error("pub", argv, c);
 		}
 	}
 	const char *name;
-	if (opt_one_name("pub", argc, argv, &name))
-		return EXIT_USAGE;
+	if (rc || (rc = opt_one_name("pub", argc, argv, &name)))
+		return rc;
 	char shown[FR_NAME_MAX + 8];
 	tool_display_name(name, shown, sizeof(shown));
 	if (!spec)
-		return opt_usage_error("pub", "--source is needed (pattern, jpeg:PATH or raw:PATH)");
+		return opt_usage_error("pub",
+				       "--source is needed (pattern, jpeg:PATH or raw:PATH)");
 
 	struct source *src = malloc(sizeof(*src));
 	struct fr_info *info = malloc(sizeof(*info));
 	struct stats *st = malloc(sizeof(*st));
 	struct fr_ring *ring = NULL;
-	int status = EXIT_FAILURE, rc;
+	int status = TOOL_FAIL;
 	uint32_t src_w, src_h;
 	if (!src || !info || !st) {
 		free(src), free(info), free(st);
 		return tool_fail("pub", -ENOMEM);
 	}
-	if (source_parse(src, spec)) {
+	if ((rc = source_parse(src, spec))) {
+		source_close(src);
 		free(src), free(info), free(st);
-		return EXIT_USAGE;
+		return rc;
 	}
 	src->loop = loop;
 	src->quality = (int)quality;
-	if (source_open(src, &src_w, &src_h))
+	if ((status = source_open(src, &src_w, &src_h)) ||
+	    (status = attach(name, shown, &p, src_w, src_h, src, info, &ring)) ||
+	    (status = tool_install_signals("pub")))
 		goto out;
-	if ((rc = attach(name, shown, &p, src_w, src_h, src, info, &ring))) {
-		status = rc;
-		goto out;
-	}
-	if ((rc = tool_install_signals())) {
-		tool_fail("pub: signals", rc);
-		goto out;
-	}
 
 	char label[FR_NAME_MAX + 16];
 	if (label_opt)
@@ -231,18 +219,18 @@ int cmd_pub(int argc, char **argv)
 	st->drop_word = "skipped";
 	st->show_wait = true;
 	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0, due = now_ns() - period;
-	status = EXIT_SUCCESS;
+	status = TOOL_OK;
 	while (!tool_stop && (!count || st->frames < count)) {
 		stats_tick(st);
-		rc = source_prepare(src);
-		if (rc == 0)
+		enum frame_step step = source_prepare(src);
+		if (step == FRAME_END)
 			break;
-		if (rc == -1) {
+		if (step == FRAME_SKIPPED) {
 			stats_drops(st, 1);
 			continue;
 		}
-		if (rc == -2) {
-			status = EXIT_FAILURE;
+		if (step == FRAME_FAILED) {
+			status = TOOL_FAIL;
 			break;
 		}
 		pace(&due, period);
@@ -265,15 +253,15 @@ int cmd_pub(int argc, char **argv)
 				status = seg_fail("pub", shown, rc);
 			break;
 		}
-		rc = source_fill(src, &f);
-		if (rc != 1) {
+		step = source_fill(src, &f);
+		if (step != FRAME_DONE) {
 			fr_cancel(ring, &f);
-			if (rc == -1) {
+			if (step == FRAME_SKIPPED) {
 				stats_drops(st, 1);
 				continue;
 			}
-			if (rc == -2)
-				status = EXIT_FAILURE;
+			if (step == FRAME_FAILED)
+				status = TOOL_FAIL;
 			break;
 		}
 		if ((rc = fr_publish(ring, &f))) {
@@ -287,7 +275,7 @@ int cmd_pub(int argc, char **argv)
 	char extra[64];
 	snprintf(extra, sizeof(extra), "%.2f s waiting for free slots", (double)st->wait_ns / 1e9);
 	stats_summary(st, extra);
-	if (status == EXIT_SUCCESS && !st->frames && st->drops)
+	if (status == TOOL_OK && !st->frames && st->drops)
 		status = tool_failf("pub %s: no frame could be published", shown);
 out:
 	fr_close(ring);

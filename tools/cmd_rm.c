@@ -1,6 +1,7 @@
 /* framering rm: remove segments by name, or every stale one. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,33 +27,33 @@ static const char help[] =
 	"  -q, --quiet    do not print what was removed (with --stale)\n"
 	"  -h, --help     this help\n";
 
-/* Remove @name if it is a stale framering segment. 0 or EXIT_FAILURE (reported). */
+/* Remove @name if it is a stale framering segment. TOOL_OK or TOOL_FAIL (reported). */
 static int remove_if_stale(const char *name, struct fr_info *info, bool named, bool quiet)
 {
 	int rc = fr_stat(name, info);
 
 	if (rc) /* not ours, unreadable or gone: only an error when asked by name */
-		return named ? seg_fail("rm --stale", name, rc) : EXIT_SUCCESS;
+		return named ? seg_fail("rm --stale", name, rc) : TOOL_OK;
 	if (fr_info_is_stale(info) != 1) {
 		if (named && !quiet)
 			printf("kept %s: in use (%u live process%s%s)\n", name, info->live_peers,
 			       info->live_peers == 1 ? "" : "es",
 			       info->creator_alive ? ", creator alive" : "");
-		return EXIT_SUCCESS;
+		return TOOL_OK;
 	}
 	rc = fr_unlink(name);
 	if (rc && rc != -ENOENT)
 		return seg_fail("rm", name, rc);
 	if (!quiet)
 		printf("removed %s\n", name);
-	return EXIT_SUCCESS;
+	return TOOL_OK;
 }
 
 static int remove_stale(char **named, int nnamed, bool quiet)
 {
 	char **names = NULL;
 	size_t n = 0;
-	int rc, status = EXIT_SUCCESS;
+	int rc, status = TOOL_OK;
 	struct fr_info *info = malloc(sizeof(*info));
 
 	if (!info)
@@ -66,7 +67,7 @@ static int remove_stale(char **named, int nnamed, bool quiet)
 			}
 			tool_display_name(named[i], shown, sizeof(shown));
 			if (remove_if_stale(shown, info, true, quiet))
-				status = EXIT_FAILURE;
+				status = TOOL_FAIL;
 		}
 		free(info);
 		return status;
@@ -77,7 +78,7 @@ static int remove_stale(char **named, int nnamed, bool quiet)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (remove_if_stale(names[i], info, false, quiet))
-			status = EXIT_FAILURE;
+			status = TOOL_FAIL;
 	free(info);
 	shm_list_free(names);
 	return status;
@@ -109,7 +110,7 @@ int cmd_rm(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
 			return opt_getopt_error("rm", argv, c);
 		}
@@ -122,7 +123,7 @@ int cmd_rm(int argc, char **argv)
 	struct fr_info *info = malloc(sizeof(*info));
 	if (!info)
 		return tool_fail("rm", -ENOMEM);
-	int status = EXIT_SUCCESS;
+	int status = TOOL_OK;
 	for (int i = optind; i < argc; i++) {
 		char shown[FR_NAME_MAX + 8];
 		tool_display_name(argv[i], shown, sizeof(shown));
@@ -134,9 +135,10 @@ int cmd_rm(int argc, char **argv)
 			continue;
 		}
 		if (info->live_peers && !force) {
+			bool many = info->live_peers > 1;
 			status = tool_failf("rm %s: %u process%s attached (stop %s or use --force)",
-					    shown, info->live_peers, info->live_peers > 1 ? "es" : "",
-					    info->live_peers > 1 ? "them" : "it");
+					    shown, info->live_peers, many ? "es" : "",
+					    many ? "them" : "it");
 			continue;
 		}
 		rc = fr_unlink(argv[i]);

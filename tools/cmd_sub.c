@@ -45,32 +45,32 @@ static const char help[] =
 static int write_jpeg(const char *dir, uint64_t seq, const void *data, size_t len)
 {
 	char path[4096], tmp[4096 + 16];
-	int fd, rc = 0;
+	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/frame-%06" PRIu64 ".jpg", dir, seq);
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return tool_failf("sub: %s: %s", tmp, strerror(errno)), -1;
+		return tool_failf("sub: %s: %s", tmp, strerror(errno));
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(fd, (const char *)data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			rc = -errno;
+			err = errno;
 			break;
 		}
 		off += (size_t)w;
 	}
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
+	if (close(fd) && !err)
+		err = errno;
+	if (!err && rename(tmp, path))
+		err = errno;
+	if (err) {
 		unlink(tmp);
-		return tool_failf("sub: %s: %s", path, strerror(-rc)), -1;
+		return tool_failf("sub: %s: %s", path, strerror(err));
 	}
-	return 0;
+	return TOOL_OK;
 }
 
 /*
@@ -104,12 +104,12 @@ static int make_dir(const char *dir)
 	struct stat st;
 
 	if (mkdir(dir, 0755) && errno != EEXIST)
-		return tool_failf("sub: --jpeg %s: %s", dir, strerror(errno)), -1;
+		return tool_failf("sub: --jpeg %s: %s", dir, strerror(errno));
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		return tool_failf("sub: --jpeg %s: not a directory", dir), -1;
+		return tool_failf("sub: --jpeg %s: not a directory", dir);
 	if (access(dir, W_OK | X_OK))
-		return tool_failf("sub: --jpeg %s: %s", dir, strerror(errno)), -1;
-	return 0;
+		return tool_failf("sub: --jpeg %s: %s", dir, strerror(errno));
+	return TOOL_OK;
 }
 
 int cmd_sub(int argc, char **argv)
@@ -132,34 +132,30 @@ int cmd_sub(int argc, char **argv)
 	double timeout = 0;
 	bool latest = false, quiet = false, jpeg_opts = false;
 	const char *label_opt = NULL;
-	int c;
+	int c, rc = TOOL_OK;
 
 	opt_reset();
-	while ((c = getopt_long(argc, argv, ":j:e:c:t:qh", longopts, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":j:e:c:t:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			dir = optarg;
 			break;
 		case 'e':
-			if (opt_u64("sub", "--every", optarg, 1, UINT64_MAX, &every))
-				return EXIT_USAGE;
+			rc = opt_u64("sub", "--every", optarg, 1, UINT64_MAX, &every);
 			jpeg_opts = true;
 			break;
 		case 'Q':
-			if (opt_u32("sub", "--quality", optarg, 1, 100, &quality))
-				return EXIT_USAGE;
+			rc = opt_u32("sub", "--quality", optarg, 1, 100, &quality);
 			jpeg_opts = true;
 			break;
 		case 'c':
-			if (opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &count))
-				return EXIT_USAGE;
+			rc = opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &count);
 			break;
 		case 'L':
 			latest = true;
 			break;
 		case 't':
-			if (opt_double("sub", "--timeout", optarg, 0, 1e6, &timeout))
-				return EXIT_USAGE;
+			rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &timeout);
 			break;
 		case 'T':
 			label_opt = optarg;
@@ -169,14 +165,14 @@ int cmd_sub(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return EXIT_SUCCESS;
+			return TOOL_OK;
 		default:
 			return opt_getopt_error("sub", argv, c);
 		}
 	}
 	const char *name;
-	if (opt_one_name("sub", argc, argv, &name))
-		return EXIT_USAGE;
+	if (rc || (rc = opt_one_name("sub", argc, argv, &name)))
+		return rc;
 	if (jpeg_opts && !dir)
 		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
 	char shown[FR_NAME_MAX + 8];
@@ -187,16 +183,16 @@ int cmd_sub(int argc, char **argv)
 	struct jpeg_codec codec;
 	struct fr_ring *ring = NULL;
 	unsigned char *copy = NULL; /* a jpeg segment's frame, copied out to write it */
-	int status = EXIT_FAILURE, rc;
+	int status = TOOL_FAIL;
 	uint64_t saved = 0, jpeg_errors = 0;
 
 	jpeg_codec_init(&codec);
 	if (!info || !st) {
-		tool_fail("sub", -ENOMEM);
+		status = tool_fail("sub", -ENOMEM);
 		goto out;
 	}
 	if ((rc = fr_stat(name, info))) {
-		seg_fail("sub", shown, rc);
+		status = seg_fail("sub", shown, rc);
 		goto out;
 	}
 	bool broadcast = info->mode == FR_BROADCAST;
@@ -206,21 +202,19 @@ int cmd_sub(int argc, char **argv)
 	if (dir) {
 		const char *fname = fr_format_name(info->format);
 		if (info->format != FR_FORMAT_JPEG && !jpeg_can_encode(info->format)) {
-			tool_failf("sub %s: --jpeg: %s frames cannot be encoded as JPEG", shown,
-				   fname ? fname : "these");
+			status = tool_failf("sub %s: --jpeg: %s frames cannot be encoded as JPEG",
+					    shown, fname ? fname : "these");
 			goto out;
 		}
-		if (make_dir(dir))
+		if ((status = make_dir(dir)))
 			goto out;
 	}
 	if ((rc = fr_open(name, FR_CONSUMER | (latest && broadcast ? FR_LATEST : 0), &ring))) {
-		seg_fail("sub", shown, rc);
+		status = seg_fail("sub", shown, rc);
 		goto out;
 	}
-	if ((rc = tool_install_signals())) {
-		tool_fail("sub: signals", rc);
+	if ((status = tool_install_signals("sub")))
 		goto out;
-	}
 
 	char label[FR_NAME_MAX + 32];
 	if (label_opt)
@@ -232,7 +226,7 @@ int cmd_sub(int argc, char **argv)
 	bool have_seq = false, ended = false;
 	uint64_t gap_drops = 0, last_sync = now_ns();
 	unsigned acq_flags = latest && broadcast ? FR_ACQUIRE_NEWEST : 0;
-	status = EXIT_SUCCESS;
+	status = TOOL_OK;
 	while (!tool_stop && (!count || received < count)) {
 		struct fr_frame f;
 		rc = acq_flags ? fr_acquire_ex(ring, &f, 200, acq_flags) : fr_acquire(ring, &f, 200);
@@ -308,10 +302,8 @@ int cmd_sub(int argc, char **argv)
 		stats_frame(st, bytes, now > ts ? now - ts : 0);
 		/* The file is written after the slot went back to the producer. */
 		if (out) {
-			if (write_jpeg(dir, seq, out, out_len)) {
-				status = EXIT_FAILURE;
+			if ((status = write_jpeg(dir, seq, out, out_len)))
 				break;
-			}
 			saved++;
 		}
 		if (broadcast)

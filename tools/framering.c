@@ -1,6 +1,5 @@
 /* framering: the command. main() and the subcommand dispatch. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "framering.h"
@@ -39,34 +38,35 @@ static void usage(FILE *out)
 		     "Exit status: 0 done, 1 runtime error, 2 usage error.\n");
 }
 
+/* "framering help CMD" is "framering CMD --help". */
+static int help_for(const char *name)
+{
+	char *sub_argv[] = { (char *)name, (char *)"--help", NULL };
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].run(2, sub_argv);
+	return tool_usagef("help: unknown command '%s'", name);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "framering: a command is needed: create, info, ls, pub, sub or rm "
-				"(see 'framering --help')\n");
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		return tool_usagef("a command is needed: create, info, ls, pub, sub or rm "
+				   "(see 'framering --help')");
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "help") && argc > 2)
+		return help_for(argv[2]);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		if (!strcmp(cmd, "help") && argc > 2) {
-			/* "framering help pub" is "framering pub --help" */
-			char *sub_argv[] = { argv[2], (char *)"--help", NULL };
-			for (size_t i = 0; i < NCOMMANDS; i++)
-				if (!strcmp(argv[2], commands[i].name))
-					return commands[i].run(2, sub_argv);
-			fprintf(stderr, "framering: help: unknown command '%s'\n", argv[2]);
-			return EXIT_USAGE;
-		}
 		usage(stdout);
-		return EXIT_SUCCESS;
+		return TOOL_OK;
 	}
 	if (!strcmp(cmd, "--version")) {
 		printf("framering %s (segment ABI %d)\n", FR_TOOL_VERSION, FR_ABI_VERSION);
-		return EXIT_SUCCESS;
+		return TOOL_OK;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "framering: unknown command '%s' (see 'framering --help')\n", cmd);
-	return EXIT_USAGE;
+	return tool_usagef("unknown command '%s' (see 'framering --help')", cmd);
 }

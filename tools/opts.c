@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,13 @@
 
 int opt_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char text[4096];
 	va_list ap;
 
-	fprintf(stderr, "framering: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'framering %s --help')\n", cmd);
-	return EXIT_USAGE;
+	return tool_usagef("%s: %s (see 'framering %s --help')", cmd, text, cmd);
 }
 
 int opt_one_name(const char *cmd, int argc, char **argv, const char **name)
@@ -35,7 +35,7 @@ int opt_one_name(const char *cmd, int argc, char **argv, const char **name)
 	if (fr_name_check(*name))
 		return opt_usage_error(cmd, "'%s': a name is 1..%d of A-Z a-z 0-9 . _ -", *name,
 				       FR_NAME_MAX);
-	return 0;
+	return TOOL_OK;
 }
 
 int opt_getopt_error(const char *cmd, char **argv, int c)
@@ -56,16 +56,16 @@ void opt_reset(void)
 }
 
 /* Strict decimal: digits only, no sign, no blanks, no overflow. */
-static int parse_uint(const char *s, char **end, uint64_t *out)
+static bool parse_uint(const char *s, char **end, uint64_t *out)
 {
 	if (!isdigit((unsigned char)s[0]))
-		return -1;
+		return false;
 	errno = 0;
 	unsigned long long v = strtoull(s, end, 10);
 	if (errno == ERANGE)
-		return -1;
+		return false;
 	*out = v;
-	return 0;
+	return true;
 }
 
 int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -74,25 +74,25 @@ int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint6
 	char *end;
 	uint64_t v;
 
-	if (parse_uint(s, &end, &v) || *end)
-		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+	if (!parse_uint(s, &end, &v) || *end)
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s);
 	if (v < min || v > max)
 		return opt_usage_error(cmd, "%s %s: out of range %llu..%llu", opt, s,
-				       (unsigned long long)min, (unsigned long long)max),
-		       -1;
+				       (unsigned long long)min, (unsigned long long)max);
 	*out = v;
-	return 0;
+	return TOOL_OK;
 }
 
 int opt_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
 	    uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0; /* set when opt_u64 succeeds; the compiler cannot see that */
+	int rc = opt_u64(cmd, opt, s, min, max, &v);
 
-	if (opt_u64(cmd, opt, s, min, max, &v))
-		return -1;
+	if (rc)
+		return rc;
 	*out = (uint32_t)v;
-	return 0;
+	return TOOL_OK;
 }
 
 int opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
@@ -101,15 +101,15 @@ int opt_double(const char *cmd, const char *opt, const char *s, double min, doub
 	char *end;
 
 	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
-		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s);
 	errno = 0;
 	double v = strtod(s, &end);
 	if (*end || errno == ERANGE || !isfinite(v))
-		return opt_usage_error(cmd, "%s '%s': not a number", opt, s), -1;
+		return opt_usage_error(cmd, "%s '%s': not a number", opt, s);
 	if (v < min || v > max)
-		return opt_usage_error(cmd, "%s %s: out of range %g..%g", opt, s, min, max), -1;
+		return opt_usage_error(cmd, "%s %s: out of range %g..%g", opt, s, min, max);
 	*out = v;
-	return 0;
+	return TOOL_OK;
 }
 
 int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint32_t *h)
@@ -117,17 +117,15 @@ int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint3
 	char *end;
 	uint64_t vw, vh;
 
-	if (parse_uint(s, &end, &vw) || (*end != 'x' && *end != 'X') ||
-	    parse_uint(end + 1, &end, &vh) || *end)
+	if (!parse_uint(s, &end, &vw) || (*end != 'x' && *end != 'X') ||
+	    !parse_uint(end + 1, &end, &vh) || *end)
 		return opt_usage_error(cmd, "%s '%s': expected WIDTHxHEIGHT, e.g. 1280x720", opt,
-				       s),
-		       -1;
+				       s);
 	if (vw < 1 || vh < 1 || vw > 65535 || vh > 65535)
-		return opt_usage_error(cmd, "%s %s: width and height must be 1..65535", opt, s),
-		       -1;
+		return opt_usage_error(cmd, "%s %s: width and height must be 1..65535", opt, s);
 	*w = (uint32_t)vw;
 	*h = (uint32_t)vh;
-	return 0;
+	return TOOL_OK;
 }
 
 int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format)
@@ -140,13 +138,14 @@ int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format
 		for (uint32_t i = 0; i < FR_FORMAT_COUNT; i++) {
 			const char *name = fr_format_name(i);
 			if (name)
-				n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0,
+				n += (size_t)snprintf(list + n,
+						      n < sizeof(list) ? sizeof(list) - n : 0,
 						      "%s%s", i ? "|" : "", name);
 		}
-		return opt_usage_error(cmd, "%s '%s': unknown format (one of %s)", opt, s, list), -1;
+		return opt_usage_error(cmd, "%s '%s': unknown format (one of %s)", opt, s, list);
 	}
 	*format = (uint32_t)f;
-	return 0;
+	return TOOL_OK;
 }
 
 static const char *const mode_names[] = { [FR_SPSC] = "spsc",
@@ -165,11 +164,10 @@ int opt_mode(const char *cmd, const char *opt, const char *s, uint32_t *mode)
 	for (uint32_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]); m++) {
 		if (mode_names[m] && strcasecmp(s, mode_names[m]) == 0) {
 			*mode = m;
-			return 0;
+			return TOOL_OK;
 		}
 	}
-	return opt_usage_error(cmd, "%s '%s': unknown mode (one of spsc|mpmc|broadcast)", opt, s),
-	       -1;
+	return opt_usage_error(cmd, "%s '%s': unknown mode (one of spsc|mpmc|broadcast)", opt, s);
 }
 
 int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm)
@@ -178,15 +176,12 @@ int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm)
 
 	if (!s[0] || strspn(s, "01234567") != strlen(s) || strlen(s) > 4)
 		return opt_usage_error(cmd, "%s '%s': expected an octal file mode, e.g. 0660", opt,
-				       s),
-		       -1;
+				       s);
 	unsigned long v = strtoul(s, &end, 8);
 	if (v > 0777)
-		return opt_usage_error(cmd, "%s %s: only permission bits (at most 0777)", opt, s),
-		       -1;
+		return opt_usage_error(cmd, "%s %s: only permission bits (at most 0777)", opt, s);
 	if ((v & 0600) != 0600)
-		return opt_usage_error(cmd, "%s %s: the owner needs read and write (0600)", opt, s),
-		       -1;
+		return opt_usage_error(cmd, "%s %s: the owner needs read and write (0600)", opt, s);
 	*perm = (uint32_t)v;
-	return 0;
+	return TOOL_OK;
 }

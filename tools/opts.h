@@ -1,14 +1,14 @@
 /*
  * Command-line parsing helpers shared by the subcommands: sizes "WxH",
  * numbers with range checks, format and mode names, octal permissions,
- * and uniform usage-error messages (exit code 2).
+ * and uniform usage-error messages (TOOL_USAGE, exit code 2).
  */
 #ifndef FRAMERING_OPTS_H
 #define FRAMERING_OPTS_H
 
 #include <stdint.h>
 
-/* Each parser returns 0 on success, -1 (after printing the usage error) on failure. */
+/* Each parser returns TOOL_OK, or TOOL_USAGE after reporting the usage error. */
 int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint32_t *h);
 int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
 	    uint64_t *out);
@@ -24,19 +24,19 @@ int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm);
 const char *opt_mode_name(uint32_t mode);
 
 /*
- * Print "framering: CMD: <text>" and the hint to use --help. Returns EXIT_USAGE.
+ * Report "framering: CMD: <text> (see 'framering CMD --help')". Returns TOOL_USAGE.
  */
 int opt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Report what getopt_long (called with a leading ':' in its optstring and
- * opterr = 0) returned for a bad option: c is '?' or ':'. Returns EXIT_USAGE.
+ * opterr = 0) returned for a bad option: c is '?' or ':'. Returns TOOL_USAGE.
  */
 int opt_getopt_error(const char *cmd, char **argv, int c);
 
 /*
  * After getopt: exactly one segment NAME must remain, and be a valid name.
- * Sets *name and returns 0, or prints why and returns EXIT_USAGE.
+ * Sets *name and returns TOOL_OK, or reports why and returns TOOL_USAGE.
  */
 int opt_one_name(const char *cmd, int argc, char **argv, const char **name);
 

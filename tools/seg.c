@@ -15,51 +15,68 @@ void seg_params_init(struct seg_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int seg_params_option(struct seg_params *p, const char *cmd, int c, const char *arg)
+/* One segment option's value into @p: TOOL_OK or TOOL_USAGE (reported). */
+static int take_option(struct seg_params *p, const char *cmd, int c, const char *arg)
 {
+	struct fr_config *cfg = &p->cfg;
 	uint32_t v;
+	int rc;
 
 	switch (c) {
 	case 'm':
-		if (opt_mode(cmd, "--mode", arg, &p->cfg.mode))
-			return -1;
-		break;
+		return opt_mode(cmd, "--mode", arg, &cfg->mode);
 	case 'n':
-		if (opt_u32(cmd, "--slots", arg, FR_MIN_SLOTS, FR_MAX_SLOTS, &v))
-			return -1;
-		if (v & (v - 1)) {
-			opt_usage_error(cmd, "--slots %s: must be a power of two", arg);
-			return -1;
-		}
-		p->cfg.slots = v;
-		break;
+		if ((rc = opt_u32(cmd, "--slots", arg, FR_MIN_SLOTS, FR_MAX_SLOTS, &v)))
+			return rc;
+		if (v & (v - 1))
+			return opt_usage_error(cmd, "--slots %s: must be a power of two", arg);
+		cfg->slots = v;
+		return TOOL_OK;
 	case 's':
-		if (opt_size(cmd, "--size", arg, &p->cfg.width, &p->cfg.height))
-			return -1;
 		p->have_size = true;
-		break;
+		return opt_size(cmd, "--size", arg, &cfg->width, &cfg->height);
 	case 'f':
-		if (opt_format(cmd, "--format", arg, &p->cfg.format))
-			return -1;
 		p->have_format = true;
-		break;
+		return opt_format(cmd, "--format", arg, &cfg->format);
 	case 'S':
-		if (opt_u32(cmd, "--stride", arg, 1, INT32_MAX, &p->cfg.stride))
-			return -1;
-		break;
+		return opt_u32(cmd, "--stride", arg, 1, INT32_MAX, &cfg->stride);
 	case 'B':
-		if (opt_u64(cmd, "--frame-bytes", arg, 1, (uint64_t)1 << 40, &p->cfg.frame_bytes))
-			return -1;
-		break;
-	case 'P':
-		if (opt_perm(cmd, "--perm", arg, &p->cfg.perms))
-			return -1;
-		break;
-	default:
-		return 0;
+		return opt_u64(cmd, "--frame-bytes", arg, 1, (uint64_t)1 << 40, &cfg->frame_bytes);
+	default: /* 'P' */
+		return opt_perm(cmd, "--perm", arg, &cfg->perms);
 	}
+}
+
+bool seg_params_option(struct seg_params *p, const char *cmd, int c, const char *arg,
+		       int *status)
+{
+	if (c <= 0 || !strchr("mnsfSBP", c)) /* the letters of SEG_PARAMS_LONGOPTS */
+		return false;
 	p->have_any = true;
-	return 1;
+	*status = take_option(p, cmd, c, arg);
+	return true;
+}
+
+/* Why the library refuses the geometry of @cfg, as a usage error. */
+static int bad_geometry(const char *cmd, const struct fr_config *cfg, const char *fname)
+{
+	uint64_t min_stride = fr_format_min_stride(cfg->format, cfg->width);
+	bool even_w = cfg->format == FR_FORMAT_YUYV || cfg->format == FR_FORMAT_NV12 ||
+		      cfg->format == FR_FORMAT_I420;
+	bool even_h = cfg->format == FR_FORMAT_NV12 || cfg->format == FR_FORMAT_I420;
+
+	if (cfg->stride && cfg->stride < min_stride)
+		return opt_usage_error(cmd,
+				       "--stride %u is below the %" PRIu64 "-byte row of %ux%u %s",
+				       cfg->stride, min_stride, cfg->width, cfg->height, fname);
+	if ((even_w && (cfg->width & 1)) || (even_h && (cfg->height & 1)))
+		return opt_usage_error(cmd, "%ux%u is not a valid %s size (%s must be even)",
+				       cfg->width, cfg->height, fname,
+				       even_h ? "width and height" : "the width");
+	if (cfg->format == FR_FORMAT_I420 && (cfg->stride & 1))
+		return opt_usage_error(cmd, "--stride %u: i420 needs an even stride", cfg->stride);
+	return opt_usage_error(cmd, "%ux%u %s is too large (a frame holds at most 4 GiB)",
+			       cfg->width, cfg->height, fname);
 }
 
 int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uint32_t src_h)
@@ -75,53 +92,29 @@ int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uin
 	}
 	const char *fname = fr_format_name(cfg->format);
 	if (cfg->format == FR_FORMAT_RAW) {
-		if (!cfg->frame_bytes) {
-			opt_usage_error(cmd, "format raw needs --frame-bytes");
-			return -1;
-		}
-		return 0;
+		if (!cfg->frame_bytes)
+			return opt_usage_error(cmd, "format raw needs --frame-bytes");
+		return TOOL_OK;
 	}
 	if (cfg->format == FR_FORMAT_JPEG) {
 		if (!cfg->frame_bytes) {
-			if (!p->have_size) {
-				opt_usage_error(cmd, "format jpeg needs --size or --frame-bytes");
-				return -1;
-			}
+			if (!p->have_size)
+				return opt_usage_error(cmd,
+						       "format jpeg needs --size or --frame-bytes");
 			cfg->frame_bytes = jpeg_max_bytes(cfg->width, cfg->height);
 		}
-		return 0;
+		return TOOL_OK;
 	}
-	if (!p->have_size) {
-		opt_usage_error(cmd, "--size WxH is needed for %s frames", fname);
-		return -1;
-	}
+	if (!p->have_size)
+		return opt_usage_error(cmd, "--size WxH is needed for %s frames", fname);
 	uint64_t bytes;
-	if (fr_format_frame_bytes(cfg->format, cfg->width, cfg->height, cfg->stride, &bytes)) {
-		bool even_w = cfg->format == FR_FORMAT_YUYV || cfg->format == FR_FORMAT_NV12 ||
-			      cfg->format == FR_FORMAT_I420;
-		bool even_h = cfg->format == FR_FORMAT_NV12 || cfg->format == FR_FORMAT_I420;
-		if (cfg->stride && cfg->stride < fr_format_min_stride(cfg->format, cfg->width))
-			opt_usage_error(cmd, "--stride %u is below the %" PRIu64 "-byte row of %ux%u %s",
-					cfg->stride, fr_format_min_stride(cfg->format, cfg->width),
-					cfg->width, cfg->height, fname);
-		else if ((even_w && (cfg->width & 1)) || (even_h && (cfg->height & 1)))
-			opt_usage_error(cmd, "%ux%u is not a valid %s size (%s must be even)",
-					cfg->width, cfg->height, fname,
-					even_h ? "width and height" : "the width");
-		else if (cfg->format == FR_FORMAT_I420 && (cfg->stride & 1))
-			opt_usage_error(cmd, "--stride %u: i420 needs an even stride", cfg->stride);
-		else
-			opt_usage_error(cmd, "%ux%u %s is too large (a frame holds at most 4 GiB)",
-					cfg->width, cfg->height, fname);
-		return -1;
-	}
-	if (cfg->frame_bytes && cfg->frame_bytes < bytes) {
-		opt_usage_error(cmd, "--frame-bytes %" PRIu64 " is below the %" PRIu64
-				     "-byte %ux%u %s frame",
-				cfg->frame_bytes, bytes, cfg->width, cfg->height, fname);
-		return -1;
-	}
-	return 0;
+	if (fr_format_frame_bytes(cfg->format, cfg->width, cfg->height, cfg->stride, &bytes))
+		return bad_geometry(cmd, cfg, fname);
+	if (cfg->frame_bytes && cfg->frame_bytes < bytes)
+		return opt_usage_error(cmd, "--frame-bytes %" PRIu64 " is below the %" PRIu64
+					    "-byte %ux%u %s frame",
+				       cfg->frame_bytes, bytes, cfg->width, cfg->height, fname);
+	return TOOL_OK;
 }
 
 void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
@@ -137,7 +130,8 @@ void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
 		fprintf(out, "%ux%u %s, ", info->width, info->height, fname ? fname : "?");
 	else
 		fprintf(out, "%s, ", fname ? fname : "?");
-	fprintf(out, "%.1f MB, perm %04o\n", (double)info->segment_bytes / 1e6, info->perms & 07777);
+	fprintf(out, "%.1f MB, perm %04o\n", (double)info->segment_bytes / 1e6,
+		info->perms & 07777);
 }
 
 int seg_fail(const char *cmd, const char *shown, int err)
@@ -146,7 +140,8 @@ int seg_fail(const char *cmd, const char *shown, int err)
 	case -ENOENT:
 		return tool_failf("%s %s: no such segment", cmd, shown);
 	case -EPROTO:
-		return tool_failf("%s %s: not a framering segment (or an incompatible or damaged one)",
+		return tool_failf("%s %s: not a framering segment "
+				  "(or an incompatible or damaged one)",
 				  cmd, shown);
 	case -EBUSY:
 		return tool_failf("%s %s: no room for another %s (spsc: one producer and one "
@@ -157,8 +152,8 @@ int seg_fail(const char *cmd, const char *shown, int err)
 	case -ENOSPC: {
 		struct statvfs vfs;
 		if (statvfs("/dev/shm", &vfs) == 0)
-			return tool_failf("%s %s: no room in /dev/shm (%.1f MB free; in a container, "
-					  "raise --shm-size)",
+			return tool_failf("%s %s: no room in /dev/shm (%.1f MB free; "
+					  "in a container, raise --shm-size)",
 					  cmd, shown,
 					  (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
 		return tool_failf("%s %s: no room in /dev/shm", cmd, shown);

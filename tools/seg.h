@@ -20,23 +20,39 @@ struct seg_params {
 void seg_params_init(struct seg_params *p);
 
 /*
- * Take getopt's result @c if it is a segment option: -m/--mode, -n/--slots,
- * -s/--size, -f/--format, 'S' --stride, 'B' --frame-bytes, 'P' --perm.
- * 1 = taken, 0 = not a segment option, -1 = bad value (usage error printed).
+ * The segment options, for create and for pub (which may create its segment):
+ * -m/--mode, -n/--slots, -s/--size, -f/--format, --stride, --frame-bytes,
+ * --perm. One list, so that the two commands cannot drift apart: the short
+ * ones go in getopt's optstring, the long ones in its option table.
  */
-int seg_params_option(struct seg_params *p, const char *cmd, int c, const char *arg);
+#define SEG_PARAMS_SHORTOPTS "m:n:s:f:"
+#define SEG_PARAMS_LONGOPTS \
+	{ "mode", required_argument, NULL, 'm' }, \
+	{ "slots", required_argument, NULL, 'n' }, \
+	{ "size", required_argument, NULL, 's' }, \
+	{ "format", required_argument, NULL, 'f' }, \
+	{ "stride", required_argument, NULL, 'S' }, \
+	{ "frame-bytes", required_argument, NULL, 'B' }, \
+	{ "perm", required_argument, NULL, 'P' }
+
+/*
+ * Take getopt's result @c if it is a segment option: false when it is not;
+ * true when it is, with *status TOOL_OK or TOOL_USAGE (a bad value, reported).
+ */
+bool seg_params_option(struct seg_params *p, const char *cmd, int c, const char *arg,
+		       int *status);
 
 /*
  * Fill defaults (format bgr24; size from @src_w x @src_h when no --size and they
- * are non-zero; JPEG capacity) and check the combination. 0, or -1 after
- * printing the usage error.
+ * are non-zero; JPEG capacity) and check the combination. TOOL_OK, or
+ * TOOL_USAGE after reporting the usage error.
  */
 int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uint32_t src_h);
 
 /* "/cam: spsc, 4 slots of 2764800 bytes, 1280x720 bgr24 (stride 3840), 11.1 MB, perm 0600" */
 void seg_print_line(FILE *out, const char *shown, const struct fr_info *info);
 
-/* Report a failed fr_open/fr_stat/fr_create of @shown by @cmd. Returns EXIT_FAILURE. */
+/* Report a failed fr_open/fr_stat/fr_create of @shown by @cmd. Returns TOOL_FAIL. */
 int seg_fail(const char *cmd, const char *shown, int err);
 
 #endif /* FRAMERING_SEG_H */

@@ -38,31 +38,41 @@ struct source {
 	struct fr_info seg;
 };
 
-/* Parse "pattern", "jpeg:PATH" or "raw:PATH". 0, or -1 after a usage error. */
+/* What became of one frame of the source (source_prepare, source_fill). */
+enum frame_step {
+	FRAME_DONE,    /* prepared / written into the slot */
+	FRAME_END,     /* the source has no more frames */
+	FRAME_SKIPPED, /* this one cannot be used (warned); go on with the next */
+	FRAME_FAILED,  /* the source cannot go on (reported) */
+};
+
+/*
+ * Parse "pattern", "jpeg:PATH" or "raw:PATH". TOOL_OK, or TOOL_USAGE (reported).
+ * Always leaves @s ready for source_close().
+ */
 int source_parse(struct source *s, const char *spec);
 
 /*
  * Open the source: list/read the JPEG files, open the raw file. Fills
- * the width and height arguments with the first JPEG's size (0 otherwise). 0 or -1 (reported).
+ * the width and height arguments with the first JPEG's size (0 otherwise).
+ * TOOL_OK or TOOL_FAIL (reported).
  */
 int source_open(struct source *s, uint32_t *width, uint32_t *height);
 
-/* Check that the source can feed this segment; remembers it. 0 or -1 (reported). */
+/* Check that the source can feed this segment; remembers it. TOOL_OK or TOOL_FAIL (reported). */
 int source_attach(struct source *s, const struct fr_info *seg, uint64_t first_number);
 
 /*
  * Get the next frame ready before a slot is claimed (read the file, check the
- * header). 1 ready, 0 end of the source, -1 this frame is skipped (reported),
- * -2 fatal (reported).
+ * header). FRAME_DONE when it is ready.
  */
-int source_prepare(struct source *s);
+enum frame_step source_prepare(struct source *s);
 
 /*
  * Write the prepared frame into the claimed slot (sets bytes and geometry).
- * 1 done, 0 end of the source (cancel the slot), -1 skipped (cancel; reported),
- * -2 fatal (reported).
+ * Anything but FRAME_DONE: cancel the slot.
  */
-int source_fill(struct source *s, struct fr_frame *frame);
+enum frame_step source_fill(struct source *s, struct fr_frame *frame);
 
 void source_close(struct source *s);
 

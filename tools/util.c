@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "framering.h"
@@ -10,33 +9,26 @@
 
 volatile sig_atomic_t tool_stop;
 
+/*
+ * The one place that writes a message. Formatted first and written with one
+ * call: stderr is unbuffered, and pieces written apart could interleave with
+ * the lines of the other processes of a pipeline sharing the terminal.
+ */
+int tool_report(enum tool_status status, const char *fmt, ...)
+{
+	char text[8192]; /* a path of PATH_MAX and its context */
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "framering: %s\n", text);
+	return status;
+}
+
 int tool_fail(const char *what, int err)
 {
-	fprintf(stderr, "framering: %s: %s\n", what, fr_strerror(err));
-	return EXIT_FAILURE;
-}
-
-void tool_warnf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("framering: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int tool_failf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("framering: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAILURE;
+	return tool_failf("%s: %s", what, fr_strerror(err));
 }
 
 static void on_signal(int sig)
@@ -45,7 +37,7 @@ static void on_signal(int sig)
 	tool_stop = 1;
 }
 
-int tool_install_signals(void)
+int tool_install_signals(const char *cmd)
 {
 	struct sigaction sa;
 
@@ -54,12 +46,12 @@ int tool_install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: blocking waits return -EINTR */
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-		return -errno;
+		return tool_failf("%s: signals: %s", cmd, strerror(errno));
 	/* A closed pipe on stdout (info --watch | head) is an error return, not a kill. */
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL))
-		return -errno;
-	return 0;
+		return tool_failf("%s: signals: %s", cmd, strerror(errno));
+	return TOOL_OK;
 }
 
 const char *tool_display_name(const char *name, char *buf, unsigned len)
