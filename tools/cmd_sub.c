@@ -74,29 +74,16 @@ static int write_jpeg(const char *dir, uint64_t seq, const void *data, size_t le
 }
 
 /*
- * Bring the drop count up to this consumer's count in the segment (its peer
- * entry: this process, consumer role), at most once a second unless @force;
- * without an entry, up to the seq gaps seen.
+ * Drops as the library counts them for this handle (broadcast: the frames it
+ * skipped, including those published before its first one; a seq gap would
+ * miss these), brought into the stats.
  */
-static void sync_drops(struct fr_ring *ring, struct fr_info *info, struct stats *st,
-		       uint64_t gap_drops, uint64_t *last, bool force)
+static void sync_drops(struct fr_ring *ring, struct stats *st)
 {
-	uint64_t now = now_ns(), total = gap_drops;
+	struct fr_handle_stats hs;
 
-	if (!force && now - *last < 900000000u)
-		return;
-	*last = now;
-	if (fr_info(ring, info) == 0) {
-		for (uint32_t i = 0; i < info->peer_count && i < FR_MAX_PEERS; i++) {
-			const struct fr_peer_info *p = &info->peers[i];
-			if (p->pid == (int32_t)getpid() && p->role == FR_CONSUMER && p->alive) {
-				total = p->dropped;
-				break;
-			}
-		}
-	}
-	if (total > st->drops)
-		stats_drops(st, total - st->drops);
+	if (fr_handle_stats(ring, &hs) == 0 && hs.dropped > st->drops)
+		stats_drops(st, hs.dropped - st->drops);
 }
 
 static int make_dir(const char *dir)
@@ -222,17 +209,15 @@ int cmd_sub(int argc, char **argv)
 	else
 		snprintf(label, sizeof(label), "sub %s[%d]", shown, (int)getpid());
 	stats_init(st, label, quiet, true);
-	uint64_t last_seq = 0, received = 0, last_frame_ns = now_ns();
-	bool have_seq = false, ended = false;
-	uint64_t gap_drops = 0, last_sync = now_ns();
+	uint64_t received = 0, last_frame_ns = now_ns();
+	bool ended = false;
 	unsigned acq_flags = latest && broadcast ? FR_ACQUIRE_NEWEST : 0;
 	status = TOOL_OK;
 	while (!tool_stop && (!count || received < count)) {
 		struct fr_frame f;
 		rc = acq_flags ? fr_acquire_ex(ring, &f, 200, acq_flags) : fr_acquire(ring, &f, 200);
 		if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
-			if (broadcast)
-				sync_drops(ring, info, st, gap_drops, &last_sync, false);
+			sync_drops(ring, st);
 			stats_tick(st);
 			if (timeout > 0 && (double)(now_ns() - last_frame_ns) / 1e9 >= timeout) {
 				status = tool_failf("sub %s: no frame for %g s", shown, timeout);
@@ -250,16 +235,6 @@ int cmd_sub(int argc, char **argv)
 		}
 		uint64_t now = now_ns();
 		last_frame_ns = now;
-		/*
-		 * In broadcast every consumer sees every seq: a gap is frames skipped.
-		 * The segment's count for this consumer is authoritative (it also has
-		 * the frames skipped before the first one); gaps are the fallback.
-		 */
-		if (broadcast && have_seq && f.seq > last_seq + 1)
-			gap_drops += f.seq - last_seq - 1;
-		have_seq = true;
-		last_seq = f.seq;
-
 		const void *out = NULL;
 		size_t out_len = 0;
 		if (dir && received % every == 0) {
@@ -306,12 +281,10 @@ int cmd_sub(int argc, char **argv)
 				break;
 			saved++;
 		}
-		if (broadcast)
-			sync_drops(ring, info, st, gap_drops, &last_sync, false);
+		sync_drops(ring, st);
 		stats_tick(st);
 	}
-	if (broadcast)
-		sync_drops(ring, info, st, gap_drops, &last_sync, true);
+	sync_drops(ring, st);
 	char extra[4200];
 	const char *why = ended ? "end of stream" : tool_stop ? "stopped by a signal"
 		: count && received >= count ? "--count reached" : "stopped on an error";
