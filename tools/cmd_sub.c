@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,78 @@ static const char help[] =
 	"Ends with status 0 at the end of the stream (every producer closed), after\n"
 	"--count frames, or on Ctrl-C/SIGTERM.\n";
 
+/* What the command line asked for. */
+struct sub_opts {
+	const char *name;
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	const char *dir;             /* --jpeg DIR, or NULL */
+	uint64_t every, count;       /* count 0: no limit */
+	uint32_t quality;
+	double timeout;              /* seconds, 0: no limit */
+	bool latest, quiet;
+	bool help; /* --help: printed, nothing else to do */
+	const char *label;
+};
+
+/* The consumer while it runs. */
+struct sub_run {
+	struct fr_ring *ring;
+	struct fr_info info; /* the segment as found before attaching */
+	struct stats st;
+	struct jpeg_codec codec;
+	unsigned char *copy; /* a jpeg segment's frame, copied out to write it */
+	unsigned acq_flags;  /* FR_ACQUIRE_NEWEST for --latest on broadcast */
+	uint64_t received, saved, jpeg_errors, last_frame_ns;
+	bool ended; /* end of stream: every producer closed */
+};
+
+static int sub_parse(int argc, char **argv, struct sub_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "jpeg", required_argument, NULL, 'j' },
+		{ "every", required_argument, NULL, 'e' },
+		{ "quality", required_argument, NULL, 'Q' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "latest", no_argument, NULL, 'L' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "label", required_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool jpeg_opts = false;
+	int c, rc = TOOL_OK;
+
+	*o = (struct sub_opts){ .every = 1, .quality = 90 };
+	opt_reset();
+	while (!rc && (c = getopt_long(argc, argv, ":j:e:c:t:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->dir = optarg; break;
+		case 'e':
+			rc = opt_u64("sub", "--every", optarg, 1, UINT64_MAX, &o->every);
+			jpeg_opts = true;
+			break;
+		case 'Q':
+			rc = opt_u32("sub", "--quality", optarg, 1, 100, &o->quality);
+			jpeg_opts = true;
+			break;
+		case 'c': rc = opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &o->count); break;
+		case 'L': o->latest = true; break;
+		case 't': rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &o->timeout); break;
+		case 'T': o->label = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'h': return opt_help(help, &o->help);
+		default: return opt_getopt_error("sub", argv, c);
+		}
+	}
+	if (rc || (rc = opt_one_name("sub", argc, argv, &o->name)))
+		return rc;
+	if (jpeg_opts && !o->dir)
+		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
+	tool_display_name(o->name, o->shown, sizeof(o->shown));
+	return TOOL_OK;
+}
+
 /* Write a snapshot atomically: a temporary name, then rename. */
 static int write_jpeg(const char *dir, uint64_t seq, const void *data, size_t len)
 {
@@ -73,19 +146,6 @@ static int write_jpeg(const char *dir, uint64_t seq, const void *data, size_t le
 	return TOOL_OK;
 }
 
-/*
- * Drops as the library counts them for this handle (broadcast: the frames it
- * skipped, including those published before its first one; a seq gap would
- * miss these), brought into the stats.
- */
-static void sync_drops(struct fr_ring *ring, struct stats *st)
-{
-	struct fr_handle_stats hs;
-
-	if (fr_handle_stats(ring, &hs) == 0 && hs.dropped > st->drops)
-		stats_drops(st, hs.dropped - st->drops);
-}
-
 static int make_dir(const char *dir)
 {
 	struct stat st;
@@ -99,208 +159,199 @@ static int make_dir(const char *dir)
 	return TOOL_OK;
 }
 
-int cmd_sub(int argc, char **argv)
+/*
+ * Drops as the library counts them for this handle (broadcast: the frames it
+ * skipped, including those published before its first one; a seq gap would
+ * miss these), brought into the stats.
+ */
+static void sync_drops(struct sub_run *run)
 {
-	static const struct option longopts[] = {
-		{ "jpeg", required_argument, NULL, 'j' },
-		{ "every", required_argument, NULL, 'e' },
-		{ "quality", required_argument, NULL, 'Q' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "latest", no_argument, NULL, 'L' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "label", required_argument, NULL, 'T' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL;
-	uint64_t every = 1, count = 0;
-	uint32_t quality = 90;
-	double timeout = 0;
-	bool latest = false, quiet = false, jpeg_opts = false;
-	const char *label_opt = NULL;
-	int c, rc = TOOL_OK;
+	struct fr_handle_stats hs;
 
-	opt_reset();
-	while (!rc && (c = getopt_long(argc, argv, ":j:e:c:t:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			dir = optarg;
-			break;
-		case 'e':
-			rc = opt_u64("sub", "--every", optarg, 1, UINT64_MAX, &every);
-			jpeg_opts = true;
-			break;
-		case 'Q':
-			rc = opt_u32("sub", "--quality", optarg, 1, 100, &quality);
-			jpeg_opts = true;
-			break;
-		case 'c':
-			rc = opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &count);
-			break;
-		case 'L':
-			latest = true;
-			break;
-		case 't':
-			rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &timeout);
-			break;
-		case 'T':
-			label_opt = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
-		default:
-			return opt_getopt_error("sub", argv, c);
-		}
-	}
-	const char *name;
-	if (rc || (rc = opt_one_name("sub", argc, argv, &name)))
-		return rc;
-	if (jpeg_opts && !dir)
-		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
-	char shown[FR_NAME_MAX + 8];
-	tool_display_name(name, shown, sizeof(shown));
+	if (fr_handle_stats(run->ring, &hs) == 0 && hs.dropped > run->st.drops)
+		stats_drops(&run->st, hs.dropped - run->st.drops);
+}
 
-	struct fr_info *info = malloc(sizeof(*info));
-	struct stats *st = malloc(sizeof(*st));
-	struct jpeg_codec codec;
-	struct fr_ring *ring = NULL;
-	unsigned char *copy = NULL; /* a jpeg segment's frame, copied out to write it */
-	int status = TOOL_FAIL;
-	uint64_t saved = 0, jpeg_errors = 0;
-
-	jpeg_codec_init(&codec);
-	if (!info || !st) {
-		status = tool_fail("sub", -ENOMEM);
-		goto out;
-	}
-	if ((rc = fr_stat(name, info))) {
-		status = seg_fail("sub", shown, rc);
-		goto out;
-	}
-	bool broadcast = info->mode == FR_BROADCAST;
-	if (latest && !broadcast)
+/* Does the segment found suit the options? Before attaching: a refused consumer never attaches. */
+static int sub_check(const struct sub_opts *o, const struct fr_info *info)
+{
+	if (o->latest && info->mode != FR_BROADCAST)
 		tool_warnf("sub %s: --latest only matters on broadcast segments (this one is %s)",
-			   shown, opt_mode_name(info->mode));
-	if (dir) {
+			   o->shown, opt_mode_name(info->mode));
+	if (!o->dir)
+		return TOOL_OK;
+	if (info->format != FR_FORMAT_JPEG && !jpeg_can_encode(info->format)) {
 		const char *fname = fr_format_name(info->format);
-		if (info->format != FR_FORMAT_JPEG && !jpeg_can_encode(info->format)) {
-			status = tool_failf("sub %s: --jpeg: %s frames cannot be encoded as JPEG",
-					    shown, fname ? fname : "these");
-			goto out;
-		}
-		if ((status = make_dir(dir)))
-			goto out;
+		return tool_failf("sub %s: --jpeg: %s frames cannot be encoded as JPEG", o->shown,
+				  fname ? fname : "these");
 	}
-	if ((rc = fr_open(name, FR_CONSUMER | (latest && broadcast ? FR_LATEST : 0), &ring))) {
-		status = seg_fail("sub", shown, rc);
-		goto out;
-	}
-	if ((status = tool_install_signals("sub")))
-		goto out;
+	return make_dir(o->dir);
+}
 
+/* The segment, checked, attached; signals; stats. */
+static int sub_setup(const struct sub_opts *o, struct sub_run *run)
+{
 	char label[FR_NAME_MAX + 32];
-	if (label_opt)
-		snprintf(label, sizeof(label), "%s", label_opt);
+	int rc;
+
+	if ((rc = fr_stat(o->name, &run->info)))
+		return seg_fail("sub", o->shown, rc);
+	if ((rc = sub_check(o, &run->info)))
+		return rc;
+	bool latest = o->latest && run->info.mode == FR_BROADCAST;
+	if ((rc = fr_open(o->name, FR_CONSUMER | (latest ? FR_LATEST : 0), &run->ring)))
+		return seg_fail("sub", o->shown, rc);
+	if ((rc = tool_install_signals("sub")))
+		return rc;
+	run->acq_flags = latest ? FR_ACQUIRE_NEWEST : 0;
+	if (o->label)
+		snprintf(label, sizeof(label), "%s", o->label);
 	else
-		snprintf(label, sizeof(label), "sub %s[%d]", shown, (int)getpid());
-	stats_init(st, label, quiet, true);
-	uint64_t received = 0, last_frame_ns = now_ns();
-	bool ended = false;
-	unsigned acq_flags = latest && broadcast ? FR_ACQUIRE_NEWEST : 0;
-	status = TOOL_OK;
-	while (!tool_stop && (!count || received < count)) {
-		struct fr_frame f;
-		rc = acq_flags ? fr_acquire_ex(ring, &f, 200, acq_flags) : fr_acquire(ring, &f, 200);
-		if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
-			sync_drops(ring, st);
-			stats_tick(st);
-			if (timeout > 0 && (double)(now_ns() - last_frame_ns) / 1e9 >= timeout) {
-				status = tool_failf("sub %s: no frame for %g s", shown, timeout);
-				break;
-			}
-			continue;
+		snprintf(label, sizeof(label), "sub %s[%d]", o->shown, (int)getpid());
+	stats_init(&run->st, label, o->quiet, true);
+	run->last_frame_ns = now_ns();
+	return TOOL_OK;
+}
+
+/*
+ * The JPEG to save for the held frame @f, or *out NULL: a jpeg segment's frame
+ * copied out (it is compressed already), any other one encoded from the slot.
+ * A frame that cannot be saved is counted and warned about; the stream goes on.
+ */
+static void snapshot(const struct sub_opts *o, struct sub_run *run, const struct fr_frame *f,
+		     const void **out, size_t *len)
+{
+	*out = NULL;
+	if (f->format != FR_FORMAT_JPEG) {
+		struct fr_image img = { f->data, f->capacity, f->width, f->height, f->stride,
+					f->format };
+		const unsigned char *jpg;
+		if (jpeg_encode(&run->codec, &img, (int)o->quality, &jpg, len) == 0) {
+			*out = jpg;
+			return;
 		}
-		if (rc == -EPIPE) {
-			ended = true; /* end of stream: every producer closed */
-			break;
+		tool_warnf("sub: frame %" PRIu64 ": %s", f->seq, jpeg_error(&run->codec));
+	} else if (f->bytes > f->capacity || f->bytes < 4) {
+		tool_warnf("sub: frame %" PRIu64 ": bad size %" PRIu64, f->seq, f->bytes);
+	} else {
+		unsigned char *grown = realloc(run->copy, f->bytes);
+		if (grown) {
+			run->copy = grown;
+			memcpy(grown, f->data, f->bytes);
+			*out = grown;
+			*len = f->bytes;
+			return;
 		}
-		if (rc) {
-			status = seg_fail("sub", shown, rc);
-			break;
-		}
-		uint64_t now = now_ns();
-		last_frame_ns = now;
-		const void *out = NULL;
-		size_t out_len = 0;
-		if (dir && received % every == 0) {
-			if (f.format == FR_FORMAT_JPEG) {
-				/* Already compressed: copy it out so the slot goes back at once. */
-				if (f.bytes > f.capacity || f.bytes < 4) {
-					jpeg_errors++;
-					tool_warnf("sub: frame %" PRIu64 ": bad size %" PRIu64, f.seq,
-						   f.bytes);
-				} else {
-					unsigned char *grown = realloc(copy, f.bytes);
-					if (grown) {
-						copy = grown;
-						memcpy(copy, f.data, f.bytes);
-						out = copy;
-						out_len = f.bytes;
-					} else {
-						jpeg_errors++;
-						tool_warnf("sub: frame %" PRIu64 ": out of memory", f.seq);
-					}
-				}
-			} else {
-				struct fr_image img = { f.data, f.capacity, f.width, f.height, f.stride,
-							f.format };
-				const unsigned char *jpg;
-				if (jpeg_encode(&codec, &img, (int)quality, &jpg, &out_len)) {
-					jpeg_errors++;
-					tool_warnf("sub: frame %" PRIu64 ": %s", f.seq, jpeg_error(&codec));
-				} else {
-					out = jpg;
-				}
-			}
-		}
-		uint64_t seq = f.seq, bytes = f.bytes, ts = f.timestamp_ns;
-		if ((rc = fr_release(ring, &f))) {
-			status = seg_fail("sub", shown, rc);
-			break;
-		}
-		received++;
-		stats_frame(st, bytes, now > ts ? now - ts : 0);
-		/* The file is written after the slot went back to the producer. */
-		if (out) {
-			if ((status = write_jpeg(dir, seq, out, out_len)))
-				break;
-			saved++;
-		}
-		sync_drops(ring, st);
-		stats_tick(st);
+		tool_warnf("sub: frame %" PRIu64 ": out of memory", f->seq);
 	}
-	sync_drops(ring, st);
+	run->jpeg_errors++;
+}
+
+/* One acquired frame: snapshot it, give the slot back, count it, write the file. */
+static int sub_frame(const struct sub_opts *o, struct sub_run *run, struct fr_frame *f)
+{
+	uint64_t now = now_ns(), seq = f->seq, bytes = f->bytes, ts = f->timestamp_ns;
+	const void *out = NULL;
+	size_t out_len = 0;
+	int rc;
+
+	run->last_frame_ns = now;
+	if (o->dir && run->received % o->every == 0)
+		snapshot(o, run, f, &out, &out_len);
+	if ((rc = fr_release(run->ring, f)))
+		return seg_fail("sub", o->shown, rc);
+	run->received++;
+	stats_frame(&run->st, bytes, now > ts ? now - ts : 0);
+	/* The file is written after the slot went back to the producer. */
+	if (out) {
+		if ((rc = write_jpeg(o->dir, seq, out, out_len)))
+			return rc;
+		run->saved++;
+	}
+	sync_drops(run);
+	stats_tick(&run->st);
+	return TOOL_OK;
+}
+
+/* No frame this time: the status line goes on; --timeout may be up. */
+static int sub_idle(const struct sub_opts *o, struct sub_run *run)
+{
+	sync_drops(run);
+	stats_tick(&run->st);
+	if (o->timeout > 0 && (double)(now_ns() - run->last_frame_ns) / 1e9 >= o->timeout)
+		return tool_failf("sub %s: no frame for %g s", o->shown, o->timeout);
+	return TOOL_OK;
+}
+
+static int sub_loop(const struct sub_opts *o, struct sub_run *run)
+{
+	int rc = TOOL_OK;
+
+	/* Bounded waits: status lines keep coming and a signal is never missed. */
+	while (!rc && !tool_stop && (!o->count || run->received < o->count)) {
+		struct fr_frame f;
+		int err = fr_acquire_ex(run->ring, &f, 200, run->acq_flags);
+		if (err == -ETIMEDOUT || err == -EAGAIN || err == -EINTR) {
+			rc = sub_idle(o, run);
+		} else if (err == -EPIPE) {
+			run->ended = true;
+			break;
+		} else if (err) {
+			rc = seg_fail("sub", o->shown, err);
+		} else {
+			rc = sub_frame(o, run, &f);
+		}
+	}
+	return rc;
+}
+
+/* Why the consumer stopped, for its summary (read before it detaches). */
+static const char *end_reason(const struct sub_opts *o, const struct sub_run *run)
+{
+	if (run->ended)
+		return "end of stream";
+	if (tool_stop)
+		return "stopped by a signal";
+	if (o->count && run->received >= o->count)
+		return "--count reached";
+	return "stopped on an error";
+}
+
+/* Detach, then one summary line: counts, snapshots and why it ended. */
+static void sub_summary(const struct sub_opts *o, struct sub_run *run)
+{
+	const char *why = end_reason(o, run);
 	char extra[4200];
-	const char *why = ended ? "end of stream" : tool_stop ? "stopped by a signal"
-		: count && received >= count ? "--count reached" : "stopped on an error";
-	if (dir)
-		snprintf(extra, sizeof(extra), "%" PRIu64 " JPEGs in %s%s, %s", saved, dir,
-			 jpeg_errors ? " (some frames could not be encoded)" : "", why);
+
+	sync_drops(run);
+	fr_close(run->ring);
+	run->ring = NULL;
+	if (o->dir)
+		snprintf(extra, sizeof(extra), "%" PRIu64 " JPEGs in %s%s, %s", run->saved, o->dir,
+			 run->jpeg_errors ? " (some frames could not be encoded)" : "", why);
 	else
 		snprintf(extra, sizeof(extra), "%s", why);
-	fr_close(ring);
-	ring = NULL;
-	stats_summary(st, extra);
-out:
-	fr_close(ring);
-	jpeg_codec_fini(&codec);
-	free(copy);
-	free(info);
-	free(st);
-	return status;
+	stats_summary(&run->st, extra);
+}
+
+int cmd_sub(int argc, char **argv)
+{
+	struct sub_opts o;
+	int rc = sub_parse(argc, argv, &o);
+
+	if (rc || o.help) /* --help printed by sub_parse */
+		return rc;
+	struct sub_run *run = calloc(1, sizeof(*run));
+	if (!run)
+		return tool_fail("sub", -ENOMEM);
+	jpeg_codec_init(&run->codec);
+	if (!(rc = sub_setup(&o, run))) {
+		rc = sub_loop(&o, run);
+		sub_summary(&o, run);
+	}
+	fr_close(run->ring);
+	jpeg_codec_fini(&run->codec);
+	free(run->copy);
+	free(run);
+	return rc;
 }

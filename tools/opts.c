@@ -49,6 +49,13 @@ int opt_getopt_error(const char *cmd, char **argv, int c)
 	return opt_usage_error(cmd, "unknown option '%s'", arg);
 }
 
+int opt_help(const char *text, bool *help)
+{
+	fputs(text, stdout);
+	*help = true;
+	return TOOL_OK;
+}
+
 void opt_reset(void)
 {
 	optind = 0; /* GNU: full re-initialisation */

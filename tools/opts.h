@@ -6,6 +6,7 @@
 #ifndef FRAMERING_OPTS_H
 #define FRAMERING_OPTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Each parser returns TOOL_OK, or TOOL_USAGE after reporting the usage error. */
@@ -39,6 +40,9 @@ int opt_getopt_error(const char *cmd, char **argv, int c);
  * Sets *name and returns TOOL_OK, or reports why and returns TOOL_USAGE.
  */
 int opt_one_name(const char *cmd, int argc, char **argv, const char **name);
+
+/* --help: print @text on stdout and set *help (the command then stops). TOOL_OK. */
+int opt_help(const char *text, bool *help);
 
 /* Reset getopt before a subcommand parses its own argv. */
 void opt_reset(void);
