@@ -1,10 +1,9 @@
 /* framering pub: the camera producer. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "framering.h"
@@ -46,6 +45,73 @@ static const char help[] =
 	"Frames carry their publish time (CLOCK_MONOTONIC) as capture timestamp.\n"
 	"Ctrl-C or SIGTERM stops cleanly: closing ends the stream for the consumers.\n";
 
+/* What the command line asked for. */
+struct pub_opts {
+	const char *name;
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	const char *spec;            /* --source */
+	double fps;
+	uint64_t count; /* 0: the end of the source */
+	uint32_t quality;
+	bool loop, quiet;
+	bool help; /* --help: printed, nothing else to do */
+	const char *label;
+	struct seg_params seg; /* to create NAME, or to check the one that exists */
+};
+
+/* The producer while it runs. */
+struct pub_run {
+	struct fr_ring *ring;
+	struct source src;
+	struct fr_info info; /* the segment, once attached */
+	struct stats st;
+	uint64_t period, due; /* ns between frames (0: as fast as possible); next one due */
+};
+
+static int pub_parse(int argc, char **argv, struct pub_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, 'i' },
+		{ "fps", required_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "loop", no_argument, NULL, 'l' },
+		{ "quality", required_argument, NULL, 'Q' },
+		{ "label", required_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		SEG_PARAMS_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = TOOL_OK;
+
+	*o = (struct pub_opts){ .fps = 30, .quality = 90 };
+	seg_params_init(&o->seg);
+	opt_reset();
+	const char *optstring = ":i:r:c:lqh" SEG_PARAMS_SHORTOPTS;
+	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->spec = optarg; break;
+		case 'r': rc = opt_double("pub", "--fps", optarg, 0, 100000, &o->fps); break;
+		case 'c': rc = opt_u64("pub", "--count", optarg, 1, UINT64_MAX, &o->count); break;
+		case 'l': o->loop = true; break;
+		case 'Q': rc = opt_u32("pub", "--quality", optarg, 1, 100, &o->quality); break;
+		case 'T': o->label = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'h': return opt_help(help, &o->help);
+		default:
+			if (!seg_params_option(&o->seg, "pub", c, optarg, &rc))
+				return opt_getopt_error("pub", argv, c);
+		}
+	}
+	if (rc || (rc = opt_one_name("pub", argc, argv, &o->name)))
+		return rc;
+	tool_display_name(o->name, o->shown, sizeof(o->shown));
+	if (!o->spec)
+		return opt_usage_error("pub",
+				       "--source is needed (pattern, jpeg:PATH or raw:PATH)");
+	return TOOL_OK;
+}
+
 /* The segment options given must match the segment that exists. */
 static int check_match(const char *shown, const struct seg_params *p, const struct fr_info *i)
 {
@@ -71,39 +137,69 @@ static int check_match(const char *shown, const struct seg_params *p, const stru
 	return TOOL_OK;
 }
 
+/* Does run->info suit the options and the source? Remembers it in the source. */
+static int check_fits(const struct pub_opts *o, struct pub_run *run)
+{
+	int rc = check_match(o->shown, &o->seg, &run->info);
+
+	return rc ? rc : source_attach(&run->src, &run->info, run->info.published);
+}
+
 /*
  * Open NAME as producer after checking that it fits the options and the source
  * (a refused producer never attaches), or create it from the segment options.
  */
-static int attach(const char *name, const char *shown, struct seg_params *p, uint32_t src_w,
-		  uint32_t src_h, struct source *src, struct fr_info *info, struct fr_ring **ring)
+static int attach(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint32_t src_h)
 {
-	int rc = fr_stat(name, info);
+	int rc = fr_stat(o->name, &run->info);
 
 	if (rc == 0) {
-		if ((rc = check_match(shown, p, info)) ||
-		    (rc = source_attach(src, info, info->published)))
+		if ((rc = check_fits(o, run)))
 			return rc;
-		rc = fr_open(name, FR_PRODUCER, ring);
-	} else if (rc == -ENOENT && p->have_any) {
-		if ((rc = seg_params_finish(p, "pub", src_w, src_h)))
+		rc = fr_open(o->name, FR_PRODUCER, &run->ring);
+	} else if (rc == -ENOENT && o->seg.have_any) {
+		if ((rc = seg_params_finish(&o->seg, "pub", src_w, src_h)))
 			return rc;
-		rc = fr_create(name, &p->cfg, ring);
+		rc = fr_create(o->name, &o->seg.cfg, &run->ring);
 		if (rc == -EEXIST) /* created by someone else meanwhile */
-			rc = fr_open(name, FR_PRODUCER, ring);
+			rc = fr_open(o->name, FR_PRODUCER, &run->ring);
 	}
 	if (rc == -ENOENT)
 		return tool_failf("pub %s: no such segment (create it with 'framering create', "
 				  "or give --size and --format)",
-				  shown);
+				  o->shown);
 	if (rc)
-		return seg_fail("pub", shown, rc);
+		return seg_fail("pub", o->shown, rc);
 	/* Now attached: the live geometry and counters. */
-	if ((rc = fr_info(*ring, info)))
-		return seg_fail("pub", shown, rc);
-	if ((rc = check_match(shown, p, info)))
+	if ((rc = fr_info(run->ring, &run->info)))
+		return seg_fail("pub", o->shown, rc);
+	return check_fits(o, run);
+}
+
+/* The source, the segment (attached or created), signals and stats. */
+static int pub_setup(struct pub_opts *o, struct pub_run *run)
+{
+	char label[FR_NAME_MAX + 16];
+	uint32_t src_w, src_h;
+	int rc;
+
+	if ((rc = source_parse(&run->src, o->spec)))
 		return rc;
-	return source_attach(src, info, info->published);
+	run->src.loop = o->loop;
+	run->src.quality = (int)o->quality;
+	if ((rc = source_open(&run->src, &src_w, &src_h)) || (rc = attach(o, run, src_w, src_h)) ||
+	    (rc = tool_install_signals("pub")))
+		return rc;
+	if (o->label)
+		snprintf(label, sizeof(label), "%s", o->label);
+	else
+		snprintf(label, sizeof(label), "pub %s", o->shown);
+	stats_init(&run->st, label, o->quiet, false);
+	run->st.drop_word = "skipped";
+	run->st.show_wait = true;
+	run->period = o->fps > 0 ? (uint64_t)(1e9 / o->fps) : 0;
+	run->due = now_ns() - run->period;
+	return TOOL_OK;
 }
 
 /* Sleep until the next frame is due; falls back to "now" when far behind. */
@@ -122,164 +218,104 @@ static void pace(uint64_t *due, uint64_t period)
 		;
 }
 
-int cmd_pub(int argc, char **argv)
+/* Claim a slot, counting the time waited for it; fr_claim's result. */
+static int claim_slot(struct pub_run *run, struct fr_frame *f)
 {
-	static const struct option longopts[] = {
-		{ "source", required_argument, NULL, 'i' },
-		{ "fps", required_argument, NULL, 'r' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "loop", no_argument, NULL, 'l' },
-		{ "quality", required_argument, NULL, 'Q' },
-		{ "label", required_argument, NULL, 'T' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		SEG_PARAMS_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct seg_params p;
-	const char *spec = NULL;
-	double fps = 30;
-	uint64_t count = 0;
-	uint32_t quality = 90;
-	bool loop = false, quiet = false;
-	const char *label_opt = NULL;
-	const char *optstring = ":i:r:c:lqh" SEG_PARAMS_SHORTOPTS;
-	int c, rc = TOOL_OK;
+	uint64_t t0 = now_ns();
+	int rc;
 
-	seg_params_init(&p);
-	opt_reset();
-	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			spec = optarg;
-			break;
-		case 'r':
-			rc = opt_double("pub", "--fps", optarg, 0, 100000, &fps);
-			break;
-		case 'c':
-			rc = opt_u64("pub", "--count", optarg, 1, UINT64_MAX, &count);
-			break;
-		case 'l':
-			loop = true;
-			break;
-		case 'Q':
-			rc = opt_u32("pub", "--quality", optarg, 1, 100, &quality);
-			break;
-		case 'T':
-			label_opt = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
-		default:
-			if (!seg_params_option(&p, "pub", c, optarg, &rc))
-				return opt_getopt_error("pub", argv, c);
-		}
-	}
-	const char *name;
-	if (rc || (rc = opt_one_name("pub", argc, argv, &name)))
-		return rc;
-	char shown[FR_NAME_MAX + 8];
-	tool_display_name(name, shown, sizeof(shown));
-	if (!spec)
-		return opt_usage_error("pub",
-				       "--source is needed (pattern, jpeg:PATH or raw:PATH)");
-
-	struct source *src = malloc(sizeof(*src));
-	struct fr_info *info = malloc(sizeof(*info));
-	struct stats *st = malloc(sizeof(*st));
-	struct fr_ring *ring = NULL;
-	int status = TOOL_FAIL;
-	uint32_t src_w, src_h;
-	if (!src || !info || !st) {
-		free(src), free(info), free(st);
-		return tool_fail("pub", -ENOMEM);
-	}
-	if ((rc = source_parse(src, spec))) {
-		source_close(src);
-		free(src), free(info), free(st);
-		return rc;
-	}
-	src->loop = loop;
-	src->quality = (int)quality;
-	if ((status = source_open(src, &src_w, &src_h)) ||
-	    (status = attach(name, shown, &p, src_w, src_h, src, info, &ring)) ||
-	    (status = tool_install_signals("pub")))
-		goto out;
-
-	char label[FR_NAME_MAX + 16];
-	if (label_opt)
-		snprintf(label, sizeof(label), "%s", label_opt);
-	else
-		snprintf(label, sizeof(label), "pub %s", shown);
-	stats_init(st, label, quiet, false);
-	st->drop_word = "skipped";
-	st->show_wait = true;
-	uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0, due = now_ns() - period;
-	status = TOOL_OK;
-	while (!tool_stop && (!count || st->frames < count)) {
-		stats_tick(st);
-		enum frame_step step = source_prepare(src);
-		if (step == FRAME_END)
-			break;
-		if (step == FRAME_SKIPPED) {
-			stats_drops(st, 1);
-			continue;
-		}
-		if (step == FRAME_FAILED) {
-			status = TOOL_FAIL;
-			break;
-		}
-		pace(&due, period);
+	/* Bounded waits: status lines keep coming and a signal is never missed. */
+	while ((rc = fr_claim(run->ring, f, 200)) == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
+		uint64_t t = now_ns();
+		stats_wait(&run->st, t - t0);
+		t0 = t;
+		stats_tick(&run->st);
 		if (tool_stop)
 			break;
-		struct fr_frame f;
-		/* Bounded waits: status lines keep coming and a signal is never missed. */
-		uint64_t t0 = now_ns();
-		while ((rc = fr_claim(ring, &f, 200)) == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) {
-			uint64_t t = now_ns();
-			stats_wait(st, t - t0);
-			t0 = t;
-			stats_tick(st);
-			if (tool_stop)
-				break;
-		}
-		stats_wait(st, now_ns() - t0);
-		if (rc) {
-			if (!tool_stop)
-				status = seg_fail("pub", shown, rc);
-			break;
-		}
-		step = source_fill(src, &f);
-		if (step != FRAME_DONE) {
-			fr_cancel(ring, &f);
-			if (step == FRAME_SKIPPED) {
-				stats_drops(st, 1);
-				continue;
-			}
-			if (step == FRAME_FAILED)
-				status = TOOL_FAIL;
-			break;
-		}
-		if ((rc = fr_publish(ring, &f))) {
-			status = seg_fail("pub", shown, rc);
-			break;
-		}
-		stats_frame(st, f.bytes, 0);
 	}
-	fr_close(ring); /* end of stream for the consumers */
-	ring = NULL;
+	stats_wait(&run->st, now_ns() - t0);
+	return rc;
+}
+
+/* The next frame of the source, at its time, into a slot, published. */
+static enum frame_step pub_frame(const struct pub_opts *o, struct pub_run *run)
+{
+	struct fr_frame f;
+	enum frame_step step = source_prepare(&run->src);
+	int rc;
+
+	if (step != FRAME_DONE)
+		return step;
+	pace(&run->due, run->period);
+	if (tool_stop)
+		return FRAME_END;
+	if ((rc = claim_slot(run, &f))) {
+		if (tool_stop)
+			return FRAME_END;
+		seg_fail("pub", o->shown, rc);
+		return FRAME_FAILED;
+	}
+	if ((step = source_fill(&run->src, &f)) != FRAME_DONE) {
+		fr_cancel(run->ring, &f);
+		return step;
+	}
+	if ((rc = fr_publish(run->ring, &f))) {
+		seg_fail("pub", o->shown, rc);
+		return FRAME_FAILED;
+	}
+	stats_frame(&run->st, f.bytes, 0);
+	return FRAME_DONE;
+}
+
+static int pub_loop(const struct pub_opts *o, struct pub_run *run)
+{
+	while (!tool_stop && (!o->count || run->st.frames < o->count)) {
+		stats_tick(&run->st);
+		switch (pub_frame(o, run)) {
+		case FRAME_DONE:
+			break;
+		case FRAME_SKIPPED:
+			stats_drops(&run->st, 1);
+			break;
+		case FRAME_END:
+			return TOOL_OK;
+		case FRAME_FAILED:
+			return TOOL_FAIL;
+		}
+	}
+	return TOOL_OK;
+}
+
+/* Close first (the end of the stream for the consumers), then the summary line. */
+static void pub_summary(struct pub_run *run)
+{
 	char extra[64];
-	snprintf(extra, sizeof(extra), "%.2f s waiting for free slots", (double)st->wait_ns / 1e9);
-	stats_summary(st, extra);
-	if (status == TOOL_OK && !st->frames && st->drops)
-		status = tool_failf("pub %s: no frame could be published", shown);
-out:
-	fr_close(ring);
-	source_close(src);
-	free(src), free(info), free(st);
-	return status;
+
+	fr_close(run->ring);
+	run->ring = NULL;
+	snprintf(extra, sizeof(extra), "%.2f s waiting for free slots",
+		 (double)run->st.wait_ns / 1e9);
+	stats_summary(&run->st, extra);
+}
+
+int cmd_pub(int argc, char **argv)
+{
+	struct pub_opts o;
+	int rc = pub_parse(argc, argv, &o);
+
+	if (rc || o.help) /* --help printed by pub_parse */
+		return rc;
+	struct pub_run *run = calloc(1, sizeof(*run));
+	if (!run)
+		return tool_fail("pub", -ENOMEM);
+	if (!(rc = pub_setup(&o, run))) {
+		rc = pub_loop(&o, run);
+		pub_summary(run);
+		if (!rc && !run->st.frames && run->st.drops)
+			rc = tool_failf("pub %s: no frame could be published", o.shown);
+	}
+	fr_close(run->ring);
+	source_close(&run->src);
+	free(run);
+	return rc;
 }
