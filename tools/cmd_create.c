@@ -1,10 +1,8 @@
 /* framering create: make a segment. */
-#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "framering.h"
 #include "opts.h"
@@ -32,7 +30,16 @@ static const char help[] =
 	"  -q, --quiet            print nothing on success\n"
 	"  -h, --help             this help\n";
 
-int cmd_create(int argc, char **argv)
+/* What the command line asked for. */
+struct create_opts {
+	const char *name;
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	struct seg_params seg;
+	bool quiet;
+	bool help; /* --help: printed, nothing else to do */
+};
+
+static int create_parse(int argc, char **argv, struct create_opts *o)
 {
 	static const struct option longopts[] = {
 		SEG_PARAMS_LONGOPTS,
@@ -41,43 +48,41 @@ int cmd_create(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct seg_params p;
-	const char *optstring = ":qh" SEG_PARAMS_SHORTOPTS;
-	bool quiet = false;
 	int c, rc = TOOL_OK;
 
-	seg_params_init(&p);
+	*o = (struct create_opts){ .quiet = false };
+	seg_params_init(&o->seg);
 	opt_reset();
+	const char *optstring = ":qh" SEG_PARAMS_SHORTOPTS;
 	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
-		case 'R':
-			p.cfg.flags |= FR_CREATE_REPLACE_STALE;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
+		case 'R': o->seg.cfg.flags |= FR_CREATE_REPLACE_STALE; break;
+		case 'q': o->quiet = true; break;
+		case 'h': return opt_help(help, &o->help);
 		default:
-			if (!seg_params_option(&p, "create", c, optarg, &rc))
+			if (!seg_params_option(&o->seg, "create", c, optarg, &rc))
 				return opt_getopt_error("create", argv, c);
 		}
 	}
-	const char *name;
-	if (rc || (rc = opt_one_name("create", argc, argv, &name)))
+	if (rc || (rc = opt_one_name("create", argc, argv, &o->name)))
 		return rc;
-	char shown[FR_NAME_MAX + 8];
-	tool_display_name(name, shown, sizeof(shown));
-	if ((rc = seg_params_finish(&p, "create", 0, 0)))
-		return rc;
+	tool_display_name(o->name, o->shown, sizeof(o->shown));
+	return seg_params_finish(&o->seg, "create", 0, 0);
+}
 
+int cmd_create(int argc, char **argv)
+{
+	struct create_opts o;
 	struct fr_ring *ring;
-	if ((rc = fr_create(name, &p.cfg, &ring)))
-		return seg_fail("create", shown, rc);
+	int rc = create_parse(argc, argv, &o);
+
+	if (rc || o.help) /* --help printed by create_parse */
+		return rc;
+	if ((rc = fr_create(o.name, &o.seg.cfg, &ring)))
+		return seg_fail("create", o.shown, rc);
 	struct fr_info *info = calloc(1, sizeof(*info));
-	if (info && !quiet && fr_info(ring, info) == 0)
-		seg_print_line(stdout, shown, info);
+	if (info && !o.quiet && fr_info(ring, info) == 0)
+		seg_print_line(stdout, o.shown, info);
 	free(info);
 	fr_close(ring);
 	return TOOL_OK;

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "describe.h"
@@ -30,9 +30,45 @@ static const char help[] =
 	"  -q, --quiet      with --watch: no status line, only the final summary\n"
 	"  -h, --help       this help\n";
 
+/* What the command line asked for. */
+struct info_opts {
+	const char *name;
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	bool as_json, watching, quiet;
+	bool help; /* --help: printed, nothing else to do */
+};
+
 struct rates {
 	double published_fps, consumed_fps, mb_per_s;
 };
+
+static int info_parse(int argc, char **argv, struct info_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = TOOL_OK;
+
+	*o = (struct info_opts){ .as_json = false };
+	opt_reset();
+	while (!rc && (c = getopt_long(argc, argv, ":jwqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->as_json = true; break;
+		case 'w': o->watching = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': return opt_help(help, &o->help);
+		default: return opt_getopt_error("info", argv, c);
+		}
+	}
+	if (rc || (rc = opt_one_name("info", argc, argv, &o->name)))
+		return rc;
+	tool_display_name(o->name, o->shown, sizeof(o->shown));
+	return TOOL_OK;
+}
 
 static void print_json(const char *shown, const struct fr_info *info, const struct rates *r,
 		       bool pretty)
@@ -60,8 +96,34 @@ static uint64_t delta(uint64_t now, uint64_t before)
 	return now > before ? now - before : 0;
 }
 
-static int watch(const char *name, const char *shown, struct fr_info *info, bool as_json,
-		 bool quiet)
+/* Rates between two readings @dt seconds apart. */
+static struct rates rates_between(const struct fr_info *now, const struct fr_info *prev,
+				  double dt, uint64_t frame_bytes)
+{
+	double published = (double)delta(now->published, prev->published);
+
+	return (struct rates){
+		published / dt,
+		(double)delta(now->consumed, prev->consumed) / dt,
+		published * (double)frame_bytes / dt / 1e6,
+	};
+}
+
+static void print_status(const struct info_opts *o, const struct fr_info *info,
+			 const struct rates *r)
+{
+	if (o->as_json)
+		print_json(o->shown, info, r, false);
+	else if (!o->quiet)
+		fprintf(stderr,
+			"info %s: published %6.1f fps %8.1f MB/s  consumed %6.1f fps  fill "
+			"%" PRIu64 "/%u  dropped %" PRIu64 "  peers %u alive  %s\n",
+			o->shown, r->published_fps, r->mb_per_s, r->consumed_fps, info->fill,
+			info->slots, info->dropped, info->live_peers, describe_state(info));
+}
+
+/* Once a second until a signal or the segment goes: a status line, then a summary. */
+static int watch(const struct info_opts *o, struct fr_info *info)
 {
 	struct fr_info *prev = malloc(sizeof(*prev));
 	uint64_t start = now_ns(), t_prev = start, first_pub = info->published;
@@ -71,40 +133,24 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 
 	if (!prev)
 		return tool_fail("info", -ENOMEM);
-	if ((rc = tool_install_signals("info"))) {
-		free(prev);
-		return rc;
-	}
 	*prev = *info;
 	while (!tool_stop) {
 		/* Sleep to the next whole second since start; a signal cuts it short. */
 		struct timespec ts = { 1, 0 };
 		if (nanosleep(&ts, NULL) && tool_stop)
 			break;
-		rc = fr_stat(name, info);
+		rc = fr_stat(o->name, info);
 		if (rc == -ENOENT) {
-			tool_warnf("info %s: segment removed", shown);
+			tool_warnf("info %s: segment removed", o->shown);
 			break;
 		}
 		if (rc) {
-			status = seg_fail("info", shown, rc);
+			status = seg_fail("info", o->shown, rc);
 			break;
 		}
 		uint64_t t = now_ns();
-		double dt = (double)(t - t_prev) / 1e9;
-		struct rates r = {
-			(double)delta(info->published, prev->published) / dt,
-			(double)delta(info->consumed, prev->consumed) / dt,
-			(double)delta(info->published, prev->published) * (double)frame_bytes / dt / 1e6,
-		};
-		if (as_json)
-			print_json(shown, info, &r, false);
-		else if (!quiet)
-			fprintf(stderr,
-				"info %s: published %6.1f fps %8.1f MB/s  consumed %6.1f fps  fill "
-				"%" PRIu64 "/%u  dropped %" PRIu64 "  peers %u alive  %s\n",
-				shown, r.published_fps, r.mb_per_s, r.consumed_fps, info->fill,
-				info->slots, info->dropped, info->live_peers, describe_state(info));
+		struct rates r = rates_between(info, prev, (double)(t - t_prev) / 1e9, frame_bytes);
+		print_status(o, info, &r);
 		*prev = *info;
 		t_prev = t;
 	}
@@ -112,7 +158,7 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 	fprintf(stderr,
 		"info %s: summary: watched %.1f s, %" PRIu64 " frames published (%.1f fps), "
 		"%" PRIu64 " consumed, %" PRIu64 " dropped\n",
-		shown, total, delta(prev->published, first_pub),
+		o->shown, total, delta(prev->published, first_pub),
 		(double)delta(prev->published, first_pub) / (total > 0 ? total : 1),
 		delta(prev->consumed, first_cons), delta(prev->dropped, first_drop));
 	free(prev);
@@ -121,56 +167,28 @@ static int watch(const char *name, const char *shown, struct fr_info *info, bool
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", no_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool as_json = false, watching = false, quiet = false;
-	int c;
+	struct info_opts o;
+	int rc = info_parse(argc, argv, &o);
 
-	opt_reset();
-	while ((c = getopt_long(argc, argv, ":jwqh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			as_json = true;
-			break;
-		case 'w':
-			watching = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
-		default:
-			return opt_getopt_error("info", argv, c);
-		}
-	}
-	const char *name;
-	int rc = opt_one_name("info", argc, argv, &name);
-	if (rc)
+	if (rc || o.help) /* --help printed by info_parse */
 		return rc;
-	char shown[FR_NAME_MAX + 8];
-	tool_display_name(name, shown, sizeof(shown));
-
+	/* Only when they matter: a plain info is over before anyone could press Ctrl-C. */
+	if (o.watching && (rc = tool_install_signals("info")))
+		return rc;
 	struct fr_info *info = malloc(sizeof(*info));
 	if (!info)
 		return tool_fail("info", -ENOMEM);
-	rc = fr_stat(name, info);
-	if (rc) {
-		free(info);
-		return seg_fail("info", shown, rc);
+	if ((rc = fr_stat(o.name, info))) {
+		rc = seg_fail("info", o.shown, rc);
+	} else {
+		if (o.as_json)
+			print_json(o.shown, info, NULL, !o.watching);
+		else
+			describe_human(stdout, o.shown, info);
+		fflush(stdout);
+		if (o.watching)
+			rc = watch(&o, info);
 	}
-	if (as_json)
-		print_json(shown, info, NULL, !watching);
-	else
-		describe_human(stdout, shown, info);
-	fflush(stdout);
-	int status = watching ? watch(name, shown, info, as_json, quiet) : TOOL_OK;
 	free(info);
-	return status;
+	return rc;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,96 +27,140 @@ static const char help[] =
 	"  -j, --json   print a JSON array\n"
 	"  -h, --help   this help\n";
 
-int cmd_ls(int argc, char **argv)
+/* What the command line asked for. */
+struct ls_opts {
+	bool as_json;
+	bool help; /* --help: printed, nothing else to do */
+};
+
+/* The segments found: names[i] read into infos[i] with result status[i]. */
+struct listing {
+	char **names;
+	size_t n;
+	struct fr_info *infos;
+	int *status;  /* fr_stat's result */
+	int name_w;   /* width of the NAME column */
+};
+
+static int ls_parse(int argc, char **argv, struct ls_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool as_json = false;
 	int c;
 
+	*o = (struct ls_opts){ .as_json = false };
 	opt_reset();
 	while ((c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'j':
-			as_json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
-		default:
-			return opt_getopt_error("ls", argv, c);
+		case 'j': o->as_json = true; break;
+		case 'h': return opt_help(help, &o->help);
+		default: return opt_getopt_error("ls", argv, c);
 		}
 	}
 	if (optind < argc)
 		return opt_usage_error("ls", "unexpected argument '%s'", argv[optind]);
+	return TOOL_OK;
+}
 
-	char **names;
-	size_t n;
-	int rc = shm_list(&names, &n);
+static void listing_free(struct listing *l)
+{
+	free(l->infos);
+	free(l->status);
+	shm_list_free(l->names);
+}
+
+/* Every name under /dev/shm, read with fr_stat (what is not a segment fails it). */
+static int listing_read(struct listing *l)
+{
+	int rc = shm_list(&l->names, &l->n);
+
 	if (rc)
 		return tool_failf("ls: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
-	struct fr_info *infos = calloc(n ? n : 1, sizeof(*infos));
-	int *status = calloc(n ? n : 1, sizeof(*status));
-	if (!infos || !status) {
-		free(infos);
-		free(status);
-		shm_list_free(names);
+	l->infos = calloc(l->n ? l->n : 1, sizeof(*l->infos));
+	l->status = calloc(l->n ? l->n : 1, sizeof(*l->status));
+	if (!l->infos || !l->status)
 		return tool_fail("ls", -ENOMEM);
+	l->name_w = 4;
+	for (size_t i = 0; i < l->n; i++) {
+		l->status[i] = fr_stat(l->names[i], &l->infos[i]);
+		int len = (int)strlen(l->names[i]);
+		if ((!l->status[i] || l->status[i] == -EACCES) && len > l->name_w)
+			l->name_w = len;
 	}
-	int name_w = 4;
-	for (size_t i = 0; i < n; i++) {
-		status[i] = fr_stat(names[i], &infos[i]);
-		if ((!status[i] || status[i] == -EACCES) && (int)strlen(names[i]) > name_w)
-			name_w = (int)strlen(names[i]);
-	}
+	return TOOL_OK;
+}
 
+static void print_json_array(const struct listing *l)
+{
 	struct json j;
-	if (as_json) {
-		json_init(&j, stdout, true);
-		json_begin_array(&j, NULL);
+
+	json_init(&j, stdout, true);
+	json_begin_array(&j, NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->status[i])
+			continue; /* not a framering segment, unreadable, or gone meanwhile */
+		json_begin_object(&j, NULL);
+		describe_json_members(&j, l->names[i], &l->infos[i]);
+		json_end_object(&j);
 	}
+	json_end_array(&j);
+	json_finish(&j);
+}
+
+static void print_row(int name_w, const char *name, const struct fr_info *info)
+{
+	char geom[48], fill[32], peers[24];
+	const char *fname = fr_format_name(info->format);
+
+	if (info->width && info->height)
+		snprintf(geom, sizeof(geom), "%ux%u %s", info->width, info->height,
+			 fname ? fname : "?");
+	else
+		snprintf(geom, sizeof(geom), "%s", fname ? fname : "?");
+	snprintf(fill, sizeof(fill), "%" PRIu64 "/%u", info->fill, info->slots);
+	snprintf(peers, sizeof(peers), "%u/%u", info->live_peers, info->peer_count);
+	printf("%-*s  %-9s %5u  %-22s %11s %10" PRIu64 " %6s  %s\n", name_w, name,
+	       opt_mode_name(info->mode), info->slots, geom, fill, info->published, peers,
+	       describe_state(info));
+}
+
+static void print_table(const struct listing *l)
+{
 	bool header = false;
-	for (size_t i = 0; i < n; i++) {
-		const struct fr_info *info = &infos[i];
-		if (status[i] == -EACCES && !as_json) {
-			printf("%-*s  (no permission to read it)\n", name_w, names[i]);
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->status[i] == -EACCES) {
+			printf("%-*s  (no permission to read it)\n", l->name_w, l->names[i]);
 			continue;
 		}
-		if (status[i])
+		if (l->status[i])
 			continue; /* not a framering segment, or gone meanwhile */
-		if (as_json) {
-			json_begin_object(&j, NULL);
-			describe_json_members(&j, names[i], info);
-			json_end_object(&j);
-			continue;
-		}
 		if (!header) {
-			printf("%-*s  %-9s %5s  %-22s %11s %10s %6s  %s\n", name_w, "NAME", "MODE",
-			       "SLOTS", "GEOMETRY", "FILL", "PUBLISHED", "PEERS", "STATE");
+			printf("%-*s  %-9s %5s  %-22s %11s %10s %6s  %s\n", l->name_w, "NAME",
+			       "MODE", "SLOTS", "GEOMETRY", "FILL", "PUBLISHED", "PEERS", "STATE");
 			header = true;
 		}
-		char geom[48], fill[32], peers[24];
-		const char *fname = fr_format_name(info->format);
-		if (info->width && info->height)
-			snprintf(geom, sizeof(geom), "%ux%u %s", info->width, info->height,
-				 fname ? fname : "?");
+		print_row(l->name_w, l->names[i], &l->infos[i]);
+	}
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	struct listing l = { 0 };
+	struct ls_opts o;
+	int rc = ls_parse(argc, argv, &o);
+
+	if (rc || o.help) /* --help printed by ls_parse */
+		return rc;
+	if (!(rc = listing_read(&l))) {
+		if (o.as_json)
+			print_json_array(&l);
 		else
-			snprintf(geom, sizeof(geom), "%s", fname ? fname : "?");
-		snprintf(fill, sizeof(fill), "%" PRIu64 "/%u", info->fill, info->slots);
-		snprintf(peers, sizeof(peers), "%u/%u", info->live_peers, info->peer_count);
-		printf("%-*s  %-9s %5u  %-22s %11s %10" PRIu64 " %6s  %s\n", name_w, names[i],
-		       opt_mode_name(info->mode), info->slots, geom, fill, info->published, peers,
-		       describe_state(info));
+			print_table(&l);
 	}
-	if (as_json) {
-		json_end_array(&j);
-		json_finish(&j);
-	}
-	free(infos);
-	free(status);
-	shm_list_free(names);
-	return TOOL_OK;
+	listing_free(&l);
+	return rc;
 }

@@ -27,6 +27,43 @@ static const char help[] =
 	"  -q, --quiet    do not print what was removed (with --stale)\n"
 	"  -h, --help     this help\n";
 
+/* What the command line asked for. */
+struct rm_opts {
+	char **names; /* the NAMEs given */
+	int nnames;
+	bool stale, force, quiet;
+	bool help; /* --help: printed, nothing else to do */
+};
+
+static int rm_parse(int argc, char **argv, struct rm_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "stale", no_argument, NULL, 'S' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct rm_opts){ .stale = false };
+	opt_reset();
+	while ((c = getopt_long(argc, argv, ":fqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S': o->stale = true; break;
+		case 'f': o->force = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': return opt_help(help, &o->help);
+		default: return opt_getopt_error("rm", argv, c);
+		}
+	}
+	o->names = argv + optind;
+	o->nnames = argc - optind;
+	if (!o->stale && !o->nnames)
+		return opt_usage_error("rm", "a segment NAME is needed");
+	return TOOL_OK;
+}
+
 /* Remove @name if it is a stale framering segment. TOOL_OK or TOOL_FAIL (reported). */
 static int remove_if_stale(const char *name, struct fr_info *info, bool named, bool quiet)
 {
@@ -49,102 +86,85 @@ static int remove_if_stale(const char *name, struct fr_info *info, bool named, b
 	return TOOL_OK;
 }
 
-static int remove_stale(char **named, int nnamed, bool quiet)
+/* rm --stale NAME...: each one that is stale. */
+static int remove_stale_named(const struct rm_opts *o, struct fr_info *info)
 {
-	char **names = NULL;
-	size_t n = 0;
-	int rc, status = TOOL_OK;
-	struct fr_info *info = malloc(sizeof(*info));
+	int status = TOOL_OK;
 
-	if (!info)
-		return tool_fail("rm --stale", -ENOMEM);
-	if (nnamed) {
-		for (int i = 0; i < nnamed; i++) {
-			char shown[FR_NAME_MAX + 8];
-			if (fr_name_check(named[i])) {
-				status = tool_failf("rm --stale: '%s' is not a segment name", named[i]);
-				continue;
-			}
-			tool_display_name(named[i], shown, sizeof(shown));
-			if (remove_if_stale(shown, info, true, quiet))
-				status = TOOL_FAIL;
+	for (int i = 0; i < o->nnames; i++) {
+		char shown[FR_NAME_MAX + 8];
+		if (fr_name_check(o->names[i])) {
+			status = tool_failf("rm --stale: '%s' is not a segment name", o->names[i]);
+			continue;
 		}
-		free(info);
-		return status;
-	}
-	if ((rc = shm_list(&names, &n))) {
-		free(info);
-		return tool_failf("rm --stale: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
-	}
-	for (size_t i = 0; i < n; i++)
-		if (remove_if_stale(names[i], info, false, quiet))
+		tool_display_name(o->names[i], shown, sizeof(shown));
+		if (remove_if_stale(shown, info, true, o->quiet))
 			status = TOOL_FAIL;
-	free(info);
+	}
+	return status;
+}
+
+/* rm --stale: every stale segment under /dev/shm. */
+static int remove_stale_all(const struct rm_opts *o, struct fr_info *info)
+{
+	char **names;
+	size_t n;
+	int rc = shm_list(&names, &n), status = TOOL_OK;
+
+	if (rc)
+		return tool_failf("rm --stale: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		if (remove_if_stale(names[i], info, false, o->quiet))
+			status = TOOL_FAIL;
 	shm_list_free(names);
 	return status;
 }
 
-int cmd_rm(int argc, char **argv)
+/* rm NAME...: each one that is a framering segment nobody uses (or --force). */
+static int remove_named(const struct rm_opts *o, struct fr_info *info)
 {
-	static const struct option longopts[] = {
-		{ "stale", no_argument, NULL, 'S' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool stale = false, force = false, quiet = false;
-	int c;
-
-	opt_reset();
-	while ((c = getopt_long(argc, argv, ":fqh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'S':
-			stale = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return TOOL_OK;
-		default:
-			return opt_getopt_error("rm", argv, c);
-		}
-	}
-	if (stale)
-		return remove_stale(argv + optind, argc - optind, quiet);
-	if (optind >= argc)
-		return opt_usage_error("rm", "a segment NAME is needed");
-
-	struct fr_info *info = malloc(sizeof(*info));
-	if (!info)
-		return tool_fail("rm", -ENOMEM);
 	int status = TOOL_OK;
-	for (int i = optind; i < argc; i++) {
+
+	for (int i = 0; i < o->nnames; i++) {
+		const char *name = o->names[i];
 		char shown[FR_NAME_MAX + 8];
-		tool_display_name(argv[i], shown, sizeof(shown));
-		int rc = fr_name_check(argv[i]);
+		tool_display_name(name, shown, sizeof(shown));
+		int rc = fr_name_check(name);
 		if (!rc)
-			rc = fr_stat(argv[i], info); /* only ever remove framering segments */
+			rc = fr_stat(name, info); /* only ever remove framering segments */
 		if (rc) {
 			status = seg_fail("rm", shown, rc);
 			continue;
 		}
-		if (info->live_peers && !force) {
+		if (info->live_peers && !o->force) {
 			bool many = info->live_peers > 1;
 			status = tool_failf("rm %s: %u process%s attached (stop %s or use --force)",
 					    shown, info->live_peers, many ? "es" : "",
 					    many ? "them" : "it");
 			continue;
 		}
-		rc = fr_unlink(argv[i]);
-		if (rc)
+		if ((rc = fr_unlink(name)))
 			status = seg_fail("rm", shown, rc);
 	}
-	free(info);
 	return status;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+	struct rm_opts o;
+	int rc = rm_parse(argc, argv, &o);
+
+	if (rc || o.help) /* --help printed by rm_parse */
+		return rc;
+	struct fr_info *info = malloc(sizeof(*info));
+	if (!info)
+		return tool_fail("rm", -ENOMEM);
+	if (!o.stale)
+		rc = remove_named(&o, info);
+	else if (o.nnames)
+		rc = remove_stale_named(&o, info);
+	else
+		rc = remove_stale_all(&o, info);
+	free(info);
+	return rc;
 }
