@@ -2,8 +2,9 @@
 # The framering command end to end: cli_test.sh FRAMERING JPEG_CHECK
 #   create -> sub --jpeg (attached first) -> pub --source pattern -> snapshots
 #   decode at the right size and show the right frame numbers -> info --json
-#   -> rm; JPEG and raw sources; clean stop on SIGINT/SIGTERM; bad input of
-#   every kind fails with a message and leaves no segment behind.
+#   -> rm; JPEG and raw sources; clean stop on SIGINT/SIGTERM; sub and info
+#   started before their segment (--wait); bad input of every kind fails with a
+#   message and leaves no segment behind.
 set -u
 fr=$1
 check=$2
@@ -237,6 +238,76 @@ kill -TERM "$s5"
 wait "$s5"
 run 0 "rm the live one" -- "$fr" rm "$seg-live"
 
+# ---- services start in any order: sub and info --wait for their segment ----------
+# Waits (at most 10 s) until PID has its SIGINT and SIGTERM handlers (SigCgt bits
+# 2 and 15): a signal sent before that would kill it or, in the background of a
+# script, be ignored.
+wait_handlers() {
+	local i mask
+	for i in $(seq 200); do
+		mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+		[ -n "$mask" ] && (((0x$mask & 0x4002) == 0x4002)) && return 0
+		sleep 0.05
+	done
+	fail "pid $1 never installed its signal handlers"
+	return 1
+}
+# one_line DESCRIPTION: stderr of the last run is exactly one line.
+one_line() {
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$1: expected one line on stderr: $(cat "$tmp/err")"
+}
+# A consumer started before its segment exists gets every frame once it appears.
+"$fr" sub "$seg-w" --wait=30 --count 20 --quiet 2>"$tmp/w1.err" &
+s6=$!
+bgpids+=("$s6")
+wait_handlers "$s6"
+kill -0 "$s6" 2>/dev/null || fail "sub --wait did not wait: $(cat "$tmp/w1.err")"
+run 0 "create after sub --wait" -- "$fr" create "$seg-w" --size 64x48 --format gray8
+run 0 "pub to sub --wait" -- timeout 60 "$fr" pub "$seg-w" --source pattern --count 20 --fps 0 --quiet
+timeout 60 tail --pid="$s6" -f /dev/null || fail "sub --wait goes on after 20 frames"
+wait "$s6" || fail "sub --wait exited $?: $(cat "$tmp/w1.err")"
+grep -q "summary: 20 frames.*drops 0, --count reached" "$tmp/w1.err" ||
+	fail "sub --wait: $(cat "$tmp/w1.err")"
+run 0 "rm after sub --wait" -- "$fr" rm "$seg-w"
+# info --wait succeeds once the segment appears, and shows it.
+"$fr" info "$seg-w" --wait=30 >"$tmp/w2.out" 2>"$tmp/w2.err" &
+i1=$!
+bgpids+=("$i1")
+wait_handlers "$i1"
+run 0 "create after info --wait" -- "$fr" create "$seg-w" --size 64x48 --format gray8
+timeout 60 tail --pid="$i1" -f /dev/null || fail "info --wait goes on after the segment appeared"
+wait "$i1" || fail "info --wait exited $?: $(cat "$tmp/w2.err")"
+grep -q "64x48 gray8" "$tmp/w2.out" || fail "info --wait: $(cat "$tmp/w2.out" "$tmp/w2.err")"
+run 0 "rm after info --wait" -- "$fr" rm "$seg-w"
+# A wait with a limit fails after it, with one line; the time is bounded, not measured.
+run 1 "info --wait=1 on a missing segment" -- timeout 60 "$fr" info "$seg-w" --wait=1
+one_line "info --wait=1"
+grep -q "no such segment after waiting 1 s" "$tmp/err" || fail "info --wait=1: $(cat "$tmp/err")"
+run 1 "sub --wait=0.2 on a missing segment" -- timeout 60 "$fr" sub "$seg-w" --wait=0.2
+one_line "sub --wait=0.2"
+# Signals end a wait without a limit: sub as it always stops (0, with its summary),
+# info as a shell reports the signal (130, 143), so 'info --wait && ...' stops too.
+"$fr" sub "$seg-w" --wait --quiet 2>"$tmp/w3.err" &
+s7=$!
+bgpids+=("$s7")
+wait_handlers "$s7" && kill -TERM "$s7"
+wait "$s7" || fail "sub --wait after SIGTERM exited $?: $(cat "$tmp/w3.err")"
+grep -q "summary: 0 frames.*stopped by a signal before the segment appeared" "$tmp/w3.err" ||
+	fail "sub --wait after SIGTERM: $(cat "$tmp/w3.err")"
+"$fr" info "$seg-w" --wait 2>"$tmp/w4.err" &
+i2=$!
+bgpids+=("$i2")
+wait_handlers "$i2" && kill -INT "$i2"
+wait "$i2"
+rc=$?
+[ "$rc" -eq 130 ] || fail "info --wait after SIGINT exited $rc, expected 130: $(cat "$tmp/w4.err")"
+run 2 "info --wait=abc" -- "$fr" info "$seg-w" --wait=abc
+one_line "info --wait=abc"
+run 2 "sub --wait=abc" -- "$fr" sub "$seg-w" --wait=abc
+run 2 "sub --wait=-1" -- "$fr" sub "$seg-w" --wait=-1
+run 2 "info --wait 5 (the value needs '=')" -- "$fr" info --wait 5 "$seg-w"
+no_leftovers "--wait"
+
 # ---- bad input: a message, a non-zero status, no segment left behind ----------
 missing="$seg-missing"
 run 1 "info missing" -- "$fr" info "$missing"
@@ -335,6 +406,10 @@ for cmd in create info ls pub sub rm; do
 done
 run 0 "--help" -- "$fr" --help
 grep -q "^Usage: framering COMMAND" "$tmp/out" || fail "--help"
+for cmd in info sub; do
+	run 0 "$cmd --help" -- "$fr" "$cmd" --help
+	grep -q -- "--wait\[=SEC\]" "$tmp/out" || fail "$cmd --help does not tell of --wait"
+done
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"

@@ -28,12 +28,16 @@ static const char help[] =
 	"                   every second on stderr; with --json, one JSON object per\n"
 	"                   second on stdout. Stops on Ctrl-C or when the segment goes.\n"
 	"  -q, --quiet      with --watch: no status line, only the final summary\n"
+	"      --wait[=SEC] when NAME does not exist yet, wait for it to appear: up to\n"
+	"                   SEC seconds (then fail), or without a limit. Ctrl-C or\n"
+	"                   SIGTERM during the wait: status 130 or 143, nothing printed\n"
 	"  -h, --help       this help\n";
 
 /* What the command line asked for. */
 struct info_opts {
 	const char *name;
 	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	double wait;                 /* see opt_wait() */
 	bool as_json, watching, quiet;
 	bool help; /* --help: printed, nothing else to do */
 };
@@ -48,6 +52,7 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", no_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "wait", optional_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,6 +65,7 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		case 'j': o->as_json = true; break;
 		case 'w': o->watching = true; break;
 		case 'q': o->quiet = true; break;
+		case 'W': rc = opt_wait("info", optarg, argv[optind], &o->wait); break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("info", argv, c);
 		}
@@ -173,14 +179,17 @@ int cmd_info(int argc, char **argv)
 	if (rc || o.help) /* --help printed by info_parse */
 		return rc;
 	/* Only when they matter: a plain info is over before anyone could press Ctrl-C. */
-	if (o.watching && (rc = tool_install_signals("info")))
+	if ((o.wait > 0 || o.watching) && (rc = tool_install_signals("info")))
 		return rc;
 	struct fr_info *info = malloc(sizeof(*info));
 	if (!info)
 		return tool_fail("info", -ENOMEM);
-	if ((rc = fr_stat(o.name, info))) {
-		rc = seg_fail("info", o.shown, rc);
-	} else {
+	rc = seg_stat_wait("info", o.name, o.shown, o.wait, info);
+	if (!rc && tool_stop) {
+		/* Nothing to show: say so the way a shell does, so that
+		 * 'framering info --wait NAME && ...' never goes on without NAME. */
+		rc = tool_signal_exit();
+	} else if (!rc) {
 		if (o.as_json)
 			print_json(o.shown, info, NULL, !o.watching);
 		else

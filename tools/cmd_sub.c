@@ -35,12 +35,14 @@ static const char help[] =
 	"      --latest        broadcast segments: never hold the producer back; jump to\n"
 	"                      the newest frame each time (skipped frames count as drops)\n"
 	"  -t, --timeout SEC   fail when no frame arrives for SEC seconds (default: wait)\n"
+	"      --wait[=SEC]    when NAME does not exist yet, wait for it to appear: up\n"
+	"                      to SEC seconds (then fail), or without a limit\n"
 	"      --label TEXT    start the status and summary lines with TEXT\n"
 	"  -q, --quiet         no status line (the final summary still prints)\n"
 	"  -h, --help          this help\n"
 	"\n"
 	"Ends with status 0 at the end of the stream (every producer closed), after\n"
-	"--count frames, or on Ctrl-C/SIGTERM.\n";
+	"--count frames, or on Ctrl-C/SIGTERM (also while waiting for NAME).\n";
 
 /* What the command line asked for. */
 struct sub_opts {
@@ -49,7 +51,7 @@ struct sub_opts {
 	const char *dir;             /* --jpeg DIR, or NULL */
 	uint64_t every, count;       /* count 0: no limit */
 	uint32_t quality;
-	double timeout;              /* seconds, 0: no limit */
+	double timeout, wait;        /* seconds; see opt_wait() for wait */
 	bool latest, quiet;
 	bool help; /* --help: printed, nothing else to do */
 	const char *label;
@@ -76,6 +78,7 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		{ "count", required_argument, NULL, 'c' },
 		{ "latest", no_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "wait", optional_argument, NULL, 'W' },
 		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -100,6 +103,7 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		case 'c': rc = opt_u64("sub", "--count", optarg, 1, UINT64_MAX, &o->count); break;
 		case 'L': o->latest = true; break;
 		case 't': rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &o->timeout); break;
+		case 'W': rc = opt_wait("sub", optarg, argv[optind], &o->wait); break;
 		case 'T': o->label = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);
@@ -188,27 +192,31 @@ static int sub_check(const struct sub_opts *o, const struct fr_info *info)
 	return make_dir(o->dir);
 }
 
-/* The segment, checked, attached; signals; stats. */
+/*
+ * Signals, stats, the segment (waited for with --wait), attach. TOOL_OK with
+ * run->ring NULL when a signal ended the wait: the summary still prints.
+ */
 static int sub_setup(const struct sub_opts *o, struct sub_run *run)
 {
 	char label[FR_NAME_MAX + 32];
 	int rc;
 
-	if ((rc = fr_stat(o->name, &run->info)))
-		return seg_fail("sub", o->shown, rc);
-	if ((rc = sub_check(o, &run->info)))
-		return rc;
-	bool latest = o->latest && run->info.mode == FR_BROADCAST;
-	if ((rc = fr_open(o->name, FR_CONSUMER | (latest ? FR_LATEST : 0), &run->ring)))
-		return seg_fail("sub", o->shown, rc);
+	/* Before the wait, so that Ctrl-C/SIGTERM end it as they end the loop. */
 	if ((rc = tool_install_signals("sub")))
 		return rc;
-	run->acq_flags = latest ? FR_ACQUIRE_NEWEST : 0;
 	if (o->label)
 		snprintf(label, sizeof(label), "%s", o->label);
 	else
 		snprintf(label, sizeof(label), "sub %s[%d]", o->shown, (int)getpid());
 	stats_init(&run->st, label, o->quiet, true);
+	if ((rc = seg_stat_wait("sub", o->name, o->shown, o->wait, &run->info)) || tool_stop)
+		return rc;
+	if ((rc = sub_check(o, &run->info)))
+		return rc;
+	bool latest = o->latest && run->info.mode == FR_BROADCAST;
+	if ((rc = fr_open(o->name, FR_CONSUMER | (latest ? FR_LATEST : 0), &run->ring)))
+		return seg_fail("sub", o->shown, rc);
+	run->acq_flags = latest ? FR_ACQUIRE_NEWEST : 0;
 	run->last_frame_ns = now_ns();
 	return TOOL_OK;
 }
@@ -310,6 +318,8 @@ static const char *end_reason(const struct sub_opts *o, const struct sub_run *ru
 {
 	if (run->ended)
 		return "end of stream";
+	if (tool_stop && !run->ring)
+		return "stopped by a signal before the segment appeared";
 	if (tool_stop)
 		return "stopped by a signal";
 	if (o->count && run->received >= o->count)
@@ -323,7 +333,8 @@ static void sub_summary(const struct sub_opts *o, struct sub_run *run)
 	const char *why = end_reason(o, run);
 	char extra[4200];
 
-	sync_drops(run);
+	if (run->ring)
+		sync_drops(run);
 	fr_close(run->ring);
 	run->ring = NULL;
 	if (o->dir)
@@ -346,7 +357,8 @@ int cmd_sub(int argc, char **argv)
 		return tool_fail("sub", -ENOMEM);
 	jpeg_codec_init(&run->codec);
 	if (!(rc = sub_setup(&o, run))) {
-		rc = sub_loop(&o, run);
+		if (run->ring)
+			rc = sub_loop(&o, run);
 		sub_summary(&o, run);
 	}
 	fr_close(run->ring);

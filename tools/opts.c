@@ -119,6 +119,18 @@ int opt_double(const char *cmd, const char *opt, const char *s, double min, doub
 	return TOOL_OK;
 }
 
+int opt_wait(const char *cmd, const char *arg, const char *next, double *seconds)
+{
+	if (arg)
+		return opt_double(cmd, "--wait", arg, 0, 1e6, seconds);
+	/* An optional value must follow '='; a number after a blank is a mistake. */
+	if (next && next[strspn(next, "0123456789.")] == '\0')
+		return opt_usage_error(cmd, "--wait %s: the value goes after '=' (--wait=%s)", next,
+				       next);
+	*seconds = INFINITY;
+	return TOOL_OK;
+}
+
 int opt_size(const char *cmd, const char *opt, const char *s, uint32_t *w, uint32_t *h)
 {
 	char *end;

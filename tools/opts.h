@@ -21,6 +21,14 @@ int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format
 int opt_mode(const char *cmd, const char *opt, const char *s, uint32_t *mode);
 int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm);
 
+/*
+ * --wait[=SEC] of sub and info: @arg NULL (no value) waits without a limit
+ * (*seconds = INFINITY), else up to SEC seconds, 0..1e6. @next is the
+ * argument after the option (argv[optind]) or NULL: "--wait 5" is refused,
+ * as it would wait forever for a segment named "5".
+ */
+int opt_wait(const char *cmd, const char *arg, const char *next, double *seconds);
+
 /* Name of a mode ("spsc", ...) or "?" */
 const char *opt_mode_name(uint32_t mode);
 

@@ -5,9 +5,11 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "jpeg.h"
 #include "opts.h"
+#include "stats.h" /* now_ns */
 #include "tool.h"
 
 void seg_params_init(struct seg_params *p)
@@ -132,6 +134,32 @@ void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
 		fprintf(out, "%s, ", fname ? fname : "?");
 	fprintf(out, "%.1f MB, perm %04o\n", (double)info->segment_bytes / 1e6,
 		info->perms & 07777);
+}
+
+int seg_stat_wait(const char *cmd, const char *name, const char *shown, double seconds,
+		  struct fr_info *info)
+{
+	uint64_t start = now_ns();
+
+	for (;;) {
+		int rc = fr_stat(name, info);
+		if (rc != -ENOENT || seconds <= 0)
+			return rc ? seg_fail(cmd, shown, rc) : TOOL_OK;
+		double left = seconds - (double)(now_ns() - start) / 1e9;
+		if (left <= 0)
+			return tool_failf("%s %s: no such segment after waiting %g s", cmd, shown,
+					  seconds);
+		/*
+		 * Polling: simple, and right wherever shm_open keeps its names.
+		 * 50 ms is short next to any start-up worth waiting for, and a
+		 * failed open 20 times a second costs nothing. A signal cuts the
+		 * sleep short (nanosleep returns EINTR whatever SA_RESTART says).
+		 */
+		double nap = left < 0.05 ? left : 0.05;
+		struct timespec ts = { 0, (long)(nap * 1e9) };
+		if (tool_stop || (nanosleep(&ts, NULL) && tool_stop))
+			return TOOL_OK;
+	}
 }
 
 int seg_fail(const char *cmd, const char *shown, int err)

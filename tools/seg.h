@@ -52,6 +52,17 @@ int seg_params_finish(struct seg_params *p, const char *cmd, uint32_t src_w, uin
 /* "/cam: spsc, 4 slots of 2764800 bytes, 1280x720 bgr24 (stride 3840), 11.1 MB, perm 0600" */
 void seg_print_line(FILE *out, const char *shown, const struct fr_info *info);
 
+/*
+ * fr_stat() of @name into @info. When it does not exist, wait up to @seconds
+ * (INFINITY: without a limit; 0: not at all) for it to appear, checking every
+ * 50 ms. TOOL_OK with @info filled; TOOL_OK with tool_stop set when SIGINT or
+ * SIGTERM ended the wait (install the handlers first: without them the signal
+ * ends the process); TOOL_FAIL, reported, when it is not there in time or
+ * cannot be read.
+ */
+int seg_stat_wait(const char *cmd, const char *name, const char *shown, double seconds,
+		  struct fr_info *info);
+
 /* Report a failed fr_open/fr_stat/fr_create of @shown by @cmd. Returns TOOL_FAIL. */
 int seg_fail(const char *cmd, const char *shown, int err);
 

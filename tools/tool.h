@@ -48,11 +48,18 @@ int tool_fail(const char *what, int err);
 
 /*
  * SIGINT/SIGTERM: installed without SA_RESTART so a blocking library wait
- * returns -EINTR. tool_stop is set by the handler; long-running loops poll it.
+ * returns -EINTR. The handler stores the signal's number in tool_stop;
+ * long-running loops poll it.
  */
 extern volatile sig_atomic_t tool_stop;
 /* 0, or TOOL_FAIL after reporting "framering: <cmd>: signals: <why>". */
 int tool_install_signals(const char *cmd);
+/*
+ * Exit code of a command that a signal stopped before it could do its job:
+ * 128 + the signal, as a shell reports a process the signal killed.
+ */
+int tool_signal_exit(void);
+
 /* Segment name as given, with the leading '/' the library adds if missing. */
 const char *tool_display_name(const char *name, char *buf, unsigned len);
 

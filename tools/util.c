@@ -33,8 +33,7 @@ int tool_fail(const char *what, int err)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	tool_stop = 1;
+	tool_stop = sig;
 }
 
 int tool_install_signals(const char *cmd)
@@ -52,6 +51,11 @@ int tool_install_signals(const char *cmd)
 	if (sigaction(SIGPIPE, &sa, NULL))
 		return tool_failf("%s: signals: %s", cmd, strerror(errno));
 	return TOOL_OK;
+}
+
+int tool_signal_exit(void)
+{
+	return 128 + tool_stop;
 }
 
 const char *tool_display_name(const char *name, char *buf, unsigned len)
