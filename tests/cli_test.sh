@@ -410,6 +410,9 @@ for cmd in info sub; do
 	run 0 "$cmd --help" -- "$fr" "$cmd" --help
 	grep -q -- "--wait\[=SEC\]" "$tmp/out" || fail "$cmd --help does not tell of --wait"
 done
+run 0 "--version" -- "$fr" --version
+grep -q "^framering [0-9]" "$tmp/out" && grep -q "^libframering [0-9].*segment ABI [0-9]" "$tmp/out" ||
+	fail "--version: $(cat "$tmp/out")"
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"

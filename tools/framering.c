@@ -34,7 +34,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n"
-		     "Run 'framering COMMAND --help' for the options of a command.\n"
+		     "Run 'framering COMMAND --help' for the options of a command,\n"
+		     "'framering --version' for the versions of the command and the library.\n"
 		     "Exit status: 0 done, 1 runtime error, 2 usage error.\n");
 }
 
@@ -47,6 +48,18 @@ static int help_for(const char *name)
 		if (!strcmp(name, commands[i].name))
 			return commands[i].run(2, sub_argv);
 	return tool_usagef("help: unknown command '%s'", name);
+}
+
+/*
+ * The command's version, and the library's as it runs (a newer compatible
+ * libframering may be installed than the one it was built with) with the
+ * segment layout it reads and writes.
+ */
+static void print_version(void)
+{
+	printf("framering %s\n", FR_TOOL_VERSION);
+	printf("libframering %s (built with %s), segment ABI %d\n", fr_version(), FR_VERSION,
+	       FR_ABI_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -62,7 +75,7 @@ int main(int argc, char **argv)
 		return TOOL_OK;
 	}
 	if (!strcmp(cmd, "--version")) {
-		printf("framering %s (segment ABI %d)\n", FR_TOOL_VERSION, FR_ABI_VERSION);
+		print_version();
 		return TOOL_OK;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
