@@ -152,6 +152,17 @@ static int convert(struct jpeg_codec *c, const struct fr_image *src, struct fr_i
 	return 0;
 }
 
+/* 0 when @img's buffer holds the @need bytes its geometry takes, else -EINVAL with the text. */
+static int check_capacity(struct jpeg_codec *c, const struct fr_image *img, uint64_t need)
+{
+	if (need <= img->capacity)
+		return 0;
+	set_err(c, "%ux%u %s needs %llu bytes, the buffer holds %llu", img->width, img->height,
+		fr_format_name(img->format), (unsigned long long)need,
+		(unsigned long long)img->capacity);
+	return -EINVAL;
+}
+
 /* Checks a gray16/YUV source before conversion. */
 static int check_converted(struct jpeg_codec *c, const struct fr_image *img)
 {
@@ -164,13 +175,7 @@ static int check_converted(struct jpeg_codec *c, const struct fr_image *img)
 			img->width, img->height, img->stride);
 		return -EINVAL;
 	}
-	if (bytes > img->capacity) {
-		set_err(c, "%ux%u %s needs %llu bytes, the buffer holds %llu", img->width,
-			img->height, fr_format_name(img->format), (unsigned long long)bytes,
-			(unsigned long long)img->capacity);
-		return -EINVAL;
-	}
-	return 0;
+	return check_capacity(c, img, bytes);
 }
 
 static int dec_handle(struct jpeg_codec *c)
@@ -228,14 +233,7 @@ static int check_image(struct jpeg_codec *c, const struct fr_image *img, int *pf
 		return -EINVAL;
 	}
 	/* The last row only needs its pixels, not the whole stride. */
-	uint64_t need = (uint64_t)img->stride * (img->height - 1) + row;
-	if (need > img->capacity) {
-		set_err(c, "%ux%u %s needs %llu bytes, the buffer holds %llu", img->width,
-			img->height, fr_format_name(img->format), (unsigned long long)need,
-			(unsigned long long)img->capacity);
-		return -EINVAL;
-	}
-	return 0;
+	return check_capacity(c, img, (uint64_t)img->stride * (img->height - 1) + row);
 }
 
 int jpeg_decode(struct jpeg_codec *c, const void *jpeg, size_t len, const struct fr_image *dst)
