@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's formatting, as CI checks it:
 #   - lib/*.c as clang-format (.clang-format) writes it;
-#   - lib/ and include/: lines of at most 100 columns (tabs count 8);
+#   - lib/, include/ and tools/: lines of at most 100 columns (tabs count 8);
 #   - every tracked text file: no trailing white space, a final newline.
 #   tools/check-format.sh [--fix]     (--fix runs clang-format -i on lib/*.c)
 set -euo pipefail
@@ -20,12 +20,12 @@ if ! clang-format --dry-run --Werror lib/*.c 2>/tmp/check-format.$$; then
 fi
 rm -f /tmp/check-format.$$
 
-long=$(for f in lib/*.c lib/*.h include/*.h; do
+long=$(for f in lib/*.c lib/*.h include/*.h tools/*.c tools/*.h; do
 	expand -t 8 "$f" | awk -v f="$f" 'length($0) > 100 { print f ":" FNR ": " length($0) " columns" }'
 done)
 if [ -n "$long" ]; then
 	echo "$long" >&2
-	echo "format: lines over 100 columns in lib/ or include/" >&2
+	echo "format: lines over 100 columns in lib/, include/ or tools/" >&2
 	status=1
 fi
 
