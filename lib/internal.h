@@ -163,6 +163,10 @@ void fri_futex_wake(struct fr_shm_wait *w, int count);
 void fri_wake(struct fr_shm_wait *w, int count, int file_fd);
 /* Wake every sleeper and poller of @w, announced or not (reapers, end of stream). */
 void fri_wake_all(struct fr_shm_wait *w, int file_fd);
+/* Once per process, before any wait or wake: decide the wake path's barriers. */
+void fri_wait_setup(void);
+/* After announcing itself in a mask, before re-checking the ring (sleepers, pollers). */
+void fri_announce_barrier(void);
 /* A blocking wait: what wait.c needs to know, and nothing of rings or peers. */
 struct fr_wait {
 	struct fr_shm_wait *line;  /* where to sleep */

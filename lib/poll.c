@@ -60,10 +60,11 @@ FR_API int fr_fd(struct fr_ring *r)
 void fri_poll_arm(struct fr_ring *r, struct fr_shm_wait *line)
 {
 	drain(r->poll_fd);
-	/* seq_cst, then a fence: pairs with the fence + mask load in fri_wake();
+	/* seq_cst, then the announce barrier: pairs with the waker's barrier and
+	 * mask load in fri_wake();
 	 * the caller's re-check of the ring comes after. */
 	atomic_fetch_or_explicit(&line->pollers, UINT64_C(1) << r->peer, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
+	fri_announce_barrier();
 }
 
 void fri_poll_close(struct fr_ring *r)

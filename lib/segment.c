@@ -133,6 +133,7 @@ static int ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geom
 {
 	if (!map)
 		return -ENOMEM;
+	fri_wait_setup();
 	int fd = lock_fd_for(file_fd);
 	if (fd < 0) {
 		mapping_put(map);

@@ -7,6 +7,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -45,6 +49,66 @@ int fri_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
 	return -errno;    /* ETIMEDOUT, EINTR */
 }
 
+/*
+ * The wake path's fence, paid by the side that is about to sleep anyway.
+ * A waker's Dekker handshake needs a full fence between its progress and its
+ * load of the sleeper masks, on every publish and release. With membarrier
+ * (MEMBARRIER_CMD_GLOBAL_EXPEDITED, Linux 4.16) a sleeper makes every CPU
+ * that runs a registered process execute a full barrier before it re-checks
+ * the ring, so a waker of a registered process needs only a compiler barrier:
+ * either its progress was made visible by the barrier the sleeper forced on
+ * its CPU (or by a context switch), or its later load of the mask sees the
+ * sleeper's bit. A process that could not register keeps the fence as a
+ * waker; a sleeper calls membarrier whenever the kernel has it, so that
+ * registered wakers are covered whatever the sleeper's own state.
+ * FRAMERING_NO_MEMBARRIER=1 keeps the fence everywhere in that process.
+ * Every process of a segment must then set it: a sleeper that does not call
+ * membarrier cannot cover a waker that skipped its fence.
+ */
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+static bool waker_fence_elided; /* this process is registered: wakers skip the fence */
+static bool sleeper_membarrier; /* the kernel has the command: sleepers call it */
+
+static long membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static void barrier_setup(void)
+{
+	long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED))
+		return;
+	/* Opt-out: systems that keep IPIs off isolated cores, and A/B runs. */
+	const char *off = getenv("FRAMERING_NO_MEMBARRIER");
+	if (off && strcmp(off, "1") == 0)
+		return;
+	sleeper_membarrier = true;
+	waker_fence_elided = membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
+}
+
+void fri_wait_setup(void)
+{
+	pthread_once(&barrier_once, barrier_setup);
+}
+
+/* A sleeper or poller that announced itself, before it re-checks the ring. */
+void fri_announce_barrier(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (sleeper_membarrier)
+		membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+}
+
+/* A waker, after making progress visible and before loading the masks. */
+static void waker_barrier(void)
+{
+	if (waker_fence_elided)
+		atomic_signal_fence(memory_order_seq_cst); /* sleepers pay: see above */
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
 void fri_futex_wake(struct fr_shm_wait *w, int count)
 {
 	/* Release: a woken sleeper that reads the new event value also sees
@@ -69,12 +133,12 @@ void fri_wake(struct fr_shm_wait *w, int count, int file_fd)
 	/*
 	 * Dekker handshake with fri_wait_until and with arming pollers: the
 	 * caller has just made progress visible (a release store or CAS of
-	 * head/tail/turn); the full fence orders that before the loads of the
+	 * head/tail/turn); waker_barrier orders that before the loads of the
 	 * sleeper and poller masks. A sleeper or poller sets its bit, then
-	 * fences, then re-checks the ring: either it sees our progress or we
-	 * see its bit.
+	 * calls fri_announce_barrier, then re-checks the ring: either it sees
+	 * our progress or we see its bit.
 	 */
-	atomic_thread_fence(memory_order_seq_cst);
+	waker_barrier();
 	if (atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		fri_futex_wake(w, count);
 	if (atomic_load_explicit(&w->pollers, memory_order_relaxed))
@@ -134,7 +198,7 @@ int fri_wait_until(struct fr_wait *w)
 		/* Acquire: pairs with the waker's release bump of the event. The
 		 * fence orders our announcement before the re-check of the ring. */
 		uint32_t seen = atomic_load_explicit(&line->event, memory_order_acquire);
-		atomic_thread_fence(memory_order_seq_cst);
+		fri_announce_barrier();
 		rc = w->try_fn(w->arg);
 		if (rc != -EAGAIN) {
 			atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
