@@ -123,42 +123,78 @@ static uint64_t min_reliable_cursor(struct fr_ring *r, uint64_t head, uint64_t *
 	return min;
 }
 
-/* One pass over the pool, oldest slot first. Sets *moving when only pins that
- * can still move on (latest consumers', or a lost race with a pin) blocked it. */
+/* Claim @slot if nobody may still read it: 0, or -EAGAIN with *moving cleared
+ * when what holds it will not move on by itself (a reliable reader, a dead
+ * producer). */
+static int try_slot(struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t min,
+		    uint64_t latest_mask, bool *moving)
+{
+	struct fr_shm_desc *d = &r->desc[slot];
+	/* Acquire: pairs with the consumers' release AND of their holder bit. */
+	uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
+	uint64_t holders = w & BC_HOLDERS;
+	if (w & BC_WRITING) {
+		*moving = false; /* left by a dead producer: the reaper clears it */
+		return -EAGAIN;
+	}
+	if (holders) {
+		if (holders & ~latest_mask)
+			*moving = false; /* a reliable reader holds it */
+		return -EAGAIN;
+	}
+	uint64_t seq = d->seq; /* read once: the check and its use see one value */
+	if (seq != UINT64_MAX && seq >= min) {
+		*moving = false; /* a reliable consumer has not read it yet */
+		return -EAGAIN;
+	}
+	/* Acquire on success: consumers' reads of the old frame are done. */
+	if (!atomic_compare_exchange_strong_explicit(&d->turn, &w, BC_WORD(BC_NO_SEQ) | BC_WRITING,
+						     memory_order_acquire, memory_order_relaxed))
+		return -EAGAIN; /* a pin came first */
+	FR_HOOK("bc_claim_won");
+	d->seq = UINT64_MAX; /* the old frame is gone */
+	r->other = slot + 1;
+	fri_frame_defaults(r, f, slot, r->pos);
+	return 0;
+}
+
+/*
+ * Large frames: the slots of the newest frames first, newest first. With
+ * readers keeping up, frame head - 1 is being read and the slot of head - 2
+ * was just released: reusing it keeps two or three slots hot in the cache
+ * however many the pool has (as SPSC does), where a round-robin claim streams
+ * every slot through memory. Frames a reliable reader still needs are never
+ * taken (try_slot), and latest readers want the newest frame, not these.
+ */
+static int claim_recent(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint64_t latest_mask)
+{
+	uint64_t head = r->pos;
+	uint64_t n = head < r->geo.slot_count ? head : r->geo.slot_count;
+	for (uint64_t k = 1; k <= n; k++) {
+		uint64_t c = head - k;
+		/* Acquire: pairs with the producer's (our predecessor's) release of the entry. */
+		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
+						  memory_order_acquire);
+		uint32_t slot = (uint32_t)e;
+		bool ignored;
+		if (BC_SEQ(e) == (uint32_t)c && slot < r->geo.slot_count &&
+		    try_slot(r, f, slot, min, latest_mask, &ignored) == 0)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/* One pass over the pool from after the slot claimed last. Sets *moving when
+ * only pins that can still move on (latest consumers', or a lost race with a
+ * pin) blocked it. */
 static int claim_pass(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint64_t latest_mask,
 		      bool *moving)
 {
 	*moving = true;
 	for (uint32_t k = 0; k < r->geo.slot_count; k++) {
 		uint32_t slot = (uint32_t)((r->other + k) & r->mask);
-		struct fr_shm_desc *d = &r->desc[slot];
-		/* Acquire: pairs with the consumers' release AND of their holder bit. */
-		uint64_t w = atomic_load_explicit(&d->turn, memory_order_acquire);
-		uint64_t holders = w & BC_HOLDERS;
-		if (w & BC_WRITING) {
-			*moving = false; /* left by a dead producer: the reaper clears it */
-			continue;
-		}
-		if (holders) {
-			if (holders & ~latest_mask)
-				*moving = false; /* a reliable reader holds it */
-			continue;
-		}
-		uint64_t seq = d->seq; /* read once: the check and its use see one value */
-		if (seq != UINT64_MAX && seq >= min) {
-			*moving = false; /* a reliable consumer has not read it yet */
-			continue;
-		}
-		/* Acquire on success: consumers' reads of the old frame are done. */
-		if (atomic_compare_exchange_strong_explicit(
-			&d->turn, &w, BC_WORD(BC_NO_SEQ) | BC_WRITING, memory_order_acquire,
-			memory_order_relaxed)) {
-			FR_HOOK("bc_claim_won");
-			d->seq = UINT64_MAX; /* the old frame is gone */
-			r->other = slot + 1;
-			fri_frame_defaults(r, f, slot, r->pos);
+		if (try_slot(r, f, slot, min, latest_mask, moving) == 0)
 			return 0;
-		}
 	}
 	return -EAGAIN;
 }
@@ -174,6 +210,8 @@ static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	 * the newest frame (head does not move while we claim), so a bounded
 	 * number of further passes finds the free slot.
 	 */
+	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES && claim_recent(r, f, min, latest_mask) == 0)
+		return 0;
 	const unsigned passes = 2 + consumer_entries(r);
 	bool moving = false;
 	for (unsigned pass = 0; pass < passes; pass++) {

@@ -17,6 +17,10 @@
 /* How long a blocked wait sleeps before it re-checks peer liveness. */
 #define FR_REAP_INTERVAL_MS 100
 #define FR_DEFAULT_SPIN_NS 5000L
+/* Slots at least this large are reused most-recently-released first (SPSC,
+ * broadcast): their cache footprint decides touch throughput. The choice
+ * follows from the segment's geometry, so every side agrees on it. */
+#define FR_HOT_SLOT_BYTES (256u * 1024u)
 
 /* Geometry validated at open; the handle never re-reads it from the segment. */
 struct fr_geometry {

@@ -26,13 +26,9 @@
 
 enum { SPSC_PRODUCER_ENTRY = 0, SPSC_CONSUMER_ENTRY = 1 };
 
-/* Slots at least this large are reused most-recently-released first. The
- * choice follows from the segment's geometry, so both sides agree on it. */
-#define SPSC_HOT_SLOT_BYTES (256u * 1024u)
-
 static bool hot_slots(const struct fr_ring *r)
 {
-	return r->geo.frame_capacity >= SPSC_HOT_SLOT_BYTES;
+	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES;
 }
 
 /*
