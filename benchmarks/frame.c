@@ -47,7 +47,7 @@ static void fill_pattern(void *buf, size_t bytes, uint64_t counter)
  * turn into loads and adds at the speed of the caches (about 94 GB/s here, -O2 and
  * -O3 alike). Unaligned loads: a transport's buffer is only 8-byte aligned for
  * sure, and on aligned data they cost the same. At -O0 (buildtype debug or plain)
- * the intrinsics go through the stack (about 11 GB/s); main() says so.
+ * the intrinsics go through the stack (about 11 GB/s); the report says so.
  */
 #if defined(__x86_64__)
 static uint64_t sum_words(const uint64_t *w, size_t n)

@@ -17,12 +17,15 @@
  * The files: main.c parses the options and runs every measurement; plan.c
  * lists what is measured; job.c runs one measurement (fork, pin, reap) whose
  * processes are producer.c and consumer.c, meeting in ctl.c's control block;
- * frame.c fills and checks the frames; results.c, stats.c and report.c turn
- * the figures into tables and CSV; os.c has the system helpers; each
- * transport_*.c fills in a struct bench_transport (bench.h).
+ * frame.c fills and checks the frames; machine.c measures what the machine
+ * itself allows (cross-core probe, touch writer and reader alone) in the same
+ * run; results.c, stats.c and report.c turn the figures into tables and CSV;
+ * os.c has the system helpers; each transport_*.c fills in a struct
+ * bench_transport (bench.h).
  */
 #include "bench.h"
 #include "job.h"
+#include "machine.h"
 #include "plan.h"
 #include "report.h"
 #include "results.h"
@@ -51,6 +54,11 @@ static const struct bench_timing timing_full = {
 };
 #define IDLE_MS_QUICK 50
 #define IDLE_MS_FULL 1000
+/* the machine's own figures (machine.h): the probe, then the touch writer and reader */
+#define PROBE_S_QUICK 0.001
+#define PROBE_S_FULL 0.005
+#define TOUCH_S_QUICK 0.002
+#define TOUCH_S_FULL 0.02
 #define REPS_DEFAULT 7
 
 /* Everything one invocation works with. */
@@ -65,7 +73,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: framering-bench [--quick] [--reps N] [--only LIST] [--size LABEL] [--csv FILE]\n"
-		"                       [--idle-csv FILE] [--no-iceoryx] [--iceoryx-config] [--list]\n"
+		"                       [--idle-csv FILE] [--machine-csv FILE] [--no-iceoryx]\n"
+		"                       [--iceoryx-config] [--list]\n"
 		"  --quick           CI check: every transport runs once per size and workload,\n"
 		"                    for a few milliseconds, and must deliver correct data\n"
 		"  --reps N          repetitions per figure (default 7; --quick: 1); medians are reported\n"
@@ -73,6 +82,8 @@ static void usage(FILE *f)
 		"  --size LABEL      only this frame size (64B, 640x480x3, 1920x1080x3, 3840x2160x3)\n"
 		"  --csv FILE        write the results table as CSV\n"
 		"  --idle-csv FILE   write the idle-consumer CPU figures as CSV\n"
+		"  --machine-csv FILE  write the machine's own figures (cross-core probe, touch\n"
+		"                    writer and reader alone) as CSV\n"
 		"  --no-iceoryx      skip the iceoryx rows (no RouDi daemon running)\n"
 		"  --iceoryx-config  print a RouDi mempool configuration for these frame sizes\n"
 		"  --list            list the transports and exit\n");
@@ -117,6 +128,8 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 			p->csv = argv[++i];
 		} else if (!strcmp(a, "--idle-csv") && i + 1 < argc) {
 			p->idle_csv = argv[++i];
+		} else if (!strcmp(a, "--machine-csv") && i + 1 < argc) {
+			p->machine_csv = argv[++i];
 		} else if (!strcmp(a, "--no-iceoryx")) {
 			p->no_iceoryx = 1;
 		} else if (!strcmp(a, "--iceoryx-config")) {
@@ -144,6 +157,8 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 		p->reps = 1;
 	p->timing = p->quick ? timing_quick : timing_full;
 	p->idle_ms = p->quick ? IDLE_MS_QUICK : IDLE_MS_FULL;
+	p->probe_s = p->quick ? PROBE_S_QUICK : PROBE_S_FULL;
+	p->touch_s = p->quick ? TOUCH_S_QUICK : TOUCH_S_FULL;
 	return -1;
 }
 
@@ -231,10 +246,46 @@ static void measure_one(struct bench *b, int v, int w, int s, int rep)
 	}
 }
 
+/* Does any chosen variant run workload @w? */
+static int workload_wanted(const struct bench *b, int w)
+{
+	for (int v = 0; v < bench_nvariants; v++)
+		if (variant_runs(&b->params, &bench_variants[v], w) &&
+		    b->res.variant[v].state == VARIANT_RUNS)
+			return 1;
+	return 0;
+}
+
+/* The machine's own figures before block (@s, @w) of repetition @rep (machine.h). */
+static void measure_machine(struct bench *b, int rep, int s, int w)
+{
+	const struct bench_params *p = &b->params;
+	double *probe = results_probe_at(&b->res, rep, s, w);
+	*probe = machine_probe_ns(&b->env, p->probe_s);
+	if (*probe >= 0)
+		fprintf(stderr, " [probe %.0f ns]", *probe);
+	if (w != WORKLOAD_TOUCH || bench_sizes[s].bytes <= sizeof(struct bench_hdr))
+		return;
+	size_t i = (size_t)rep * BENCH_NSIZES + (size_t)s;
+	if (machine_touch_gbps(&b->env, bench_sizes[s].bytes, p->touch_s, &b->res.write_gbps[i],
+			       &b->res.read_gbps[i])) {
+		b->failures++;
+		fprintf(stderr, "\nFAIL touch writer/reader alone, %s\n", bench_sizes[s].label);
+		return;
+	}
+	fprintf(stderr, " [write %.0f, read %.0f GB/s]", b->res.write_gbps[i],
+		b->res.read_gbps[i]);
+}
+
 /*
  * Repetitions outermost: the VM's cross-core latency changes for seconds at a
  * time, so every figure's repetitions are spread over the whole run, and
- * transports of the same size and workload run back to back.
+ * transports of the same size and workload run back to back. Each repetition
+ * starts the block one variant later, so that no variant always runs first
+ * (after the probe and the reader, or after the same neighbour) while the
+ * rows compared with each other stay next to each other in time. Each block
+ * begins with the cross-core probe, so the table can be read against the
+ * state the machine was in.
  */
 static void measure_all(struct bench *b)
 {
@@ -243,10 +294,14 @@ static void measure_all(struct bench *b)
 			if (!size_selected(&b->params, &bench_sizes[s]))
 				continue;
 			for (int w = 0; w < NWORKLOADS; w++) {
-				fprintf(stderr, "  %-12s %-8s rep %d/%d:", bench_sizes[s].label,
+				if (!workload_wanted(b, w))
+					continue;
+				fprintf(stderr, "  %-12s %-8s rep %d/%d", bench_sizes[s].label,
 					bench_workloads[w], rep + 1, b->params.reps);
-				for (int v = 0; v < bench_nvariants; v++)
-					measure_one(b, v, w, s, rep);
+				measure_machine(b, rep, s, w);
+				fputc(':', stderr);
+				for (int i = 0; i < bench_nvariants; i++)
+					measure_one(b, (i + rep) % bench_nvariants, w, s, rep);
 				fputc('\n', stderr);
 			}
 		}
@@ -290,10 +345,13 @@ static void measure_idle(struct bench *b)
 static int report(const struct bench *b)
 {
 	report_table(&b->params, &b->res);
+	report_machine(&b->params, &b->res);
 	report_idle_table(&b->params, &b->res);
 	if (b->params.csv && report_csv(&b->params, &b->res))
 		return 1;
 	if (b->params.idle_csv && report_idle_csv(&b->params, &b->res))
+		return 1;
+	if (b->params.machine_csv && report_machine_csv(&b->params, &b->res))
 		return 1;
 	if (b->failures) {
 		fprintf(stderr, "framering-bench: %d measurement(s) FAILED\n", b->failures);

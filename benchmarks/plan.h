@@ -55,6 +55,9 @@ struct bench_params {
 	const char *size;     /* --size LABEL, NULL: every size */
 	const char *csv;      /* --csv FILE, or NULL */
 	const char *idle_csv; /* --idle-csv FILE, or NULL */
+	const char *machine_csv; /* --machine-csv FILE, or NULL */
+	double probe_s;          /* how long each cross-core probe lasts */
+	double touch_s;          /* how long the touch writer and reader alone run, each */
 };
 
 /* Chosen by --only: comma-separated names; a name ending in '*' is a prefix. */

@@ -4,6 +4,7 @@
  * repetition whose frames/s is the median.
  */
 #include "report.h"
+#include "machine.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -114,6 +115,96 @@ void report_idle_table(const struct bench_params *p, const struct results *res)
 	}
 }
 
+/* The touch writer's or reader's GB/s alone at size @s, over the repetitions. */
+static struct spread touch_alone(const struct results *res, const double *gbps, int s,
+				 int *count)
+{
+	return results_spread_of(gbps + s, res->reps, BENCH_NSIZES, count);
+}
+
+static void machine_touch_row(const struct results *res, const double *gbps, const char *what)
+{
+	printf("| %s |", what);
+	for (int s = 0; s < BENCH_NSIZES; s++) {
+		int n;
+		struct spread sp = touch_alone(res, gbps, s, &n);
+		char a[24], b[24], c[24];
+		if (bench_sizes[s].bytes <= sizeof(struct bench_hdr))
+			continue;
+		if (!n) {
+			printf(" - |");
+			continue;
+		}
+		num(a, sizeof(a), sp.med);
+		num(b, sizeof(b), sp.min);
+		num(c, sizeof(c), sp.max);
+		if (n == 1)
+			printf(" %s |", a);
+		else
+			printf(" %s (%s-%s) |", a, b, c);
+	}
+	printf("\n");
+}
+
+/* The probes: all of them, how many sat in the slow state, and each repetition's median. */
+static void machine_probe_lines(const struct results *res)
+{
+	int nblocks = BENCH_NSIZES * NWORKLOADS, n;
+	struct spread all = results_spread_of(res->probe_ns, res->reps * nblocks, 1, &n);
+	if (!n) {
+		printf("\nCross-core cache-line probe: not measured (one CPU).\n");
+		return;
+	}
+	int slow = 0;
+	for (int i = 0; i < res->reps * nblocks; i++)
+		if (res->probe_ns[i] >= 0 && res->probe_ns[i] > 2 * all.min)
+			slow++;
+	printf("\nCross-core cache-line probe (one line bounced between the producer's and the "
+	       "consumer's CPU, one way): %.0f ns median (%.0f-%.0f) over %d probes, one before "
+	       "each size and workload of each repetition; %d of them above twice the fastest.\n",
+	       all.med, all.min, all.max, n, slow);
+	if (res->reps < 2)
+		return;
+	printf("Per repetition (median of its probes, ns):");
+	for (int rep = 0; rep < res->reps; rep++) {
+		int k;
+		const double *first = results_probe_at(res, rep, 0, 0);
+		struct spread r = results_spread_of(first, nblocks, 1, &k);
+		printf(k ? " %.0f" : " -", r.med);
+	}
+	printf(".\n");
+}
+
+void report_machine(const struct bench_params *p, const struct results *res)
+{
+	int any = 0;
+	for (int s = 0; s < BENCH_NSIZES; s++) {
+		int n;
+		(void)touch_alone(res, res->read_gbps, s, &n);
+		any |= n > 0;
+	}
+	(void)p;
+	if (any) {
+		printf("\n| touch workload alone, same run, GB/s (median (min-max)) |");
+		for (int s = 0; s < BENCH_NSIZES; s++)
+			if (bench_sizes[s].bytes > sizeof(struct bench_hdr))
+				printf(" %s |", bench_sizes[s].label);
+		printf("\n|---|");
+		for (int s = 0; s < BENCH_NSIZES; s++)
+			if (bench_sizes[s].bytes > sizeof(struct bench_hdr))
+				printf("---:|");
+		printf("\n");
+		machine_touch_row(res, res->write_gbps,
+				  "writer: frame_fill on a private buffer, producer's CPU");
+		machine_touch_row(res, res->read_gbps,
+				  "reader: frame_check on a private buffer, consumer's CPU");
+		if (machine_unoptimised())
+			printf("\nThis framering-bench was built without optimisation: the touch "
+			       "reader above, not the transports, bounds the touch rows.\n");
+	}
+	machine_probe_lines(res);
+}
+
 static FILE *open_csv(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -169,6 +260,31 @@ int report_idle_csv(const struct bench_params *p, const struct results *res)
 		struct spread st = idle_cpu(res, v);
 		fprintf(f, "%s,%d,%.4f,%.4f,%.4f\n", bench_variants[v].name, p->idle_ms, st.med,
 			st.min, st.max);
+	}
+	fclose(f);
+	return 0;
+}
+
+int report_machine_csv(const struct bench_params *p, const struct results *res)
+{
+	FILE *f = open_csv(p->machine_csv);
+	int n;
+	if (!f)
+		return -1;
+	fprintf(f, "figure,frame_bytes,median,min,max,n\n");
+	struct spread sp = results_spread_of(res->probe_ns, res->reps * BENCH_NSIZES * NWORKLOADS,
+					     1, &n);
+	if (n)
+		fprintf(f, "probe_one_way_ns,64,%.1f,%.1f,%.1f,%d\n", sp.med, sp.min, sp.max, n);
+	for (int s = 0; s < BENCH_NSIZES; s++) {
+		sp = touch_alone(res, res->write_gbps, s, &n);
+		if (n)
+			fprintf(f, "touch_write_gbps,%zu,%.2f,%.2f,%.2f,%d\n", bench_sizes[s].bytes,
+				sp.med, sp.min, sp.max, n);
+		sp = touch_alone(res, res->read_gbps, s, &n);
+		if (n)
+			fprintf(f, "touch_read_gbps,%zu,%.2f,%.2f,%.2f,%d\n", bench_sizes[s].bytes,
+				sp.med, sp.min, sp.max, n);
 	}
 	fclose(f);
 	return 0;

@@ -11,8 +11,12 @@
 void report_table(const struct bench_params *p, const struct results *res);
 void report_idle_table(const struct bench_params *p, const struct results *res);
 
+/* The machine's own figures of the run (machine.h): touch writer and reader alone, probe. */
+void report_machine(const struct bench_params *p, const struct results *res);
+
 /* Write p->csv or p->idle_csv: 0, or -1 after a message on stderr. */
 int report_csv(const struct bench_params *p, const struct results *res);
 int report_idle_csv(const struct bench_params *p, const struct results *res);
+int report_machine_csv(const struct bench_params *p, const struct results *res);
 
 #endif

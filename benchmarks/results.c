@@ -14,7 +14,10 @@ int results_init(struct results *res, int reps)
 	res->reps = reps;
 	res->grid = calloc(ngrid, sizeof(*res->grid));
 	res->idle = calloc(nidle, sizeof(*res->idle));
-	if (!res->grid || !res->idle) {
+	res->probe_ns = malloc(NWORKLOADS * BENCH_NSIZES * (size_t)reps * sizeof(double));
+	res->write_gbps = malloc(BENCH_NSIZES * (size_t)reps * sizeof(double));
+	res->read_gbps = malloc(BENCH_NSIZES * (size_t)reps * sizeof(double));
+	if (!res->grid || !res->idle || !res->probe_ns || !res->write_gbps || !res->read_gbps) {
 		results_free(res);
 		return -ENOMEM;
 	}
@@ -22,6 +25,10 @@ int results_init(struct results *res, int reps)
 		res->grid[i].status = -2;
 	for (size_t i = 0; i < nidle; i++)
 		res->idle[i].status = -2;
+	for (size_t i = 0; i < NWORKLOADS * BENCH_NSIZES * (size_t)reps; i++)
+		res->probe_ns[i] = -1;
+	for (size_t i = 0; i < BENCH_NSIZES * (size_t)reps; i++)
+		res->write_gbps[i] = res->read_gbps[i] = -1;
 	return 0;
 }
 
@@ -29,8 +36,12 @@ void results_free(struct results *res)
 {
 	free(res->grid);
 	free(res->idle);
+	free(res->probe_ns);
+	free(res->write_gbps);
+	free(res->read_gbps);
 	res->grid = NULL;
 	res->idle = NULL;
+	res->probe_ns = res->write_gbps = res->read_gbps = NULL;
 }
 
 struct rep_result *results_at(const struct results *res, int v, int w, int s, int rep)
@@ -42,6 +53,24 @@ struct rep_result *results_at(const struct results *res, int v, int w, int s, in
 struct rep_result *results_idle_at(const struct results *res, int v, int rep)
 {
 	return &res->idle[(size_t)v * (size_t)res->reps + (size_t)rep];
+}
+
+double *results_probe_at(const struct results *res, int rep, int s, int w)
+{
+	return &res->probe_ns[((size_t)rep * BENCH_NSIZES + (size_t)s) * NWORKLOADS + (size_t)w];
+}
+
+struct spread results_spread_of(const double *v, int n, int stride, int *count)
+{
+	/* every probe of a run: BENCH_MAX_REPS x the blocks of one repetition */
+	double good[BENCH_MAX_REPS * BENCH_NSIZES * NWORKLOADS];
+	size_t k = 0;
+	for (int i = 0; i < n && k < sizeof(good) / sizeof(good[0]); i++)
+		if (v[(size_t)i * (size_t)stride] >= 0)
+			good[k++] = v[(size_t)i * (size_t)stride];
+	if (count)
+		*count = (int)k;
+	return spread_of(good, k);
 }
 
 struct spread results_spread(const struct rep_result *r, int n, size_t off)

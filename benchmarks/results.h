@@ -27,6 +27,10 @@ struct results {
 	int reps;
 	struct rep_result *grid; /* [variant][workload][size][rep] */
 	struct rep_result *idle; /* [variant][rep] */
+	/* the machine's own figures (machine.h), < 0 where not measured */
+	double *probe_ns;    /* [rep][size][workload]: probed before each block */
+	double *write_gbps;  /* [rep][size]: the touch writer alone */
+	double *read_gbps;   /* [rep][size]: the touch reader alone */
 	struct variant_status variant[BENCH_MAX_VARIANTS];
 };
 
@@ -37,6 +41,12 @@ void results_free(struct results *res);
 /* One repetition of a figure; a figure's repetitions are consecutive from rep 0. */
 struct rep_result *results_at(const struct results *res, int v, int w, int s, int rep);
 struct rep_result *results_idle_at(const struct results *res, int v, int rep);
+
+/* The cross-core probe before block (@s, @w) of repetition @rep. */
+double *results_probe_at(const struct results *res, int rep, int s, int w);
+
+/* Median and range of the non-negative ones of @n doubles, @stride apart. */
+struct spread results_spread_of(const double *v, int n, int stride, int *count);
 
 /* Median and range of the double at offset @off over the good ones of @n repetitions. */
 struct spread results_spread(const struct rep_result *r, int n, size_t off);
