@@ -19,22 +19,40 @@ const char *const bench_workloads[NWORKLOADS] = {
 };
 
 const struct variant bench_variants[] = {
-	{"framering-spsc", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
-	{"framering-spsc+spin", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_SPIN, 1, 0, 0},
-	{"framering-spsc+futex", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_BLOCK, 1, 1, 0},
+	{.name = "framering-spsc", .tp = &bench_tp_framering, .mode = FR_SPSC, .consumers = 1,
+	 .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH, .idle = 1},
+	{.name = "framering-spsc+spin", .tp = &bench_tp_framering, .mode = FR_SPSC, .consumers = 1,
+	 .wait = BENCH_WAIT_SPIN, .workloads = VARIANT_HANDOFF},
+	{.name = "framering-spsc+futex", .tp = &bench_tp_framering, .mode = FR_SPSC, .consumers = 1,
+	 .wait = BENCH_WAIT_BLOCK, .workloads = VARIANT_HANDOFF, .idle = 1},
 	/* 2 slots: half the memory in flight (2 x 6 MB at 1920x1080x3) */
-	{"framering-spsc-2slots", &bench_tp_framering, FR_SPSC, 1, BENCH_WAIT_DEFAULT, 0, 0, 2},
-	{"framering-mpmc", &bench_tp_framering, FR_MPMC, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
-	{"framering-broadcast-1", &bench_tp_framering, FR_BROADCAST, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
-	{"framering-broadcast-3", &bench_tp_framering, FR_BROADCAST, 3, BENCH_WAIT_DEFAULT, 0, 0, 0},
+	{.name = "framering-spsc-2slots", .tp = &bench_tp_framering, .mode = FR_SPSC,
+	 .consumers = 1, .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH, .slots = 2},
+	{.name = "framering-mpmc", .tp = &bench_tp_framering, .mode = FR_MPMC, .consumers = 1,
+	 .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH},
+	{.name = "framering-broadcast-1", .tp = &bench_tp_framering, .mode = FR_BROADCAST,
+	 .consumers = 1, .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH},
+	{.name = "framering-broadcast-3", .tp = &bench_tp_framering, .mode = FR_BROADCAST,
+	 .consumers = 3, .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH},
 	/* the physical floor: one buffer, three counters, both sides spinning */
-	{"floor-spin", &bench_tp_floor, 0, 1, BENCH_WAIT_SPIN, 1, 0, 0},
-	{"pipe", &bench_tp_pipe, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
-	{"unix", &bench_tp_unix, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
-	{"tcp", &bench_tp_tcp, 0, 1, BENCH_WAIT_DEFAULT, 0, 0, 0},
+	{.name = "floor-spin", .tp = &bench_tp_floor, .consumers = 1, .wait = BENCH_WAIT_SPIN,
+	 .workloads = VARIANT_HANDOFF, .slots = 1},
+	/* the touch floor: fill and read pipelined through two buffers, the fewest that
+	 * let producer and consumer work at once, so the one the producer fills next is
+	 * always the one the consumer released last (the cache-friendliest reuse) */
+	{.name = "floor-touch", .tp = &bench_tp_floor, .consumers = 1, .wait = BENCH_WAIT_SPIN,
+	 .workloads = VARIANT_TOUCH, .slots = 2},
+	{.name = "pipe", .tp = &bench_tp_pipe, .consumers = 1, .wait = BENCH_WAIT_DEFAULT,
+	 .workloads = VARIANT_BOTH, .idle = 1},
+	{.name = "unix", .tp = &bench_tp_unix, .consumers = 1, .wait = BENCH_WAIT_DEFAULT,
+	 .workloads = VARIANT_BOTH, .idle = 1},
+	{.name = "tcp", .tp = &bench_tp_tcp, .consumers = 1, .wait = BENCH_WAIT_DEFAULT,
+	 .workloads = VARIANT_BOTH},
 #ifdef BENCH_HAVE_ICEORYX
-	{"iceoryx", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_DEFAULT, 0, 1, 0},
-	{"iceoryx+spin", &bench_tp_iceoryx, 0, 1, BENCH_WAIT_SPIN, 1, 0, 0},
+	{.name = "iceoryx", .tp = &bench_tp_iceoryx, .consumers = 1, .wait = BENCH_WAIT_DEFAULT,
+	 .workloads = VARIANT_BOTH, .idle = 1},
+	{.name = "iceoryx+spin", .tp = &bench_tp_iceoryx, .consumers = 1, .wait = BENCH_WAIT_SPIN,
+	 .workloads = VARIANT_HANDOFF},
 #endif
 };
 const int bench_nvariants = (int)(sizeof(bench_variants) / sizeof(bench_variants[0]));
@@ -63,7 +81,7 @@ int variant_selected(const struct bench_params *p, const struct variant *v)
 
 int variant_runs(const struct bench_params *p, const struct variant *v, int w)
 {
-	return variant_selected(p, v) && !(v->handoff_only && w != WORKLOAD_HANDOFF);
+	return variant_selected(p, v) && (v->workloads & (1 << w));
 }
 
 int size_selected(const struct bench_params *p, const struct frame_size *s)

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define BENCH_MAX_VARIANTS 16 /* sizes per-variant arrays on the stack (plan.c checks) */
+#define BENCH_MAX_VARIANTS 24 /* sizes per-variant arrays on the stack (plan.c checks) */
 #define BENCH_MAX_REPS 64     /* --reps at most: a figure's repetitions sort on the stack */
 
 struct frame_size {
@@ -29,6 +29,11 @@ enum workload {
 
 extern const char *const bench_workloads[NWORKLOADS];
 
+/* Which workloads a variant runs (struct variant's workloads). */
+#define VARIANT_HANDOFF (1 << WORKLOAD_HANDOFF)
+#define VARIANT_TOUCH (1 << WORKLOAD_TOUCH)
+#define VARIANT_BOTH (VARIANT_HANDOFF | VARIANT_TOUCH)
+
 /* One row group of the table: a transport with its settings. */
 struct variant {
 	const char *name;
@@ -36,9 +41,9 @@ struct variant {
 	int mode;
 	int consumers;
 	int wait;
-	int handoff_only; /* wait-strategy variants: handoff workload only */
-	int idle;         /* included in the idle-consumer CPU test */
-	unsigned slots;   /* framering ring slots; 0 = 4 */
+	int workloads;  /* VARIANT_*: wait-strategy variants run handoff only */
+	int idle;       /* included in the idle-consumer CPU test */
+	unsigned slots; /* framering ring slots, floor buffers; 0 = the transport's default */
 };
 
 extern const struct variant bench_variants[];

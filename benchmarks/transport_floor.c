@@ -1,10 +1,15 @@
 /*
  * floor: the least a shared-memory handoff can cost on this machine, measured
- * in the same run as everything else. One frame buffer in a MAP_SHARED
- * mapping, a "published" counter and a "released" counter on their own cache
- * lines, and an acknowledgement counter on a third; both sides busy-spin. No
- * library, no slots, no validation, no sleeping: what is left is the
- * cross-core cache-line transfers themselves. Handoff only, one consumer.
+ * in the same run as everything else. Frame buffers in a MAP_SHARED mapping,
+ * a "published" counter and a "released" counter on their own cache lines,
+ * and an acknowledgement counter on a third; both sides busy-spin. No
+ * library, no slot descriptors, no validation, no sleeping: what is left is
+ * the cross-core cache-line transfers themselves. One consumer.
+ *
+ * r->slots buffers (0 = 1), used in turn: floor-spin has one, so the producer
+ * waits for each release and the handoff is nothing but counters; floor-touch
+ * has two, so the producer fills one while the consumer reads the other, and
+ * the buffer it fills next is always the one the consumer released last.
  */
 #include "bench.h"
 
@@ -24,18 +29,32 @@ _Static_assert(sizeof(struct floor_shm) <= FLOOR_DATA_OFFSET, "control lines fit
 struct floor_ep {
 	struct floor_shm *shm;
 	char *data;
-	uint64_t seen; /* consumer: frames taken; producer: acks taken */
+	size_t stride;   /* bytes from one buffer to the next: whole pages */
+	uint64_t nbuf;   /* a power of two: a mask, not a division, on the hot path */
+	uint64_t seen;   /* consumer: frames taken; producer: acks taken */
 };
 
 /* The mapping is created before fork and inherited; its address is kept here. */
 static void *floor_map;
 static size_t floor_len;
 
+static size_t floor_stride(const struct bench_run *r)
+{
+	return (r->frame_bytes + FLOOR_DATA_OFFSET - 1) / FLOOR_DATA_OFFSET * FLOOR_DATA_OFFSET;
+}
+
+static uint64_t floor_nbuf(const struct bench_run *r)
+{
+	return r->slots ? r->slots : 1;
+}
+
 static int floor_setup(struct bench_run *r, char *why, size_t whylen)
 {
 	(void)why;
 	(void)whylen;
-	floor_len = FLOOR_DATA_OFFSET + r->frame_bytes;
+	if (floor_nbuf(r) & (floor_nbuf(r) - 1))
+		return -EINVAL;
+	floor_len = FLOOR_DATA_OFFSET + floor_stride(r) * floor_nbuf(r);
 	floor_map = mmap(NULL, floor_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (floor_map == MAP_FAILED) {
 		floor_map = NULL;
@@ -60,6 +79,8 @@ static int floor_open(struct bench_ep *e, char *why, size_t whylen)
 	(void)whylen;
 	the_ep.shm = floor_map;
 	the_ep.data = (char *)floor_map + FLOOR_DATA_OFFSET;
+	the_ep.stride = floor_stride(e->run);
+	the_ep.nbuf = floor_nbuf(e->run);
 	the_ep.seen = 0;
 	e->priv = &the_ep;
 	return 0;
@@ -69,10 +90,10 @@ static int floor_claim(struct bench_ep *e, void **buf)
 {
 	struct floor_ep *s = e->priv;
 	uint64_t pub = atomic_load_explicit(&s->shm->published, memory_order_relaxed);
-	/* Acquire: the consumer's reads of the previous frame are done. */
-	while (atomic_load_explicit(&s->shm->released, memory_order_acquire) != pub)
+	/* Acquire: the consumer's reads of the frame that was in this buffer are done. */
+	while (pub - atomic_load_explicit(&s->shm->released, memory_order_acquire) >= s->nbuf)
 		bench_cpu_relax();
-	*buf = s->data;
+	*buf = s->data + (pub & (s->nbuf - 1)) * s->stride;
 	return 0;
 }
 
@@ -100,7 +121,7 @@ static int floor_acquire(struct bench_ep *e, const void **buf)
 	struct floor_ep *s = e->priv;
 	while (atomic_load_explicit(&s->shm->published, memory_order_acquire) == s->seen)
 		bench_cpu_relax();
-	*buf = s->data;
+	*buf = s->data + (s->seen & (s->nbuf - 1)) * s->stride;
 	return 0;
 }
 
