@@ -51,6 +51,9 @@ const struct variant bench_variants[] = {
 #ifdef BENCH_HAVE_ICEORYX
 	{.name = "iceoryx", .tp = &bench_tp_iceoryx, .consumers = 1, .wait = BENCH_WAIT_DEFAULT,
 	 .workloads = VARIANT_BOTH, .idle = 1},
+	/* next to framering-broadcast-3: one publisher, three subscribers */
+	{.name = "iceoryx-3", .tp = &bench_tp_iceoryx, .consumers = 3, .wait = BENCH_WAIT_DEFAULT,
+	 .workloads = VARIANT_BOTH},
 	{.name = "iceoryx+spin", .tp = &bench_tp_iceoryx, .consumers = 1, .wait = BENCH_WAIT_SPIN,
 	 .workloads = VARIANT_HANDOFF},
 #endif

@@ -1,11 +1,12 @@
 /*
  * iceoryx (C binding, zero-copy): the producer loans a chunk, writes into it
- * and publishes it; the consumer takes the chunk, reads it in place and
- * releases it. Acknowledgements go back through a second publisher/subscriber
- * pair. Publisher and subscriber are set up so nothing is lost (publisher
- * waits for a slow consumer, subscriber queue blocks the producer), queue
- * depth 4 like the framering runs. Waiting: BENCH_WAIT_DEFAULT blocks in a
- * WaitSet, BENCH_WAIT_SPIN polls take_chunk.
+ * and publishes it; each consumer takes the chunk, reads it in place and
+ * releases it. Acknowledgements go back through one more publisher per
+ * consumer ("ack0", "ack1", ...), each with its own subscriber in the
+ * producer. Publisher and subscribers are set up so nothing is lost
+ * (publisher waits for a slow consumer, subscriber queue blocks the
+ * producer), queue depth 4 like the framering runs. Waiting:
+ * BENCH_WAIT_DEFAULT blocks in a WaitSet, BENCH_WAIT_SPIN polls take_chunk.
  *
  * Needs the RouDi daemon (iox-roudi) running with mempools that fit the frames
  * (see bench_iceoryx_print_config).
@@ -30,13 +31,17 @@
 #define IOX_BENCH_QUEUE 4u
 #define IOX_BENCH_ALIGN 64u
 #define IOX_CONNECT_TIMEOUT_NS 5000000000ull
+/* The first chunk on each ack publisher: the consumer's subscription is in place. */
+#define IOX_HELLO UINT64_MAX
 
 struct iox_ep {
 	iox_pub_storage_t pub_storage;
-	iox_sub_storage_t sub_storage;
+	iox_sub_storage_t sub_storage[BENCH_MAX_CONSUMERS];
 	iox_ws_storage_t ws_storage;
-	iox_pub_t pub; /* producer: data; consumer: ack */
-	iox_sub_t sub; /* producer: ack; consumer: data */
+	iox_pub_t pub; /* producer: data; consumer: its ack */
+	iox_sub_t sub[BENCH_MAX_CONSUMERS]; /* producer: every consumer's ack; consumer: data */
+	int nsub;
+	int next; /* producer: the ack subscriber to try first */
 	iox_ws_t ws;
 	void *loan;
 	const void *taken;
@@ -60,34 +65,47 @@ static void make_pub(struct iox_ep *s, const char *instance, const char *event)
 	s->pub = iox_pub_init(&s->pub_storage, "framering-bench", instance, event, &o);
 }
 
-static int make_sub(struct iox_ep *s, const char *instance, const char *event)
+/* Subscriber @k of @s, attached to the WaitSet with notification id @k. */
+static int make_sub(struct iox_ep *s, int k, const char *instance, const char *event)
 {
 	iox_sub_options_t o;
 	iox_sub_options_init(&o);
 	o.queueCapacity = IOX_BENCH_QUEUE;
 	o.historyRequest = 0;
 	o.queueFullPolicy = QueueFullPolicy_BLOCK_PRODUCER;
-	s->sub = iox_sub_init(&s->sub_storage, "framering-bench", instance, event, &o);
-	s->ws = iox_ws_init(&s->ws_storage);
-	if (iox_ws_attach_subscriber_state(s->ws, s->sub, SubscriberState_HAS_DATA, 0, NULL) !=
-	    WaitSetResult_SUCCESS)
+	s->sub[k] = iox_sub_init(&s->sub_storage[k], "framering-bench", instance, event, &o);
+	s->nsub = k + 1;
+	if (iox_ws_attach_subscriber_state(s->ws, s->sub[k], SubscriberState_HAS_DATA,
+					   (uint64_t)k, NULL) != WaitSetResult_SUCCESS)
 		return -EPROTO;
 	return 0;
 }
 
 static int iox_open(struct bench_ep *e, int producer, char *why, size_t whylen)
 {
+	const struct bench_run *r = e->run;
 	struct iox_ep *s = calloc(1, sizeof(*s));
-	int rc;
+	char event[16];
+	int rc = 0;
 	if (!s)
 		return -ENOMEM;
 	e->priv = s;
-	s->spin = e->run->wait == BENCH_WAIT_SPIN;
+	s->spin = r->wait == BENCH_WAIT_SPIN;
 	start_runtime(e, producer ? "p" : "c");
-	make_pub(s, e->run->name, producer ? "data" : "ack");
-	rc = make_sub(s, e->run->name, producer ? "ack" : "data");
+	s->ws = iox_ws_init(&s->ws_storage);
+	if (producer) {
+		make_pub(s, r->name, "data");
+		for (int k = 0; k < r->consumers && !rc; k++) {
+			snprintf(event, sizeof(event), "ack%d", k);
+			rc = make_sub(s, k, r->name, event);
+		}
+	} else {
+		snprintf(event, sizeof(event), "ack%d", e->index);
+		make_pub(s, r->name, event);
+		rc = make_sub(s, 0, r->name, "data");
+	}
 	if (rc)
-		snprintf(why, whylen, "iceoryx: cannot attach the subscriber to a WaitSet");
+		snprintf(why, whylen, "iceoryx: cannot attach a subscriber to a WaitSet");
 	return rc;
 }
 
@@ -107,13 +125,18 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/* Both directions matched: our subscriber subscribed, our publisher has one. */
-static int iox_connect(struct bench_ep *e)
+static int all_subscribed(const struct iox_ep *s)
 {
-	struct iox_ep *s = e->priv;
-	uint64_t deadline = bench_now_ns() + IOX_CONNECT_TIMEOUT_NS;
-	while (iox_sub_get_subscription_state(s->sub) != SubscribeState_SUBSCRIBED ||
-	       !iox_pub_has_subscribers(s->pub)) {
+	for (int k = 0; k < s->nsub; k++)
+		if (iox_sub_get_subscription_state(s->sub[k]) != SubscribeState_SUBSCRIBED)
+			return 0;
+	return 1;
+}
+
+/* Both directions matched: our subscribers subscribed, our publisher has a subscriber. */
+static int wait_matched(const struct iox_ep *s, uint64_t deadline)
+{
+	while (!all_subscribed(s) || !iox_pub_has_subscribers(s->pub)) {
 		if (bench_now_ns() > deadline)
 			return -ETIMEDOUT;
 		nap();
@@ -140,22 +163,79 @@ static int loan(struct iox_ep *s, void **buf, uint32_t bytes)
 	}
 }
 
-/* Take one chunk, waiting as configured. */
-static int take(struct iox_ep *s, const void **out)
+/*
+ * The consumer, once its data subscription is in place and the producer
+ * subscribes to its acks, says hello on its ack publisher. The producer's
+ * has_subscribers only says that some consumer subscribed: with several, the
+ * frames could start before the last one listens, so it waits for every
+ * hello instead.
+ */
+static int iox_cons_connect(struct bench_ep *e)
+{
+	struct iox_ep *s = e->priv;
+	void *p;
+	uint64_t hello = IOX_HELLO;
+	int rc = wait_matched(s, bench_now_ns() + IOX_CONNECT_TIMEOUT_NS);
+	if (!rc)
+		rc = loan(s, &p, sizeof(struct bench_hdr));
+	if (rc)
+		return rc;
+	memcpy(p, &hello, sizeof(hello));
+	iox_pub_publish_chunk(s->pub, p);
+	return 0;
+}
+
+static int iox_prod_connect(struct bench_ep *e)
+{
+	struct iox_ep *s = e->priv;
+	uint64_t deadline = bench_now_ns() + IOX_CONNECT_TIMEOUT_NS;
+	int rc = wait_matched(s, deadline);
+	for (int k = 0; k < s->nsub && !rc; k++) {
+		const void *p;
+		uint64_t v;
+		/* polled, not the WaitSet: a consumer that never says hello times out */
+		while (iox_sub_take_chunk(s->sub[k], &p) != ChunkReceiveResult_SUCCESS) {
+			if (bench_now_ns() > deadline)
+				return -ETIMEDOUT;
+			nap();
+		}
+		memcpy(&v, p, sizeof(v));
+		iox_sub_release_chunk(s->sub[k], p);
+		if (v != IOX_HELLO)
+			rc = -EPROTO;
+	}
+	return rc;
+}
+
+/* Wait as configured for a chunk on any subscriber. */
+static void wait_for_data(struct iox_ep *s)
+{
+	if (s->spin) {
+		bench_cpu_relax();
+	} else {
+		iox_notification_info_t info[BENCH_MAX_CONSUMERS];
+		uint64_t missed = 0;
+		(void)iox_ws_wait(s->ws, info, BENCH_MAX_CONSUMERS, &missed);
+	}
+}
+
+/* Take one chunk from subscriber @k, or from whichever has one when @k < 0: its index. */
+static int take(struct iox_ep *s, int k, const void **out)
 {
 	for (;;) {
-		enum iox_ChunkReceiveResult r = iox_sub_take_chunk(s->sub, out);
-		if (r == ChunkReceiveResult_SUCCESS)
-			return 0;
-		if (r != ChunkReceiveResult_NO_CHUNK_AVAILABLE)
-			return -EPROTO;
-		if (s->spin) {
-			bench_cpu_relax();
-		} else {
-			iox_notification_info_t info[2];
-			uint64_t missed = 0;
-			(void)iox_ws_wait(s->ws, info, 2, &missed);
+		for (int i = 0; i < s->nsub; i++) {
+			int j = k >= 0 ? k : (s->next + i) % s->nsub;
+			enum iox_ChunkReceiveResult r = iox_sub_take_chunk(s->sub[j], out);
+			if (r == ChunkReceiveResult_SUCCESS) {
+				s->next = (j + 1) % s->nsub;
+				return j;
+			}
+			if (r != ChunkReceiveResult_NO_CHUNK_AVAILABLE)
+				return -EPROTO;
+			if (k >= 0)
+				break;
 		}
+		wait_for_data(s);
 	}
 }
 
@@ -176,23 +256,24 @@ static int iox_publish(struct bench_ep *e)
 	return 0;
 }
 
+/* Any consumer's acknowledgement: the harness collects one from each, in any order. */
 static int iox_ack_wait(struct bench_ep *e, uint64_t *counter)
 {
 	struct iox_ep *s = e->priv;
 	const void *p;
-	int rc = take(s, &p);
-	if (rc)
-		return rc;
+	int k = take(s, -1, &p);
+	if (k < 0)
+		return k;
 	memcpy(counter, p, sizeof(*counter));
-	iox_sub_release_chunk(s->sub, p);
+	iox_sub_release_chunk(s->sub[k], p);
 	return 0;
 }
 
 static int iox_acquire(struct bench_ep *e, const void **buf)
 {
 	struct iox_ep *s = e->priv;
-	int rc = take(s, &s->taken);
-	if (rc)
+	int rc = take(s, 0, &s->taken);
+	if (rc < 0)
 		return rc;
 	*buf = s->taken;
 	return 0;
@@ -201,7 +282,7 @@ static int iox_acquire(struct bench_ep *e, const void **buf)
 static int iox_release(struct bench_ep *e)
 {
 	struct iox_ep *s = e->priv;
-	iox_sub_release_chunk(s->sub, s->taken);
+	iox_sub_release_chunk(s->sub[0], s->taken);
 	s->taken = NULL;
 	return 0;
 }
@@ -233,12 +314,13 @@ static void iox_close(struct bench_ep *e)
 	struct iox_ep *s = e->priv;
 	if (!s)
 		return;
-	if (s->ws) {
-		iox_ws_detach_subscriber_state(s->ws, s->sub, SubscriberState_HAS_DATA);
-		iox_ws_deinit(s->ws);
+	for (int k = 0; k < s->nsub; k++) {
+		if (s->ws)
+			iox_ws_detach_subscriber_state(s->ws, s->sub[k], SubscriberState_HAS_DATA);
+		iox_sub_deinit(s->sub[k]);
 	}
-	if (s->sub)
-		iox_sub_deinit(s->sub);
+	if (s->ws)
+		iox_ws_deinit(s->ws);
 	if (s->pub)
 		iox_pub_deinit(s->pub);
 	iox_runtime_shutdown();
@@ -267,11 +349,11 @@ void bench_iceoryx_print_config(const size_t *sizes, int nsizes)
 
 const struct bench_transport bench_tp_iceoryx = {
 	.name = "iceoryx",
-	.max_consumers = 1,
+	.max_consumers = BENCH_MAX_CONSUMERS,
 	.prod_open = iox_prod_open,
-	.prod_connect = iox_connect,
+	.prod_connect = iox_prod_connect,
 	.cons_open = iox_cons_open,
-	.cons_connect = iox_connect,
+	.cons_connect = iox_cons_connect,
 	.claim = iox_claim,
 	.publish = iox_publish,
 	.ack_wait = iox_ack_wait,
