@@ -19,6 +19,7 @@ enum bench_wait {
 	BENCH_WAIT_DEFAULT = 0, /* the transport's normal blocking wait */
 	BENCH_WAIT_SPIN,        /* busy-poll, never sleep */
 	BENCH_WAIT_BLOCK,       /* sleep at once (framering: spin 0) */
+	BENCH_WAIT_EPOLL,       /* framering: consumers wait in epoll_wait on fr_fd() */
 };
 
 /* Header at the start of every frame; exactly 64 bytes. */

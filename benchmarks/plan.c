@@ -25,6 +25,9 @@ const struct variant bench_variants[] = {
 	 .wait = BENCH_WAIT_SPIN, .workloads = VARIANT_HANDOFF},
 	{.name = "framering-spsc+futex", .tp = &bench_tp_framering, .mode = FR_SPSC, .consumers = 1,
 	 .wait = BENCH_WAIT_BLOCK, .workloads = VARIANT_HANDOFF, .idle = 1},
+	/* consumers wait in epoll_wait on fr_fd() instead of the futex; claims as +futex */
+	{.name = "framering-spsc+epoll", .tp = &bench_tp_framering, .mode = FR_SPSC, .consumers = 1,
+	 .wait = BENCH_WAIT_EPOLL, .workloads = VARIANT_HANDOFF, .idle = 1},
 	/* 2 slots: half the memory in flight (2 x 6 MB at 1920x1080x3) */
 	{.name = "framering-spsc-2slots", .tp = &bench_tp_framering, .mode = FR_SPSC,
 	 .consumers = 1, .wait = BENCH_WAIT_DEFAULT, .workloads = VARIANT_BOTH, .slots = 2},

@@ -4,6 +4,13 @@
  * broadcast consumer plus two), acknowledgements back through a second, 64-byte segment (SPSC,
  * or MPMC when several consumers acknowledge). Nothing is copied: the
  * producer writes into the claimed slot, the consumer reads the acquired slot.
+ *
+ * BENCH_WAIT_EPOLL waits the way an event loop does: each process watches the
+ * fr_fd() of the handle it consumes from (the consumer its data handle, the
+ * producer its ack handle) with epoll, and calls fr_acquire(..., 0) until a
+ * frame or -EAGAIN (which re-arms the fd) before each epoll_wait. Claims
+ * sleep at once on the futex (spin 0), as in BENCH_WAIT_BLOCK, so the two
+ * rows differ in the consumers' wait only.
  */
 #include "bench.h"
 
@@ -14,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #define FR_BENCH_SLOTS 4u /* like the iceoryx subscriber queue */
 
@@ -21,6 +30,7 @@ struct fr_ep {
 	struct fr_ring *data;
 	struct fr_ring *ack;
 	struct fr_frame frame;
+	int epfd; /* BENCH_WAIT_EPOLL: epoll on the fr_fd of the handle consumed from; else -1 */
 };
 
 static void seg_names(const struct bench_run *r, char *data, char *ack, size_t len)
@@ -40,6 +50,7 @@ static int set_wait(const struct bench_run *r, struct fr_ring *ring)
 	case BENCH_WAIT_SPIN:
 		return fr_set_spin(ring, -1);
 	case BENCH_WAIT_BLOCK:
+	case BENCH_WAIT_EPOLL: /* the claims; acquires never block there */
 		return fr_set_spin(ring, 0);
 	default:
 		return 0; /* library default */
@@ -51,10 +62,58 @@ static struct fr_ep *ep_new(struct bench_ep *e, char *data, char *ack, size_t le
 {
 	struct fr_ep *s = calloc(1, sizeof(*s));
 	if (s) {
+		s->epfd = -1;
 		e->priv = s;
 		seg_names(e->run, data, ack, len);
 	}
 	return s;
+}
+
+/* BENCH_WAIT_EPOLL: watch @ring's fr_fd with a new epoll instance in s->epfd. */
+static int watch(const struct bench_run *r, struct fr_ep *s, struct fr_ring *ring, char *why,
+		 size_t whylen)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	if (r->wait != BENCH_WAIT_EPOLL)
+		return 0;
+	int fd = fr_fd(ring);
+	if (fd < 0) {
+		snprintf(why, whylen, "fr_fd: %s", fr_strerror(fd));
+		return fd;
+	}
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = -errno;
+		snprintf(why, whylen, "epoll: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * fr_acquire as the run waits: the library's wait (timeout_ms as fr_acquire's),
+ * or the event loop's round of fr_acquire(..., 0) until a frame or -EAGAIN,
+ * then epoll_wait, until the frame comes or timeout_ms (-1: never) passed.
+ */
+static int take(struct fr_ep *s, struct fr_ring *ring, struct fr_frame *f, int timeout_ms)
+{
+	if (s->epfd < 0)
+		return fr_acquire(ring, f, timeout_ms);
+	uint64_t end = bench_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
+	for (;;) {
+		struct epoll_event ev;
+		int ms = -1, rc = fr_acquire(ring, f, 0);
+		if (rc != -EAGAIN)
+			return rc;
+		if (timeout_ms >= 0) {
+			uint64_t now = bench_now_ns();
+			if (now >= end)
+				return -ETIMEDOUT;
+			ms = (int)((end - now + 999999u) / 1000000u);
+		}
+		if (epoll_wait(s->epfd, &ev, 1, ms) < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 /* Open segment @name as FR_PRODUCER or FR_CONSUMER, with the run's wait strategy. */
@@ -132,6 +191,8 @@ static int fr_prod_open(struct bench_ep *e, char *why, size_t whylen)
 	}
 	fr_close(creator);
 	rc = attach(r, ack, FR_CONSUMER, &s->ack, why, whylen);
+	if (!rc)
+		rc = watch(r, s, s->ack, why, whylen);
 	if (rc)
 		return rc;
 	rc = set_wait(r, s->data);
@@ -160,6 +221,8 @@ static int fr_cons_open(struct bench_ep *e, char *why, size_t whylen)
 	if (!s)
 		return -ENOMEM;
 	rc = attach(r, data, FR_CONSUMER, &s->data, why, whylen);
+	if (!rc)
+		rc = watch(r, s, s->data, why, whylen);
 	if (!rc)
 		rc = attach(r, ack, FR_PRODUCER, &s->ack, why, whylen);
 	return rc;
@@ -194,7 +257,7 @@ static int fr_ack_wait(struct bench_ep *e, uint64_t *counter)
 {
 	struct fr_ep *s = e->priv;
 	struct fr_frame f;
-	int rc = fr_acquire(s->ack, &f, -1);
+	int rc = take(s, s->ack, &f, -1);
 	if (rc)
 		return rc;
 	memcpy(counter, f.data, sizeof(*counter));
@@ -204,7 +267,7 @@ static int fr_ack_wait(struct bench_ep *e, uint64_t *counter)
 static int fr_acquire_frame(struct bench_ep *e, const void **buf)
 {
 	struct fr_ep *s = e->priv;
-	int rc = fr_acquire(s->data, &s->frame, -1);
+	int rc = take(s, s->data, &s->frame, -1);
 	if (rc)
 		return rc;
 	if (s->frame.bytes != e->run->frame_bytes) {
@@ -237,7 +300,7 @@ static int fr_idle_wait(struct bench_ep *e, int ms)
 {
 	struct fr_ep *s = e->priv;
 	struct fr_frame f;
-	int rc = fr_acquire(s->data, &f, ms);
+	int rc = take(s, s->data, &f, ms);
 	if (rc == 0) {
 		(void)fr_release(s->data, &f);
 		return -EPROTO; /* nothing is ever sent in the idle test */
@@ -250,6 +313,8 @@ static void fr_close_ep(struct bench_ep *e)
 	struct fr_ep *s = e->priv;
 	if (!s)
 		return;
+	if (s->epfd >= 0)
+		close(s->epfd);
 	fr_close(s->data);
 	fr_close(s->ack);
 	free(s);
