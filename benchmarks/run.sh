@@ -2,14 +2,17 @@
 # Build and run framering-bench: framering against pipes, unix sockets, TCP on
 # 127.0.0.1 and Eclipse iceoryx, on this machine, in one run.
 #
-#   benchmarks/run.sh            full run (about 3-4 minutes on 2 cores): prints the
+#   benchmarks/run.sh            full run (about 4 minutes on 2 cores): prints the
 #                                table, writes benchmarks/results/<date>.csv,
-#                                <date>-idle.csv, <date>.md and <date>.png
+#                                <date>-idle.csv, <date>-machine.csv, <date>.md
+#                                and <date>.png
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
 #                                delivers correct data; exit status 1 otherwise
 #
 #   benchmarks/run.sh --plot benchmarks/results/<date>.csv     redraw a plot
-#   benchmarks/run.sh --targets benchmarks/results/<date>.csv  issue 4's targets
+#   benchmarks/run.sh --targets benchmarks/results/<date>.csv  the targets of
+#                                issues 4, 15 and 12 (reads <date>-idle.csv and
+#                                <date>-machine.csv next to it)
 #
 # Other arguments go to framering-bench (e.g. --only framering, --reps 7).
 # Missing Debian packages are installed with apt-get (root or sudo). The
@@ -41,11 +44,14 @@ color() {
 	framering-mpmc) echo "#e377c2" ;;
 	framering-broadcast-1) echo "#bcbd22" ;;
 	framering-broadcast-3) echo "#9467bd" ;;
+	framering-spsc+epoll) echo "#17a589" ;;
 	floor-spin) echo "#555555" ;;
+	floor-touch) echo "#a0a0a0" ;;
 	pipe) echo "#7f7f7f" ;;
 	unix) echo "#1f77b4" ;;
 	tcp) echo "#17becf" ;;
 	iceoryx) echo "#2ca02c" ;;
+	iceoryx-3) echo "#98df8a" ;;
 	iceoryx+spin) echo "#000000" ;;
 	*) echo "#444444" ;;
 	esac
@@ -118,18 +124,37 @@ draw_plot() { # CSV PNG STAMP
 }
 
 
-# --- targets (issue 4), computed from the CSV of this run ---------------------
-# targets CSV IDLE_CSV: one line per target with the measured ratio or value
+# --- targets (issues 4, 15 and 12), computed from the CSVs of this run --------
+# "Today" for issue 12's busy-wait target: the framering-spsc+spin row of this run,
+# the last committed one before the fd feature.
+baseline_csv="$here/results/2026-11-25-1503.csv"
+
+# targets CSV IDLE_CSV MACHINE_CSV: one table per issue, a line per target with
+# the measured ratio or value and met/MISSED
 targets() {
-	awk -F, -v idle="$2" '
-	function get(t, w, b, col) { k = t SUBSEP w SUBSEP b; return (k in v) ? v[k, col] : "" }
+	awk -F, -v idle="$2" -v machine="$3" -v base="$baseline_csv" '
+	function get(t, w, b, col,   k) { k = t SUBSEP w SUBSEP b; return (k in v) ? v[k, col] : "" }
 	function line(what, val, ok) {
 		if (val == "")
 			printf "| %s | not measured | - |\n", what
 		else
 			printf "| %s | %s | %s |\n", what, val, ok ? "met" : "MISSED"
 	}
-	function ratio(a, b,   ra) { return (a == "" || b == "" || b == 0) ? "" : a / b }
+	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "" : a / b }
+	# frames/s with a k/M suffix, as in the table
+	function si(x) {
+		return x >= 1e6 ? sprintf("%.3gM", x / 1e6) : x >= 1e3 ? sprintf("%.3gk", x / 1e3) : sprintf("%.3g", x)
+	}
+	# a target on the ratio a/b of one figure of two rows: at least (ge) or at most lim
+	function cmp(what, ta, tb, w, b, col, lim, ge,   a, c, r, txt) {
+		a = get(ta, w, b, col)
+		c = get(tb, w, b, col)
+		r = ratio(a, c)
+		if (r != "")
+			txt = col == "fps" ? sprintf("%.2fx (%s vs %s frames/s)", r, si(a), si(c)) \
+					   : sprintf("%.2fx (%.3g vs %.3g us)", r, a, c)
+		line(what, r == "" ? "" : txt, ge ? r >= lim : r <= lim)
+	}
 	NR > 1 {
 		k = $1 SUBSEP $2 SUBSEP $3
 		v[k] = 1
@@ -173,14 +198,84 @@ targets() {
 			split(l, f, ",")
 			if (f[1] == "framering-spsc")
 				c = f[3]
+			if (f[1] == "framering-spsc+epoll")
+				ce = f[3]
 		}
 		line("idle consumer blocked in fr_acquire for 1 s: < 1% of a CPU", c == "" ? "" : sprintf("%.3f%%", c), c != "" && c < 1)
+
+		# the machine figures of the same run (framering-bench --machine-csv)
+		while ((getline l < machine) > 0) {
+			split(l, f, ",")
+			m[f[1], f[2]] = f[3]
+			mlo[f[1], f[2]] = f[4]
+			mhi[f[1], f[2]] = f[5]
+			mn[f[1], f[2]] = f[6]
+		}
+
+		print ""
+		print "| target (issue 15), 1920x1080x3 | measured in this run | |"
+		print "|---|---:|---|"
+		cmp("touch: framering-spsc >= 0.9x floor-touch frames/s", "framering-spsc", "floor-touch", "touch", hd, "fps", 0.9, 1)
+		cmp("touch: framering-mpmc >= 0.9x floor-touch frames/s", "framering-mpmc", "floor-touch", "touch", hd, "fps", 0.9, 1)
+		cmp("touch: framering-broadcast-1 >= 0.9x floor-touch frames/s", "framering-broadcast-1", "floor-touch", "touch", hd, "fps", 0.9, 1)
+		cmp("touch: framering-broadcast-1 >= 1.2x iceoryx frames/s", "framering-broadcast-1", "iceoryx", "touch", hd, "fps", 1.2, 1)
+		cmp("handoff: framering-broadcast-3 >= 1.5x iceoryx-3 frames/s", "framering-broadcast-3", "iceoryx-3", "handoff", hd, "fps", 1.5, 1)
+		cmp("touch: framering-broadcast-3 >= 1.0x iceoryx-3 frames/s", "framering-broadcast-3", "iceoryx-3", "touch", hd, "fps", 1.0, 1)
+		cmp("handoff: framering-spsc (default wait) >= 0.9x floor-spin frames/s", "framering-spsc", "floor-spin", "handoff", hd, "fps", 0.9, 1)
+		cmp("busy-wait latency p50: framering-spsc+spin <= 1.5x floor-spin", "framering-spsc+spin", "floor-spin", "handoff", hd, "p50", 1.5, 0)
+		line("idle consumer blocked in fr_acquire for 1 s: < 1% of a CPU (unchanged)", c == "" ? "" : sprintf("%.3f%%", c), c != "" && c < 1)
+		# what the reader and the machine allowed meanwhile: the touch rows are judged against
+		# the transport, not the checker, while floor-touch stays below the reader alone
+		rd = m["touch_read_gbps", hd]
+		wr = m["touch_write_gbps", hd]
+		ft = get("floor-touch", "touch", hd, "fps")
+		if (rd != "")
+			printf "| (reference) touch reader alone, private buffer, same run | %.1f GB/s = %s frames/s (writer alone %.1f GB/s)%s | - |\n", rd, si(rd * 1e9 / hd), wr,
+			       ft == "" ? "" : sprintf("; floor-touch reaches %.2f of the reader", ft * hd / 1e9 / rd)
+		pr = m["probe_one_way_ns", 64]
+		if (pr != "")
+			printf "| (reference) cross-core cache-line probe, one way, same run | %.0f ns median (%.0f-%.0f) over %d probes | - |\n", pr, mlo["probe_one_way_ns", 64], mhi["probe_one_way_ns", 64], mn["probe_one_way_ns", 64]
+
+		print ""
+		print "| target (issue 12) | measured in this run | |"
+		print "|---|---:|---|"
+		cmp("wake latency p50, 64 B handoff: framering-spsc+epoll <= 1.3x framering-spsc+futex", "framering-spsc+epoll", "framering-spsc+futex", "handoff", 64, "p50", 1.3, 0)
+		cmp("wake latency p50, 1920x1080x3 handoff: framering-spsc+epoll <= 1.3x framering-spsc+futex", "framering-spsc+epoll", "framering-spsc+futex", "handoff", hd, "p50", 1.3, 0)
+		for (i = 1; i <= 2; i++) {
+			b = sz[i]
+			a = get("framering-spsc+epoll", "handoff", b, "p50")
+			f1 = get("framering-spsc+futex", "handoff", b, "p50")
+			ic = get("iceoryx", "handoff", b, "p50")
+			if (a != "")
+				printf "| (reference) wake latency p50/p99, %s handoff: epoll, futex, iceoryx WaitSet | %s / %s, %s / %s, %s / %s us | - |\n", b == 64 ? "64 B" : "1920x1080x3",
+				       a, get("framering-spsc+epoll", "handoff", b, "p99"), f1 == "" ? "-" : f1, f1 == "" ? "-" : get("framering-spsc+futex", "handoff", b, "p99"),
+				       ic == "" ? "-" : ic, ic == "" ? "-" : get("iceoryx", "handoff", b, "p99")
+		}
+		a = get("framering-spsc+epoll", "handoff", hd, "fps")
+		f1 = get("framering-spsc+futex", "handoff", hd, "fps")
+		ic = get("iceoryx", "handoff", hd, "fps")
+		if (a != "")
+			printf "| (reference) handoff 1920x1080x3 frames/s: epoll, futex, iceoryx WaitSet | %s, %s, %s | - |\n", si(a), f1 == "" ? "-" : si(f1), ic == "" ? "-" : si(ic)
+		if (ce != "")
+			printf "| (reference) idle consumer in epoll_wait on fr_fd for 1 s | %.3f%% of a CPU | - |\n", ce
+		# "today": the same row of the last run before the fd feature
+		t = ""
+		while ((getline l < base) > 0) {
+			split(l, f, ",")
+			if (f[1] == "framering-spsc+spin" && f[2] == "handoff" && f[3] == hd)
+				t = f[6]
+		}
+		a = get("framering-spsc+spin", "handoff", hd, "fps")
+		r = ratio(a, t)
+		n = split(base, parts, "/")
+		line(sprintf("busy-wait handoff 1920x1080x3, nobody polls: framering-spsc+spin >= 0.95x today (%s of %s)", t == "" ? "?" : si(t), parts[n]),
+		     r == "" ? "" : sprintf("%.2fx (%s frames/s)", r, si(a)), r >= 0.95)
 	}' "$1"
 }
 
 if [ "${1:-}" = "--targets" ]; then
 	c=${2:?"usage: run.sh --targets RESULTS.csv"}
-	targets "$c" "${c%.csv}-idle.csv"
+	targets "$c" "${c%.csv}-idle.csv" "${c%.csv}-machine.csv"
 	exit 0
 fi
 if [ -n "$plot_only" ]; then
@@ -279,16 +374,18 @@ mkdir -p "$here/results"
 stamp=$(date -u +%Y-%m-%d-%H%M)
 csv="$here/results/$stamp.csv"
 idle="$here/results/$stamp-idle.csv"
+machine="$here/results/$stamp-machine.csv"
 md="$here/results/$stamp.md"
 png="$here/results/$stamp.png"
 status=0
 # shellcheck disable=SC2086
-"$bench" $iox_arg --csv "$csv" --idle-csv "$idle" "$@" >"$md" || status=$?
+"$bench" $iox_arg --csv "$csv" --idle-csv "$idle" --machine-csv "$machine" "$@" >"$md" ||
+	status=$?
 if [ -s "$csv" ]; then
 	printf '\n' >>"$md"
-	targets "$csv" "$idle" >>"$md"
+	targets "$csv" "$idle" "$machine" >>"$md"
 fi
 cat "$md"
-say "wrote $csv, $idle, $md"
+say "wrote $csv, $idle, $machine, $md"
 draw_plot "$csv" "$png" "$stamp" || status=1
 exit $status
