@@ -21,4 +21,7 @@ void frame_fill(void *buf, size_t bytes, uint64_t counter, uint64_t flags, int t
 int frame_check(const void *buf, size_t bytes, uint64_t expected, int touch,
 		struct bench_hdr *hdr, char *why, size_t whylen);
 
+/* 1 when frame.c was compiled without optimisation: then the touch reader is slow. */
+int frame_unoptimised(void);
+
 #endif

@@ -162,12 +162,3 @@ int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds,
 	}
 	return 0;
 }
-
-int machine_unoptimised(void)
-{
-#ifdef __OPTIMIZE__
-	return 0;
-#else
-	return 1;
-#endif
-}

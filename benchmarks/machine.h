@@ -30,7 +30,4 @@ double machine_probe_ns(const struct job_env *env, double seconds);
 int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds,
 		       double *write_gbps, double *read_gbps);
 
-/* 1 when this program was built without optimisation (the reader is then slow). */
-int machine_unoptimised(void);
-
 #endif

@@ -4,7 +4,7 @@
  * repetition whose frames/s is the median.
  */
 #include "report.h"
-#include "machine.h"
+#include "frame.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -160,7 +160,7 @@ static void machine_probe_lines(const struct results *res)
 		if (res->probe_ns[i] >= 0 && res->probe_ns[i] > 2 * all.min)
 			slow++;
 	printf("\nCross-core cache-line probe (one line bounced between the producer's and the "
-	       "consumer's CPU, one way): %.0f ns median (%.0f-%.0f) over %d probes, one before "
+	       "consumer's CPU, one way): %.0f ns median (%.0f-%.0f) over %d probe(s), one before "
 	       "each size and workload of each repetition; %d of them above twice the fastest.\n",
 	       all.med, all.min, all.max, n, slow);
 	if (res->reps < 2)
@@ -198,9 +198,9 @@ void report_machine(const struct bench_params *p, const struct results *res)
 				  "writer: frame_fill on a private buffer, producer's CPU");
 		machine_touch_row(res, res->read_gbps,
 				  "reader: frame_check on a private buffer, consumer's CPU");
-		if (machine_unoptimised())
-			printf("\nThis framering-bench was built without optimisation: the touch "
-			       "reader above, not the transports, bounds the touch rows.\n");
+		if (frame_unoptimised())
+			printf("\nThe touch writer and reader (frame.c) were built without "
+			       "optimisation: they, not the transports, may bound the touch rows.\n");
 	}
 	machine_probe_lines(res);
 }
