@@ -145,6 +145,11 @@ targets() {
 	function si(x) {
 		return x >= 1e6 ? sprintf("%.3gM", x / 1e6) : x >= 1e3 ? sprintf("%.3gk", x / 1e3) : sprintf("%.3g", x)
 	}
+	# latency p50 / p99 of a handoff row, or "-"
+	function pp(t, b,   x) {
+		x = get(t, "handoff", b, "p50")
+		return x == "" ? "-" : sprintf("%.1f / %.1f", x, get(t, "handoff", b, "p99"))
+	}
 	# a target on the ratio a/b of one figure of two rows: at least (ge) or at most lim
 	function cmp(what, ta, tb, w, b, col, lim, ge,   a, c, r, txt) {
 		a = get(ta, w, b, col)
@@ -243,13 +248,9 @@ targets() {
 		cmp("wake latency p50, 1920x1080x3 handoff: framering-spsc+epoll <= 1.3x framering-spsc+futex", "framering-spsc+epoll", "framering-spsc+futex", "handoff", hd, "p50", 1.3, 0)
 		for (i = 1; i <= 2; i++) {
 			b = sz[i]
-			a = get("framering-spsc+epoll", "handoff", b, "p50")
-			f1 = get("framering-spsc+futex", "handoff", b, "p50")
-			ic = get("iceoryx", "handoff", b, "p50")
-			if (a != "")
-				printf "| (reference) wake latency p50/p99, %s handoff: epoll, futex, iceoryx WaitSet | %s / %s, %s / %s, %s / %s us | - |\n", b == 64 ? "64 B" : "1920x1080x3",
-				       a, get("framering-spsc+epoll", "handoff", b, "p99"), f1 == "" ? "-" : f1, f1 == "" ? "-" : get("framering-spsc+futex", "handoff", b, "p99"),
-				       ic == "" ? "-" : ic, ic == "" ? "-" : get("iceoryx", "handoff", b, "p99")
+			if (get("framering-spsc+epoll", "handoff", b, "p50") != "")
+				printf "| (reference) wake latency p50 / p99, %s handoff: epoll, futex, iceoryx WaitSet | %s, %s, %s us | - |\n",
+				       b == 64 ? "64 B" : "1920x1080x3", pp("framering-spsc+epoll", b), pp("framering-spsc+futex", b), pp("iceoryx", b)
 		}
 		a = get("framering-spsc+epoll", "handoff", hd, "fps")
 		f1 = get("framering-spsc+futex", "handoff", hd, "fps")
