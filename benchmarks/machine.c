@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PROBE_BATCH 64u       /* round trips per timed sample: the clock costs ~20 ns */
+#define PROBE_BATCH 64u /* round trips per timed sample: the clock costs ~20 ns */
 #define PROBE_MAX_SAMPLES 4096u
 
 /* The bounced line, and a stop flag on a line of its own that only the parent writes. */
@@ -131,8 +131,8 @@ static double touch_loop(void *buf, size_t bytes, double seconds, int fill, uint
 	return (double)bytes * (double)n / ((double)(t1 - t0) / 1e9) / 1e9;
 }
 
-int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds,
-		       double *write_gbps, double *read_gbps)
+int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds, double *write_gbps,
+		       double *read_gbps)
 {
 	void *buf = bench_alloc(bytes);
 	uint64_t counter = 0;

@@ -27,7 +27,7 @@ double machine_probe_ns(const struct job_env *env, double seconds);
  * @seconds each: GB/s into @write_gbps and @read_gbps. 0, or -1 (out of
  * memory, or the check failed: then both are -1).
  */
-int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds,
-		       double *write_gbps, double *read_gbps);
+int machine_touch_gbps(const struct job_env *env, size_t bytes, double seconds, double *write_gbps,
+		       double *read_gbps);
 
 #endif

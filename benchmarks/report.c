@@ -116,8 +116,7 @@ void report_idle_table(const struct bench_params *p, const struct results *res)
 }
 
 /* The touch writer's or reader's GB/s alone at size @s, over the repetitions. */
-static struct spread touch_alone(const struct results *res, const double *gbps, int s,
-				 int *count)
+static struct spread touch_alone(const struct results *res, const double *gbps, int s, int *count)
 {
 	return results_spread_of(gbps + s, res->reps, BENCH_NSIZES, count);
 }

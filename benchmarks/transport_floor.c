@@ -29,9 +29,9 @@ _Static_assert(sizeof(struct floor_shm) <= FLOOR_DATA_OFFSET, "control lines fit
 struct floor_ep {
 	struct floor_shm *shm;
 	char *data;
-	size_t stride;   /* bytes from one buffer to the next: whole pages */
-	uint64_t nbuf;   /* a power of two: a mask, not a division, on the hot path */
-	uint64_t seen;   /* consumer: frames taken; producer: acks taken */
+	size_t stride; /* bytes from one buffer to the next: whole pages */
+	uint64_t nbuf; /* a power of two: a mask, not a division, on the hot path */
+	uint64_t seen; /* consumer: frames taken; producer: acks taken */
 };
 
 /* The mapping is created before fork and inherited; its address is kept here. */
