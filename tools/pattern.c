@@ -240,7 +240,8 @@ static bool copy_background(const struct canvas *c)
 	uint64_t offset = (uint64_t)((c->t * 3) % 256) * c->w / 256;
 	uint64_t row_bytes = (uint64_t)c->w * bpp, bg_stride = 2 * row_bytes;
 	for (uint32_t y = 0; y < c->h; y++)
-		memcpy(c->p + (uint64_t)y * c->stride, bg + y * bg_stride + offset * bpp, row_bytes);
+		memcpy(c->p + (uint64_t)y * c->stride, bg + y * bg_stride + offset * bpp,
+		       row_bytes);
 	return true;
 }
 
