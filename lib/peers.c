@@ -24,7 +24,8 @@ static off_t peer_byte(unsigned idx)
 	return (off_t)(offsetof(struct fr_shm_header, peers) + (size_t)idx * FR_SHM_PEER_BYTES);
 }
 
-static int ofd_lock(int fd, unsigned idx, short type)
+/* The lock record of entry @idx: its first byte in the file. */
+static struct flock entry_lock(unsigned idx, short type)
 {
 	struct flock fl;
 	memset(&fl, 0, sizeof(fl));
@@ -32,18 +33,19 @@ static int ofd_lock(int fd, unsigned idx, short type)
 	fl.l_whence = SEEK_SET;
 	fl.l_start = peer_byte(idx);
 	fl.l_len = 1;
+	return fl;
+}
+
+static int ofd_lock(int fd, unsigned idx, short type)
+{
+	struct flock fl = entry_lock(idx, type);
 	return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
 }
 
 /* 1 when another open file description holds entry @idx's lock, 0 when none, <0 error. */
 int fri_peer_alive_fd(int fd, unsigned idx)
 {
-	struct flock fl;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = peer_byte(idx);
-	fl.l_len = 1;
+	struct flock fl = entry_lock(idx, F_WRLCK);
 	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
 		return -errno;
 	return fl.l_type != F_UNLCK;
