@@ -19,5 +19,8 @@ fr_ensure_packages() {
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# What building and testing framering needs.
-FR_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3 groff-base)
+# What building and testing framering needs. The Python binding is built and
+# tested for Debian's /usr/bin/python3 (python3-dev, python3-numpy, pytest); its
+# benchmark compares against ZeroMQ (python3-zmq).
+FR_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3 groff-base
+	python3-dev python3-numpy python3-pytest python3-zmq)
