@@ -442,13 +442,14 @@ static int settable(struct pyfr_frame *fr, PyObject *v, const char *what, uint64
 	if (check_live(fr) < 0)
 		return -1;
 	unsigned long long x = PyLong_AsUnsignedLongLong(v);
+	bool bad = false;
 	if (PyErr_Occurred()) {
 		if (PyErr_ExceptionMatches(PyExc_TypeError))
 			return -1;
-		PyErr_Clear();
-		x = max + 1;
+		PyErr_Clear(); /* negative or too large */
+		bad = true;
 	}
-	if (x > max) {
+	if (bad || x > max) {
 		pyfr_raise_msg(EINVAL, fr->ring->name, "frame.%s must be an integer from 0 to %llu",
 			       what, (unsigned long long)max);
 		return -1;

@@ -95,13 +95,14 @@ static int64_t arg_uint(PyObject *v, const char *what, uint64_t max)
 	if (!v)
 		return 0;
 	unsigned long long x = PyLong_AsUnsignedLongLong(v);
+	bool bad = false;
 	if (PyErr_Occurred()) {
 		if (PyErr_ExceptionMatches(PyExc_TypeError))
 			return -1;
-		PyErr_Clear();
-		x = max + 1; /* negative or too large */
+		PyErr_Clear(); /* negative or too large */
+		bad = true;
 	}
-	if (x > max) {
+	if (bad || x > max) {
 		pyfr_raise_msg(EINVAL, NULL, "%s must be an integer from 0 to %llu", what,
 			       (unsigned long long)max);
 		return -1;

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * A wait is made of library waits of at most this long. Between two, the
@@ -35,6 +36,7 @@ struct pyfr_ring {
 	unsigned role;        /* FR_PRODUCER or FR_CONSUMER */
 	unsigned flags;       /* FR_LATEST, FR_FROM_OLDEST */
 	struct fr_info geo;   /* geometry at open (only its identity fields are used) */
+	pid_t pid;            /* the process that opened it (fork: the child's copy answers ECHILD) */
 
 	/*
 	 * The library lets one thread at a time use a handle. `busy` says one is

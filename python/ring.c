@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 static int64_t now_ns(void)
 {
@@ -191,6 +192,7 @@ PyObject *pyfr_ring_new(struct fr_ring *ring, PyObject *name, unsigned role, uns
 	r->closing = false;
 	r->held = NULL;
 	r->holder = 0;
+	r->pid = getpid();
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	int rc = fr_info(ring, &r->geo);
@@ -308,6 +310,8 @@ static PyObject *get_frame(struct pyfr_ring *r, bool claim, PyObject *timeout, u
 			/* One frame per handle: wait for another thread's to end. */
 			struct pyfr_frame *h = r->held;
 			pyfr_ring_give(r);
+			if (getpid() != r->pid) /* as the library answers first */
+				return pyfr_raise(-ECHILD, what, r->name);
 			if (r->holder == me) {
 				*err = -EBUSY;
 				return pyfr_raise_msg(
