@@ -205,7 +205,7 @@ static void frame_dealloc(struct pyfr_frame *fr)
 			pyfr_frame_forget(fr);
 			pyfr_ring_give(r);
 		} else {
-			PyErr_Clear(); /* closed meanwhile: fr_close gave the slot back */
+			PyErr_Clear(); /* closed: fr_close gave the slot back */
 			pyfr_frame_forget(fr);
 		}
 		PyErr_Restore(type, value, tb);

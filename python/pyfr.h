@@ -95,7 +95,8 @@ PyObject *pyfr_ring_new(struct fr_ring *ring, PyObject *name, unsigned role, uns
 /* Take the handle for a call; 0, or -1 with an exception set (closed, signal).
  * Waits with the GIL released. */
 int pyfr_ring_take(struct pyfr_ring *r);
-/* The same, leaving signals for later (for deallocators). */
+/* The same for a deallocator: leaves signals for later, and gets the handle
+ * even while another thread is closing the ring. */
 int pyfr_ring_take_quiet(struct pyfr_ring *r);
 void pyfr_ring_give(struct pyfr_ring *r);
 /* Record that the handle holds nothing any more (the frame ended or died). */

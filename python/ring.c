@@ -48,14 +48,15 @@ static PyObject *closed_error(void)
 
 /* ---- owning the handle ---------------------------------------------------- */
 
-/* Try to take the handle for one slice at most; GIL released by the caller. */
-static bool take_slice(struct pyfr_ring *r)
+/* Try to take the handle for one slice at most; GIL released by the caller.
+ * Others than the closer stop waiting once the ring is being closed. */
+static bool take_slice(struct pyfr_ring *r, bool closer)
 {
 	struct timespec until = deadline_in(PYFR_SLICE_MS);
 	bool got = false;
 	pthread_mutex_lock(&r->mu);
 	r->queued++;
-	while (r->busy && !r->closing)
+	while (r->busy && (closer || !r->closing))
 		if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
 			break;
 	r->queued--;
@@ -70,9 +71,10 @@ static bool take_slice(struct pyfr_ring *r)
 
 /*
  * close() sets `closing` and then takes the handle like anyone: a thread that
- * sees `closing` while it waits gives up, except close() itself. A frame's
- * dealloc must not lose a pending signal: it takes the handle without running
- * handlers (@interruptible false); they run at the next chance.
+ * sees `closing` while it waits gives up, except close() itself and a frame's
+ * dealloc (@closer true): that one must give its frame back before the close
+ * (which may still fail), and must not lose a pending signal either, so it
+ * runs no handlers (@interruptible false); they run at the next chance.
  */
 static int take(struct pyfr_ring *r, bool closer, bool interruptible)
 {
@@ -91,7 +93,7 @@ static int take(struct pyfr_ring *r, bool closer, bool interruptible)
 			return -1;
 		}
 		Py_BEGIN_ALLOW_THREADS
-		got = take_slice(r);
+		got = take_slice(r, closer);
 		Py_END_ALLOW_THREADS
 		if (got) {
 			if (!r->closing || closer)
@@ -116,7 +118,7 @@ int pyfr_ring_take(struct pyfr_ring *r)
 
 int pyfr_ring_take_quiet(struct pyfr_ring *r)
 {
-	return take(r, false, false);
+	return take(r, true, false);
 }
 
 static void set_closing(struct pyfr_ring *r, bool closing)
