@@ -7,7 +7,8 @@
 #                                <date>-idle.csv, <date>-machine.csv, <date>.md
 #                                and <date>.png
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
-#                                delivers correct data; exit status 1 otherwise
+#                                delivers correct data, the Python binding's too
+#                                (python_bench.py --quick); exit status 1 otherwise
 #
 #   benchmarks/run.sh --plot benchmarks/results/<date>.csv     redraw a plot
 #   benchmarks/run.sh --targets benchmarks/results/<date>.csv  the targets of
@@ -289,6 +290,7 @@ fi
 
 # --- packages -----------------------------------------------------------------
 need="gcc meson ninja-build pkg-config cmake iceoryx libiceoryx-binding-c-dev"
+need="$need python3-dev python3-numpy python3-zmq" # python_bench.py
 [ "$quick" = 1 ] || need="$need gnuplot-nox"
 missing=""
 for p in $need; do
@@ -368,7 +370,13 @@ fi
 if [ "$quick" = 1 ]; then
 	# shellcheck disable=SC2086
 	"$bench" $iox_arg "$@"
-	exit $?
+	# The Python binding against Python's own transports (python_bench.py).
+	if ninja -C "$build" python-binding >/dev/null 2>&1; then
+		/usr/bin/python3 "$here/python_bench.py" --quick --build "$build"
+	else
+		say "Python binding not built (python3-dev, python3-numpy): python_bench.py skipped"
+	fi
+	exit 0
 fi
 
 mkdir -p "$here/results"
