@@ -4,9 +4,11 @@
     motion.py NAME [--threshold 25] [--min-pixels 16] [--scale 2] [--frames N]
               [--timeout SECONDS]
 
-For every frame, prints the region that moved since the previous frame:
+For every frame, prints the regions that moved since the previous frame,
+largest first (pixels that changed, grouped into 4-connected clusters of
+16x16-pixel cells):
 
-    frame 42: motion x 310-389 y 120-199 (1604 px)
+    frame 42: motion x 310-389 y 120-199 (1604 px), x 8-71 y 440-463 (212 px)
     frame 43: still
 
 The luma of each frame is read straight from the slot (every `scale`-th pixel
@@ -51,15 +53,41 @@ def luma(frame, scale):
     return (y >> 8).astype(np.int16)
 
 
-def moving_region(prev, cur, threshold, min_pixels):
-    """(x0, x1, y0, y1, pixels) of the pixels that changed, or None."""
+def moving_regions(prev, cur, threshold, min_pixels, cell):
+    """[(pixels, x0, x1, y0, y1)] of the clusters of changed pixels, largest first."""
     changed = np.abs(cur - prev) > threshold
-    n = int(np.count_nonzero(changed))
-    if n < min_pixels:
-        return None
-    rows = np.flatnonzero(changed.any(axis=1))
-    cols = np.flatnonzero(changed.any(axis=0))
-    return cols[0], cols[-1], rows[0], rows[-1], n
+    h, w = changed.shape
+    gh, gw = -(-h // cell), -(-w // cell)
+    grid = np.zeros((gh * cell, gw * cell), dtype=bool)
+    grid[:h, :w] = changed
+    counts = grid.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    labels = np.zeros((gh, gw), dtype=np.int32)
+    regions = []
+    for gy, gx in zip(*np.nonzero(counts >= 2)):  # a lone changed pixel is noise
+        if labels[gy, gx]:
+            continue
+        label = len(regions) + 1
+        labels[gy, gx] = label
+        stack, n = [(gy, gx)], 0
+        ys, xs = [], []
+        while stack:  # flood fill over the few moving cells
+            y, x = stack.pop()
+            n += int(counts[y, x])
+            ys.append(y)
+            xs.append(x)
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < gh and 0 <= nx < gw and not labels[ny, nx] and counts[ny, nx] >= 2:
+                    labels[ny, nx] = label
+                    stack.append((ny, nx))
+        if n < min_pixels:
+            continue
+        # The changed pixels' own bounds, within the cluster's cells.
+        y0, y1, x0, x1 = min(ys) * cell, (max(ys) + 1) * cell, min(xs) * cell, (max(xs) + 1) * cell
+        mine = grid[y0:y1, x0:x1] & np.kron(labels[min(ys):max(ys) + 1, min(xs):max(xs) + 1]
+                                            == label, np.ones((cell, cell), dtype=bool))
+        rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
+        regions.append((n, x0 + cols[0], x0 + cols[-1], y0 + rows[0], y0 + rows[-1]))
+    return sorted(regions, reverse=True)
 
 
 def main():
@@ -93,16 +121,17 @@ def main():
             if prev is None:
                 print(f"frame {seq}: first frame, {width}x{height} {fmt}", flush=True)
             else:
-                region = moving_region(prev, cur, args.threshold, args.min_pixels)
-                if region is None:
+                s = args.scale
+                regions = moving_regions(prev, cur, args.threshold, args.min_pixels,
+                                         max(1, 16 // s))
+                if not regions:
                     print(f"frame {seq}: still", flush=True)
                 else:
                     moving += 1
-                    s = args.scale
-                    x0, x1, y0, y1, n = region
-                    print(f"frame {seq}: motion x {x0 * s}-{min(x1 * s + s - 1, width - 1)} "
-                          f"y {y0 * s}-{min(y1 * s + s - 1, height - 1)} ({n} px)",
-                          flush=True)
+                    print(f"frame {seq}: motion " + ", ".join(
+                        f"x {x0 * s}-{min(x1 * s + s - 1, width - 1)} "
+                        f"y {y0 * s}-{min(y1 * s + s - 1, height - 1)} ({n} px)"
+                        for n, x0, x1, y0, y1 in regions[:4]), flush=True)
             prev = cur
         stats = rx.stats()
     print(f"{frames} frames, {moving} with motion, {stats['dropped']} skipped to stay current")
