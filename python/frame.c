@@ -220,7 +220,8 @@ static int check_live(struct pyfr_frame *fr)
 {
 	if (fr->state == PYFR_HELD)
 		return 0;
-	PyErr_Format(PyExc_ValueError, "frame %llu was already ended: its slot is not ours any more",
+	PyErr_Format(PyExc_ValueError,
+		     "frame %llu was already ended: its slot is not ours any more",
 		     (unsigned long long)fr->f.seq);
 	return -1;
 }
@@ -436,7 +437,8 @@ static int settable(struct pyfr_frame *fr, PyObject *v, const char *what, uint64
 	}
 	if (!fr->producer) {
 		PyErr_Format(PyExc_AttributeError,
-			     "frame.%s is read-only: only a producer sets it before publishing", what);
+			     "frame.%s is read-only: only a producer sets it before publishing",
+			     what);
 		return -1;
 	}
 	if (check_live(fr) < 0)

@@ -257,8 +257,8 @@ static PyObject *mod_open(PyObject *self, PyObject *args, PyObject *kw)
 	else if (strcmp(role, "consumer") == 0)
 		r = FR_CONSUMER;
 	else
-		return pyfr_raise_msg(EINVAL, name, "role must be 'producer' or 'consumer', not '%s'",
-				      role);
+		return pyfr_raise_msg(EINVAL, name,
+				      "role must be 'producer' or 'consumer', not '%s'", role);
 	unsigned flags = (latest ? FR_LATEST : 0) | (oldest ? FR_FROM_OLDEST : 0);
 	if (flags && r != FR_CONSUMER)
 		return pyfr_raise_msg(EINVAL, name, "latest and from_oldest are for consumers");
@@ -274,8 +274,9 @@ static PyObject *mod_open(PyObject *self, PyObject *args, PyObject *kw)
 				      "open: latest and from_oldest need a broadcast segment");
 	if (rc == -EBUSY)
 		return pyfr_raise_msg(rc, name,
-				      "open: the %s role is taken (spsc: one of each; broadcast: one "
-				      "producer, up to min(31, slots - 2) consumers; 64 handles)",
+				      "open: the %s role is taken (spsc: one of each; broadcast: "
+				      "one producer, up to min(31, slots - 2) consumers; 64 "
+				      "handles)",
 				      role);
 	if (rc < 0)
 		return pyfr_raise(rc, "open", name);
@@ -345,7 +346,8 @@ static PyObject *peer_dict(const struct fr_peer_info *p)
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
-	if (set_item(d, "index", U64(p->index)) < 0 || set_item(d, "pid", PyLong_FromLong(p->pid)) < 0 ||
+	if (set_item(d, "index", U64(p->index)) < 0 ||
+	    set_item(d, "pid", PyLong_FromLong(p->pid)) < 0 ||
 	    set_item(d, "role", PyUnicode_FromString(pyfr_role_name(p->role))) < 0 ||
 	    set_item(d, "flags", U64(p->flags)) < 0 ||
 	    set_item(d, "latest", PyBool_FromLong(p->flags & FR_LATEST)) < 0 ||
@@ -471,14 +473,16 @@ static int add_exceptions(PyObject *m)
 		return -1;
 	pyfr_invalid = PyErr_NewExceptionWithDoc(
 		"framering.InvalidArgument",
-		"A bad argument (errno EINVAL or ENAMETOOLONG): a framering.Error and a ValueError.",
+		"A bad argument (errno EINVAL or ENAMETOOLONG): a framering.Error and a "
+		"ValueError.",
 		bases, NULL);
 	Py_DECREF(bases);
 	if (!pyfr_invalid)
 		return -1;
 	pyfr_eos = PyErr_NewExceptionWithDoc(
 		"framering.EndOfStream",
-		"The producer closed and every frame was read (an EOFError).", PyExc_EOFError, NULL);
+		"The producer closed and every frame was read (an EOFError).", PyExc_EOFError,
+		NULL);
 	if (!pyfr_eos)
 		return -1;
 	if (PyModule_AddObjectRef(m, "Error", pyfr_error) < 0 ||

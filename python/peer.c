@@ -160,8 +160,9 @@ static int bench_consume(struct fr_ring *r, long warmup)
 		if ((rc = fr_release(r, &f)) < 0)
 			return fail("release", rc);
 		if (counter != n) {
-			fprintf(stderr, "framering-pypeer: frame %" PRIu64 " carries counter %" PRIu64
-				"\n", n, counter);
+			fprintf(stderr,
+				"framering-pypeer: frame %" PRIu64 " carries counter %" PRIu64 "\n",
+				n, counter);
 			return 1;
 		}
 		n++;

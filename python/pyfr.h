@@ -36,7 +36,7 @@ struct pyfr_ring {
 	unsigned role;        /* FR_PRODUCER or FR_CONSUMER */
 	unsigned flags;       /* FR_LATEST, FR_FROM_OLDEST */
 	struct fr_info geo;   /* geometry at open (only its identity fields are used) */
-	pid_t pid;            /* the process that opened it (fork: the child's copy answers ECHILD) */
+	pid_t pid;            /* the process that opened it (a fork() child's copy: ECHILD) */
 
 	/*
 	 * The library lets one thread at a time use a handle. `busy` says one is

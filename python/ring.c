@@ -327,8 +327,8 @@ static PyObject *get_frame(struct pyfr_ring *r, bool claim, PyObject *timeout, u
 			if (left <= 0) {
 				*err = ms == 0 ? -EAGAIN : -ETIMEDOUT;
 				return pyfr_raise_msg(*err, r->name,
-						      "%s: timed out; another thread holds frame %llu "
-						      "of this ring",
+						      "%s: timed out; another thread holds "
+						      "frame %llu of this ring",
 						      what, (unsigned long long)h->f.seq);
 			}
 			int slice = left / 1000000 < PYFR_SLICE_MS ? (int)(left / 1000000) + 1
@@ -345,9 +345,10 @@ static PyObject *get_frame(struct pyfr_ring *r, bool claim, PyObject *timeout, u
 		if (rc == -EAGAIN && ms != 0) {
 			int64_t left = until - now_ns();
 			int slice = 0;
-			if (left > 0)
-				slice = left / 1000000 < PYFR_SLICE_MS ? (int)((left + 999999) / 1000000)
-								       : PYFR_SLICE_MS;
+			if (left > 0 && left / 1000000 < PYFR_SLICE_MS)
+				slice = (int)((left + 999999) / 1000000); /* round up */
+			else if (left > 0)
+				slice = PYFR_SLICE_MS;
 			Py_BEGIN_ALLOW_THREADS
 			rc = slice > 0 ? call(r, claim, &f, slice, flags) : -ETIMEDOUT;
 			if (rc == -ETIMEDOUT || rc == -EINTR)
@@ -509,8 +510,8 @@ static PyObject *ring_stats(struct pyfr_ring *r, PyObject *unused)
 	return Py_BuildValue("{sIsssIsKsKsKsK}", "index", st.index, "role",
 			     pyfr_role_name(st.role), "flags", st.flags, "delivered",
 			     (unsigned long long)st.delivered, "dropped",
-			     (unsigned long long)st.dropped, "cursor", (unsigned long long)st.cursor,
-			     "lag", (unsigned long long)st.lag);
+			     (unsigned long long)st.dropped, "cursor",
+			     (unsigned long long)st.cursor, "lag", (unsigned long long)st.lag);
 }
 
 PyDoc_STRVAR(set_spin_doc,

@@ -117,6 +117,7 @@ def test_iteration_releases_the_previous_frame(pair):
         seqs.append(frame.seq)
         if frame.seq == 1:
             a = frame.array  # still alive when the loop asks for the next frame
+            assert a.size
             with pytest.raises(BufferError):
                 next(rx)
             del a
