@@ -9,6 +9,7 @@ import pytest
 
 np = pytest.importorskip("numpy", reason="python3-numpy is not installed")
 import framering as fr  # noqa: E402
+from frtest import wait_for  # noqa: E402
 
 
 def test_a_wait_releases_the_gil(name):
@@ -61,27 +62,32 @@ def test_threads_sharing_one_ring(name):
 
 
 def test_info_from_another_thread_during_a_wait(name):
-    with fr.create(name, width=8, height=8) as cam, fr.open(name, "consumer") as rx:
-        outcome = []
+    """A thread waiting forever does not lock the others out of the ring: it
+    lets queued calls have the handle between two slices of its wait."""
+    with fr.create(name, width=8, height=8) as cam:
+        rx = fr.open(name, "consumer")
+        outcome, infos = [], []
 
         def waiter():
             try:
-                rx.acquire(3.0)
-            except TimeoutError:
-                outcome.append("timeout")
+                rx.acquire(None)
+            except ValueError:  # closed below
+                outcome.append("closed")
+
+        def asker():
+            for _ in range(3):
+                infos.append(rx.info()["consumer_waits"])
 
         t = threading.Thread(target=waiter)
         t.start()
-        time.sleep(0.1)
-        # The waiter lets others have the handle between two slices of its
-        # wait, so each call gets in within about a slice (0.25 s).
-        for _ in range(3):
-            start = time.monotonic()
-            assert rx.info()["consumer_waits"] >= 1
-            assert time.monotonic() - start < 1.0
-        t.join(10)
-        assert outcome == ["timeout"]
-        cam.close()
+        wait_for(lambda: cam.info()["consumer_waits"] >= 1, what="the waiter to wait")
+        a = threading.Thread(target=asker)
+        a.start()
+        a.join(30)  # bounded: a lock-out fails here instead of hanging
+        assert not a.is_alive() and len(infos) == 3 and t.is_alive()
+        rx.close()
+        t.join(30)
+        assert outcome == ["closed"]
 
 
 def test_close_from_another_thread_ends_a_wait(name):
@@ -98,11 +104,9 @@ def test_close_from_another_thread_ends_a_wait(name):
         t = threading.Thread(target=waiter)
         t.start()
         time.sleep(0.1)
-        start = time.monotonic()
         rx.close()
-        t.join(10)
-        assert not t.is_alive() and "closed ring" in result[0]
-        assert time.monotonic() - start < 2.0 and rx.closed
+        t.join(30)
+        assert not t.is_alive() and "closed ring" in result[0] and rx.closed
 
 
 def test_second_frame_waits_for_another_threads_frame(name):
@@ -150,10 +154,8 @@ def test_a_signal_handler_interrupts_a_wait(name):
     try:
         with fr.create(name, width=8, height=8) as cam, fr.open(name, "consumer") as rx:
             signal.setitimer(signal.ITIMER_REAL, 0.2)
-            start = time.monotonic()
             with pytest.raises(Interrupted):
-                rx.acquire(None)
-            assert time.monotonic() - start < 2.0
+                rx.acquire(60.0)  # a TimeoutError after 60 s would fail the test
             # The ring is fine afterwards.
             cam.claim(0).publish()
             rx.acquire(0).release()
