@@ -514,6 +514,25 @@ static PyObject *ring_stats(struct pyfr_ring *r, PyObject *unused)
 			     (unsigned long long)st.cursor, "lag", (unsigned long long)st.lag);
 }
 
+PyDoc_STRVAR(fileno_doc,
+	     "fileno() -> int\n\nAn fd for event loops (fr_fd): readable when this ring may have\n"
+	     "work. When it is, call acquire(timeout=0) (or claim(timeout=0)) until\n"
+	     "TimeoutError; only that re-arms it. Readiness may be spurious. The fd\n"
+	     "belongs to the ring (close() closes it). asyncio:\n"
+	     "loop.add_reader(ring.fileno(), callback).");
+
+static PyObject *ring_fileno(struct pyfr_ring *r, PyObject *unused)
+{
+	(void)unused;
+	if (pyfr_ring_take(r) < 0)
+		return NULL;
+	int fd = fr_fd(r->ring);
+	pyfr_ring_give(r);
+	if (fd < 0)
+		return pyfr_raise(fd, "fileno", r->name);
+	return PyLong_FromLong(fd);
+}
+
 PyDoc_STRVAR(set_spin_doc,
 	     "set_spin(ns)\n\nHow long a wait spins before it sleeps: 0 sleeps at once, -1 never\n"
 	     "sleeps (busy-waits; dedicated cores only).");
@@ -608,6 +627,7 @@ static PyMethodDef ring_methods[] = {
 	{ "info", (PyCFunction)ring_info, METH_NOARGS, info_doc },
 	{ "stats", (PyCFunction)ring_stats, METH_NOARGS, stats_doc },
 	{ "set_spin", (PyCFunction)ring_set_spin, METH_O, set_spin_doc },
+	{ "fileno", (PyCFunction)ring_fileno, METH_NOARGS, fileno_doc },
 	{ "open_from", (PyCFunction)(void (*)(void))ring_open_from, METH_VARARGS | METH_KEYWORDS,
 	  open_from_doc },
 	{ "__enter__", (PyCFunction)ring_enter, METH_NOARGS, NULL },
