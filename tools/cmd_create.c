@@ -12,7 +12,8 @@
 static const char help[] =
 	"Usage: framering create NAME --size WxH [OPTIONS]\n"
 	"\n"
-	"Create the shared-memory segment NAME (under /dev/shm) for frames of one geometry.\n"
+	"Create the shared-memory segment NAME (in /dev/shm, or --dir DIR) for frames of\n"
+	"one geometry.\n"
 	"\n"
 	"Options:\n"
 	"  -m, --mode MODE        spsc (default: one producer, one consumer),\n"
@@ -27,6 +28,8 @@ static const char help[] =
 	"                         the largest JPEG of that size\n"
 	"      --perm MODE        octal file mode, exactly (default 0600)\n"
 	"      --replace-stale    replace a segment of that name whose users are all dead\n"
+	"      --dir DIR          make it in DIR (a tmpfs, a volume containers share)\n"
+	"                         instead of /dev/shm; the same as FRAMERING_DIR=DIR\n"
 	"  -q, --quiet            print nothing on success\n"
 	"  -h, --help             this help\n";
 
@@ -44,6 +47,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 	static const struct option longopts[] = {
 		SEG_PARAMS_LONGOPTS,
 		{ "replace-stale", no_argument, NULL, 'R' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -57,6 +61,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 	while (!rc && (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'R': o->seg.cfg.flags |= FR_CREATE_REPLACE_STALE; break;
+		case 'D': rc = opt_dir("create", optarg); break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);
 		default:

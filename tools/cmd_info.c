@@ -31,6 +31,7 @@ static const char help[] =
 	"      --wait[=SEC] when NAME does not exist yet, wait for it to appear: up to\n"
 	"                   SEC seconds (then fail), or without a limit. Ctrl-C or\n"
 	"                   SIGTERM during the wait: status 130 or 143, nothing printed\n"
+	"      --dir DIR    NAME is in DIR, not /dev/shm (the same as FRAMERING_DIR=DIR)\n"
 	"  -h, --help       this help\n";
 
 /* What the command line asked for. */
@@ -53,6 +54,7 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		{ "watch", no_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "wait", optional_argument, NULL, 'W' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -66,6 +68,7 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		case 'w': o->watching = true; break;
 		case 'q': o->quiet = true; break;
 		case 'W': rc = opt_wait("info", optarg, argv[optind], &o->wait); break;
+		case 'D': rc = opt_dir("info", optarg); break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("info", argv, c);
 		}

@@ -1,4 +1,4 @@
-/* framering ls: every framering segment under /dev/shm. */
+/* framering ls: every framering segment in the segment directory (/dev/shm, --dir). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,13 +11,14 @@
 #include "framering.h"
 #include "json.h"
 #include "opts.h"
+#include "seg.h"
 #include "shmdir.h"
 #include "tool.h"
 
 static const char help[] =
 	"Usage: framering ls [OPTIONS]\n"
 	"\n"
-	"List the framering segments under /dev/shm with mode, geometry, fill,\n"
+	"List the framering segments in /dev/shm (or --dir DIR) with mode, geometry, fill,\n"
 	"frames published, peers (alive/attached) and state: live (someone attached),\n"
 	"idle (nobody attached), ended (every producer closed) or stale (all users\n"
 	"and the creator are dead: 'framering rm --stale' removes it). Other files\n"
@@ -25,6 +26,7 @@ static const char help[] =
 	"\n"
 	"Options:\n"
 	"  -j, --json   print a JSON array\n"
+	"      --dir DIR  list DIR instead of /dev/shm (the same as FRAMERING_DIR=DIR)\n"
 	"  -h, --help   this help\n";
 
 /* What the command line asked for. */
@@ -46,20 +48,24 @@ static int ls_parse(int argc, char **argv, struct ls_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, rc = TOOL_OK;
 
 	*o = (struct ls_opts){ .as_json = false };
 	opt_reset();
-	while ((c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->as_json = true; break;
+		case 'D': rc = opt_dir("ls", optarg); break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("ls", argv, c);
 		}
 	}
+	if (rc)
+		return rc;
 	if (optind < argc)
 		return opt_usage_error("ls", "unexpected argument '%s'", argv[optind]);
 	return TOOL_OK;
@@ -72,13 +78,13 @@ static void listing_free(struct listing *l)
 	shm_list_free(l->names);
 }
 
-/* Every name under /dev/shm, read with fr_stat (what is not a segment fails it). */
+/* Every name in the segment directory, read with fr_stat (what is not a segment fails it). */
 static int listing_read(struct listing *l)
 {
 	int rc = shm_list(&l->names, &l->n);
 
 	if (rc)
-		return tool_failf("ls: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
+		return seg_dir_fail("ls", rc);
 	l->infos = calloc(l->n ? l->n : 1, sizeof(*l->infos));
 	l->status = calloc(l->n ? l->n : 1, sizeof(*l->status));
 	if (!l->infos || !l->status)

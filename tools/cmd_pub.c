@@ -36,6 +36,8 @@ static const char help[] =
 	"                         the pattern never ends)\n"
 	"  -l, --loop             start the source again at its end\n"
 	"      --quality Q        JPEG quality when the pattern feeds a jpeg segment (90)\n"
+	"      --dir DIR          NAME is (or is made) in DIR, not /dev/shm (the same\n"
+	"                         as FRAMERING_DIR=DIR)\n"
 	"      --label TEXT       start the status and summary lines with TEXT\n"
 	"  -q, --quiet            no status line (the final summary still prints)\n"
 	"  -h, --help             this help\n"
@@ -79,6 +81,7 @@ static int pub_parse(int argc, char **argv, struct pub_opts *o)
 		{ "loop", no_argument, NULL, 'l' },
 		{ "quality", required_argument, NULL, 'Q' },
 		{ "label", required_argument, NULL, 'T' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		SEG_PARAMS_LONGOPTS,
@@ -98,6 +101,7 @@ static int pub_parse(int argc, char **argv, struct pub_opts *o)
 		case 'l': o->loop = true; break;
 		case 'Q': rc = opt_u32("pub", "--quality", optarg, 1, 100, &o->quality); break;
 		case 'T': o->label = optarg; break;
+		case 'D': rc = opt_dir("pub", optarg); break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);
 		default:
@@ -167,9 +171,9 @@ static int attach(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint3
 			rc = fr_open(o->name, FR_PRODUCER, &run->ring);
 	}
 	if (rc == -ENOENT)
-		return tool_failf("pub %s: no such segment (create it with 'framering create', "
+		return tool_failf("pub %s: no such segment%s (create it with 'framering create', "
 				  "or give --size and --format)",
-				  o->shown);
+				  o->shown, seg_dir_note());
 	if (rc)
 		return seg_fail("pub", o->shown, rc);
 	/* Now attached: the live geometry and counters. */

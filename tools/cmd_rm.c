@@ -16,8 +16,8 @@ static const char help[] =
 	"       framering rm --stale [NAME...]\n"
 	"\n"
 	"Remove framering segments. Processes attached to a removed segment keep\n"
-	"working; new ones cannot open it. Files under /dev/shm that are not\n"
-	"framering segments are never removed.\n"
+	"working; new ones cannot open it. Files in /dev/shm (or --dir DIR) that are\n"
+	"not framering segments are never removed.\n"
 	"\n"
 	"Options:\n"
 	"      --stale    remove the segments (every one, or those NAMEs) whose users\n"
@@ -25,6 +25,7 @@ static const char help[] =
 	"                 made by 'framering create' and not in use yet is stale too.\n"
 	"  -f, --force    remove even when live processes are attached\n"
 	"  -q, --quiet    do not print what was removed (with --stale)\n"
+	"      --dir DIR  the segments in DIR instead of /dev/shm (as FRAMERING_DIR=DIR)\n"
 	"  -h, --help     this help\n";
 
 /* What the command line asked for. */
@@ -41,22 +42,26 @@ static int rm_parse(int argc, char **argv, struct rm_opts *o)
 		{ "stale", no_argument, NULL, 'S' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, rc = TOOL_OK;
 
 	*o = (struct rm_opts){ .stale = false };
 	opt_reset();
-	while ((c = getopt_long(argc, argv, ":fqh", longopts, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":fqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': o->stale = true; break;
 		case 'f': o->force = true; break;
 		case 'q': o->quiet = true; break;
+		case 'D': rc = opt_dir("rm", optarg); break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("rm", argv, c);
 		}
 	}
+	if (rc)
+		return rc;
 	o->names = argv + optind;
 	o->nnames = argc - optind;
 	if (!o->stale && !o->nnames)
@@ -104,7 +109,7 @@ static int remove_stale_named(const struct rm_opts *o, struct fr_info *info)
 	return status;
 }
 
-/* rm --stale: every stale segment under /dev/shm. */
+/* rm --stale: every stale segment in the segment directory. */
 static int remove_stale_all(const struct rm_opts *o, struct fr_info *info)
 {
 	char **names;
@@ -112,7 +117,7 @@ static int remove_stale_all(const struct rm_opts *o, struct fr_info *info)
 	int rc = shm_list(&names, &n), status = TOOL_OK;
 
 	if (rc)
-		return tool_failf("rm --stale: cannot list %s: %s", SHM_DIR, fr_strerror(rc));
+		return seg_dir_fail("rm --stale", rc);
 	for (size_t i = 0; i < n; i++)
 		if (remove_if_stale(names[i], info, false, o->quiet))
 			status = TOOL_FAIL;

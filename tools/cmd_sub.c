@@ -37,6 +37,7 @@ static const char help[] =
 	"  -t, --timeout SEC   fail when no frame arrives for SEC seconds (default: wait)\n"
 	"      --wait[=SEC]    when NAME does not exist yet, wait for it to appear: up\n"
 	"                      to SEC seconds (then fail), or without a limit\n"
+	"      --dir DIR       NAME is in DIR, not /dev/shm (the same as FRAMERING_DIR=DIR)\n"
 	"      --label TEXT    start the status and summary lines with TEXT\n"
 	"  -q, --quiet         no status line (the final summary still prints)\n"
 	"  -h, --help          this help\n"
@@ -79,6 +80,7 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		{ "latest", no_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", optional_argument, NULL, 'W' },
+		{ "dir", required_argument, NULL, 'D' },
 		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -104,6 +106,7 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		case 'L': o->latest = true; break;
 		case 't': rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &o->timeout); break;
 		case 'W': rc = opt_wait("sub", optarg, argv[optind], &o->wait); break;
+		case 'D': rc = opt_dir("sub", optarg); break;
 		case 'T': o->label = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);

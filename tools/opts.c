@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "framering.h"
 #include "tool.h"
@@ -165,6 +166,20 @@ int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format
 	}
 	*format = (uint32_t)f;
 	return TOOL_OK;
+}
+
+int opt_dir(const char *cmd, const char *dir)
+{
+	char *abs = realpath(dir, NULL); /* the library wants an absolute path */
+	struct stat st;
+
+	if (!abs)
+		return tool_failf("%s: --dir %s: %s", cmd, dir, strerror(errno));
+	int rc = stat(abs, &st) ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (!rc && setenv("FRAMERING_DIR", abs, 1))
+		rc = errno;
+	free(abs);
+	return rc ? tool_failf("%s: --dir %s: %s", cmd, dir, strerror(rc)) : TOOL_OK;
 }
 
 static const char *const mode_names[] = { [FR_SPSC] = "spsc",

@@ -29,6 +29,13 @@ int opt_perm(const char *cmd, const char *opt, const char *s, uint32_t *perm);
  */
 int opt_wait(const char *cmd, const char *arg, const char *next, double *seconds);
 
+/*
+ * --dir DIR: where named segments live, for this process. Sets FRAMERING_DIR
+ * (which the library reads, see fr_segment_dir()) to DIR made absolute.
+ * TOOL_OK, or TOOL_FAIL after reporting a DIR that is not a directory.
+ */
+int opt_dir(const char *cmd, const char *dir);
+
 /* Name of a mode ("spsc", ...) or "?" */
 const char *opt_mode_name(uint32_t mode);
 

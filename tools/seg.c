@@ -136,6 +136,17 @@ void seg_print_line(FILE *out, const char *shown, const struct fr_info *info)
 		info->perms & 07777);
 }
 
+const char *seg_dir_note(void)
+{
+	static char note[4200];
+	const char *dir = fr_segment_dir();
+
+	if (!strcmp(dir, "/dev/shm"))
+		return "";
+	snprintf(note, sizeof(note), " in %s", dir);
+	return note;
+}
+
 int seg_stat_wait(const char *cmd, const char *name, const char *shown, double seconds,
 		  struct fr_info *info)
 {
@@ -147,8 +158,8 @@ int seg_stat_wait(const char *cmd, const char *name, const char *shown, double s
 			return rc ? seg_fail(cmd, shown, rc) : TOOL_OK;
 		double left = seconds - (double)(now_ns() - start) / 1e9;
 		if (left <= 0)
-			return tool_failf("%s %s: no such segment after waiting %g s", cmd, shown,
-					  seconds);
+			return tool_failf("%s %s: no such segment%s after waiting %g s", cmd,
+					  shown, seg_dir_note(), seconds);
 		/*
 		 * Polling: simple, and right wherever shm_open keeps its names.
 		 * 50 ms is short next to any start-up worth waiting for, and a
@@ -166,7 +177,7 @@ int seg_fail(const char *cmd, const char *shown, int err)
 {
 	switch (err) {
 	case -ENOENT:
-		return tool_failf("%s %s: no such segment", cmd, shown);
+		return tool_failf("%s %s: no such segment%s", cmd, shown, seg_dir_note());
 	case -EPROTO:
 		return tool_failf("%s %s: not a framering segment "
 				  "(or an incompatible or damaged one)",
@@ -178,21 +189,37 @@ int seg_fail(const char *cmd, const char *shown, int err)
 				  cmd, shown, strcmp(cmd, "pub") ? "consumer" : "producer",
 				  FR_MAX_BROADCAST_CONSUMERS);
 	case -ENOSPC: {
+		const char *dir = fr_segment_dir();
 		struct statvfs vfs;
-		if (statvfs("/dev/shm", &vfs) == 0)
-			return tool_failf("%s %s: no room in /dev/shm (%.1f MB free; "
-					  "in a container, raise --shm-size)",
-					  cmd, shown,
-					  (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
-		return tool_failf("%s %s: no room in /dev/shm", cmd, shown);
+		bool shm = !strcmp(dir, "/dev/shm");
+		if (statvfs(dir, &vfs) == 0)
+			return tool_failf("%s %s: no room in %s (%.1f MB free%s; "
+					  "see 'framering doctor')",
+					  cmd, shown, dir,
+					  (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6,
+					  shm ? "; in a container, raise --shm-size" : "");
+		return tool_failf("%s %s: no room in %s", cmd, shown, dir);
 	}
 	case -EEXIST:
 		return tool_failf("%s %s: segment exists (remove it with 'framering rm %s')", cmd,
 				  shown, shown);
+	case -EINVAL:
+		if (fr_segment_dir()[0] != '/')
+			return seg_dir_fail(cmd, -EINVAL);
+		/* fall through */
 	default: {
 		char what[FR_NAME_MAX + 32];
 		snprintf(what, sizeof(what), "%s %s", cmd, shown);
 		return tool_fail(what, err);
 	}
 	}
+}
+
+int seg_dir_fail(const char *cmd, int err)
+{
+	const char *dir = fr_segment_dir();
+
+	if (err == -EINVAL && dir[0] != '/')
+		return tool_failf("%s: FRAMERING_DIR=%s: not an absolute path", cmd, dir);
+	return tool_failf("%s: cannot list %s: %s", cmd, dir, fr_strerror(err));
 }

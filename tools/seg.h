@@ -63,7 +63,16 @@ void seg_print_line(FILE *out, const char *shown, const struct fr_info *info);
 int seg_stat_wait(const char *cmd, const char *name, const char *shown, double seconds,
 		  struct fr_info *info);
 
+/* " in DIR" when named segments live elsewhere than /dev/shm (--dir, FRAMERING_DIR), or "". */
+const char *seg_dir_note(void);
+
 /* Report a failed fr_open/fr_stat/fr_create of @shown by @cmd. Returns TOOL_FAIL. */
 int seg_fail(const char *cmd, const char *shown, int err);
+
+/*
+ * Report that the segment directory (fr_segment_dir()) cannot be listed, or
+ * that FRAMERING_DIR is not an absolute path (@err -EINVAL). Returns TOOL_FAIL.
+ */
+int seg_dir_fail(const char *cmd, int err);
 
 #endif /* FRAMERING_SEG_H */

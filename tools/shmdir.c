@@ -1,4 +1,4 @@
-/* Listing /dev/shm: see shmdir.h. */
+/* Listing the segment directory: see shmdir.h. */
 #include "shmdir.h"
 
 #include <dirent.h>
@@ -27,12 +27,15 @@ void shm_list_free(char **names)
 
 int shm_list(char ***names, size_t *count)
 {
-	DIR *dir = opendir(SHM_DIR);
+	const char *path = fr_segment_dir();
 	char **list = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	int rc = 0;
 
+	if (path[0] != '/')
+		return -EINVAL;
+	DIR *dir = opendir(path);
 	if (!dir)
 		return -errno;
 	while ((de = readdir(dir))) {
