@@ -2,7 +2,11 @@
 # The framering command and issue 12, end to end: cli_fd_test.sh FRAMERING JPEG_CHECK
 #   --dir: segments in a plain directory (as two containers sharing a volume
 #   would have them): create, pub, sub, ls, rm and rm --stale there, nothing
-#   in /dev/shm.
+#   in /dev/shm;
+#   pub --anonymous --serve PATH: sub/info/pub --via PATH get the segment, the
+#   frames and the snapshots are right, nothing is ever in /dev/shm, and after
+#   a SIGKILL nothing is left but the socket, which the next server replaces;
+#   a socket path that is no server's, or a server that sends garbage: one line.
 # Every wait is bounded; nothing is timed.
 set -u
 fr=$(realpath "$1")
@@ -84,6 +88,44 @@ no_shm() {
 	done
 }
 
+# memfd_users LABEL: processes holding the anonymous segment LABEL (fd or mapping).
+memfd_users() {
+	{
+		find /proc/[0-9]*/fd -lname "/memfd:$1 *" 2>/dev/null | cut -d/ -f3
+		grep -l -s -F "/memfd:$1 " /proc/[0-9]*/maps | cut -d/ -f3
+	} | sort -u | wc -l
+}
+
+# serve_garbage KIND PATH: a server that is not framering's, for one client:
+# "text" sends text, "fd" a file's fd with framering's tag. Returns once it listens.
+serve_garbage() {
+	python3 - "$1" "$2" >"$tmp/garbage.out" <<'EOF' &
+import socket, sys
+kind, path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(4)
+s.settimeout(60)
+print("ready", flush=True)
+c, _ = s.accept()
+if kind == "text":
+    c.sendall(b"hello, this is not framering\n")
+else:
+    with open("/proc/self/status", "rb") as f:
+        socket.send_fds(c, [b"FRfd"], [f.fileno()])
+c.close()
+s.close()
+EOF
+	garbage=$!
+	bgpids+=("$garbage")
+	local i
+	for i in $(seq 200); do
+		grep -q ready "$tmp/garbage.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "the garbage server ($1) never listened"
+}
+
 # ---- --dir: segments in a plain directory, as on a volume two containers share ----
 vol="$tmp/vol"
 mkdir "$vol"
@@ -140,13 +182,131 @@ run 1 "FRAMERING_DIR relative" -- env FRAMERING_DIR=vol "$fr" ls
 one_line "FRAMERING_DIR relative" "not an absolute path"
 no_shm "--dir"
 
+# ---- an anonymous segment served on a socket; sub, info and pub --via --------
+sock="$tmp/cam.sock"
+anon="$seg-anon"
+"$fr" pub "$anon" --anonymous --serve "$sock" --source pattern --size 320x240 --mode mpmc \
+	--slots 8 --count 300 --fps 0 --quiet 2>"$tmp/apub.err" &
+apub=$!
+bgpids+=("$apub")
+# info waits for the server (which may not listen yet) and reports the segment.
+run 0 "info --via --wait" -- timeout 60 "$fr" info --via "$sock" --wait=30 --json
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert (d["name"], d["mode"], d["width"], d["height"], d["format"]) == \
+    (sys.argv[2], "mpmc", 320, 240, "bgr24"), d
+assert any(p["role"] == "producer" and p["alive"] for p in d["peers"]), d["peers"]
+' "$tmp/out" "$sock" || fail "info --via --json: $(head -c 600 "$tmp/out")"
+run 0 "info --via" -- "$fr" info --via "$sock"
+grep -q "320x240 bgr24" "$tmp/out" || fail "info --via: $(cat "$tmp/out")"
+[ -S "$sock" ] || fail "pub --serve: $sock is not a socket"
+[ "$(stat -c %a "$sock")" = 600 ] || fail "pub --serve: socket mode $(stat -c %a "$sock"), not 600"
+[ "$(memfd_users "$anon")" -ge 1 ] || fail "pub --anonymous: no process holds memfd:$anon"
+no_shm "pub --anonymous"
+run 0 "sub --via" -- timeout 60 "$fr" sub --via "$sock" --jpeg "$tmp/asnap" --every 100 --quiet --timeout 60
+grep -q "summary: 300 frames.*drops 0, 3 JPEGs.*end of stream" "$tmp/err" || fail "sub --via: $(cat "$tmp/err")"
+snapshots "$tmp/asnap" 320x240 0 100 200
+wait "$apub" || fail "pub --anonymous --serve exited $?: $(cat "$tmp/apub.err")"
+grep -q "summary: 300 frames.*served to 3 clients" "$tmp/apub.err" ||
+	fail "pub --serve summary: $(cat "$tmp/apub.err")"
+[ -e "$sock" ] && fail "pub --serve left $sock behind"
+[ "$(memfd_users "$anon")" -eq 0 ] || fail "memfd:$anon still held after every process ended"
+no_shm "sub --via"
+
+# A second producer attaches --via; the consumer gets every frame of both, then the end.
+mp="$seg-mp"
+"$fr" pub "$mp" --anonymous --serve "$sock" --source pattern --size 64x48 --format gray8 \
+	--mode mpmc --slots 8 --fps 50 --quiet 2>"$tmp/mpub.err" &
+mpub=$!
+bgpids+=("$mpub")
+"$fr" sub --via "$sock" --wait=30 --quiet --timeout 60 2>"$tmp/msub.err" &
+msub=$!
+bgpids+=("$msub")
+wait_consumers 1 --via "$sock" --wait=30
+run 0 "pub --via" -- timeout 60 "$fr" pub --via "$sock" --wait=30 --source pattern --count 50 --fps 0 --quiet
+grep -q "summary: 50 frames" "$tmp/err" || fail "pub --via: $(cat "$tmp/err")"
+run 1 "pub --via, another size" -- "$fr" pub --via "$sock" --source pattern --size 640x480 --count 1
+one_line "pub --via, another size" "the segment holds 64x48 gray8 frames"
+kill -TERM "$mpub"
+wait "$mpub" || fail "pub --serve after SIGTERM exited $?: $(cat "$tmp/mpub.err")"
+timeout 60 tail --pid="$msub" -f /dev/null || fail "sub --via goes on after both producers closed"
+wait "$msub" || fail "sub --via of two producers exited $?: $(cat "$tmp/msub.err")"
+served=$(sed -nE 's/.*summary: ([0-9]+) frames.*/\1/p' "$tmp/mpub.err")
+got=$(sed -nE 's/.*summary: ([0-9]+) frames.*end of stream.*/\1/p' "$tmp/msub.err")
+[ -n "$served" ] && [ "${got:-x}" = $((served + 50)) ] ||
+	fail "sub --via got ${got:-?} frames, the producers published ${served:-?} + 50: $(cat "$tmp/msub.err")"
+[ -e "$sock" ] && fail "pub --serve left $sock behind after SIGTERM"
+no_shm "pub --via"
+
+# ---- SIGKILL: nothing left but the socket, which the next server replaces ------
+kill9="$seg-kill"
+"$fr" pub "$kill9" --anonymous --serve "$sock" --source pattern --size 64x48 --format gray8 \
+	--mode broadcast --slots 8 --fps 100 --quiet 2>/dev/null &
+kpub=$!
+bgpids+=("$kpub")
+"$fr" sub --via "$sock" --wait=30 --quiet 2>"$tmp/ksub.err" &
+ksub=$!
+bgpids+=("$ksub")
+wait_consumers 1 --via "$sock" --wait=30
+run 1 "a second broadcast producer --via" -- "$fr" pub --via "$sock" --source pattern --count 1
+one_line "a second broadcast producer --via" "no room for another producer"
+run 1 "pub --serve where a server listens" -- "$fr" pub --anonymous --serve "$sock" \
+	--source pattern --size 64x48 --count 1
+one_line "pub --serve where a server listens" "a server is listening there already"
+kill -KILL "$kpub"
+wait "$kpub" 2>/dev/null
+kill -TERM "$ksub"
+wait "$ksub" || fail "sub --via after its server was killed exited $?: $(cat "$tmp/ksub.err")"
+[ -S "$sock" ] || fail "after SIGKILL: the socket $sock is gone (expected to stay)"
+[ "$(memfd_users "$kill9")" -eq 0 ] || fail "after SIGKILL: memfd:$kill9 is still held"
+no_shm "SIGKILL"
+run 1 "sub --via the socket of a killed server" -- "$fr" sub --via "$sock"
+one_line "sub --via the socket of a killed server" "connection refused"
+run 0 "pub --serve replaces the stale socket" -- timeout 60 "$fr" pub "$seg-again" --anonymous \
+	--serve "$sock" --source pattern --size 64x48 --format gray8 --mode mpmc --slots 8 --count 2 \
+	--fps 0 --quiet
+[ -e "$sock" ] && fail "pub --serve over a stale socket left $sock behind"
+
+# ---- sockets that are no framering server's: one line each ------------------------
+: >"$tmp/plain"
+run 1 "sub --via a regular file" -- "$fr" sub --via "$tmp/plain"
+one_line "sub --via a regular file" "not a socket"
+run 1 "pub --serve over a regular file" -- "$fr" pub --anonymous --serve "$tmp/plain" \
+	--source pattern --size 64x48 --count 1
+one_line "pub --serve over a regular file" "exists and is not a socket"
+[ -f "$tmp/plain" ] || fail "pub --serve removed a regular file"
+run 1 "info --via a missing socket" -- "$fr" info --via "$tmp/none.sock"
+one_line "info --via a missing socket" "no such socket"
+run 1 "info --via --wait=0.3 a missing socket" -- timeout 60 "$fr" info --via "$tmp/none.sock" --wait=0.3
+one_line "info --via --wait=0.3" "no server after waiting 0.3 s"
+serve_garbage text "$tmp/g1.sock"
+run 1 "sub --via a server that sends text" -- timeout 60 "$fr" sub --via "$tmp/g1.sock"
+one_line "sub --via a server that sends text" "sent no framering segment"
+wait "$garbage"
+serve_garbage fd "$tmp/g2.sock"
+run 1 "info --via a server that sends another fd" -- timeout 60 "$fr" info --via "$tmp/g2.sock"
+one_line "info --via a server that sends another fd" "not a framering segment"
+wait "$garbage"
+run 2 "--anonymous without --serve" -- "$fr" pub --anonymous --source pattern --size 64x48
+run 2 "sub --via and a NAME" -- "$fr" sub --via "$sock" "$seg"
+run 2 "info --via and --dir" -- "$fr" info --via "$sock" --dir "$vol"
+run 2 "pub --via and --anonymous" -- "$fr" pub --via "$sock" --anonymous --source pattern
+run 2 "pub --wait without --via" -- "$fr" pub "$seg" --wait=1 --source pattern
+run 2 "--serve with a path too long" -- "$fr" pub --anonymous --serve "$tmp/$(printf 'x%.0s' $(seq 120))" \
+	--source pattern --size 64x48
+no_shm "bad sockets"
+
 # ---- --help ---------------------------------------------------------------------------
 for cmd in create info ls pub sub rm; do
 	"$fr" "$cmd" --help | grep -q -- "--dir DIR" || fail "$cmd --help does not tell of --dir"
+done
+for cmd in info pub sub; do
+	"$fr" "$cmd" --help | grep -q -- "--via PATH" || fail "$cmd --help does not tell of --via"
 done
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"
 	exit 1
 fi
-echo "all CLI checks of --dir passed"
+echo "all CLI checks of --dir and --anonymous/--serve/--via passed"

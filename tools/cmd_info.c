@@ -6,17 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "describe.h"
 #include "framering.h"
 #include "json.h"
 #include "opts.h"
 #include "seg.h"
+#include "serve.h"
 #include "stats.h"
 #include "tool.h"
 
 static const char help[] =
 	"Usage: framering info NAME [OPTIONS]\n"
+	"       framering info --via PATH [OPTIONS]\n"
 	"\n"
 	"Show a segment's mode, geometry, capacity, memory, ring positions and fill,\n"
 	"frame counters and attached processes (pid, role, alive or dead). It reads\n"
@@ -30,14 +33,19 @@ static const char help[] =
 	"  -q, --quiet      with --watch: no status line, only the final summary\n"
 	"      --wait[=SEC] when NAME does not exist yet, wait for it to appear: up to\n"
 	"                   SEC seconds (then fail), or without a limit. Ctrl-C or\n"
-	"                   SIGTERM during the wait: status 130 or 143, nothing printed\n"
+	"                   SIGTERM during the wait: status 130 or 143, nothing printed.\n"
+	"                   With --via: wait for a server on PATH\n"
+	"      --via PATH   no NAME: the segment served on the Unix socket PATH by\n"
+	"                   'framering pub --serve'; --watch stops once every process\n"
+	"                   of the segment is gone\n"
 	"      --dir DIR    NAME is in DIR, not /dev/shm (the same as FRAMERING_DIR=DIR)\n"
 	"  -h, --help       this help\n";
 
 /* What the command line asked for. */
 struct info_opts {
-	const char *name;
-	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	const char *name;            /* or NULL with --via */
+	const char *via;             /* socket path, or NULL */
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/', or the socket path */
 	double wait;                 /* see opt_wait() */
 	bool as_json, watching, quiet;
 	bool help; /* --help: printed, nothing else to do */
@@ -55,10 +63,12 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "wait", optional_argument, NULL, 'W' },
 		{ "dir", required_argument, NULL, 'D' },
+		{ "via", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc = TOOL_OK;
+	bool dir_given = false;
 
 	*o = (struct info_opts){ .as_json = false };
 	opt_reset();
@@ -68,12 +78,20 @@ static int info_parse(int argc, char **argv, struct info_opts *o)
 		case 'w': o->watching = true; break;
 		case 'q': o->quiet = true; break;
 		case 'W': rc = opt_wait("info", optarg, argv[optind], &o->wait); break;
-		case 'D': rc = opt_dir("info", optarg); break;
+		case 'D':
+			rc = opt_dir("info", optarg);
+			dir_given = true;
+			break;
+		case 'U': rc = serve_path_check("info", "--via", o->via = optarg); break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("info", argv, c);
 		}
 	}
-	if (rc || (rc = opt_one_name("info", argc, argv, &o->name)))
+	if (rc)
+		return rc;
+	if (o->via)
+		return via_args("info", argc, argv, dir_given, o->via, o->shown, sizeof(o->shown));
+	if ((rc = opt_one_name("info", argc, argv, &o->name)))
 		return rc;
 	tool_display_name(o->name, o->shown, sizeof(o->shown));
 	return TOOL_OK;
@@ -131,8 +149,13 @@ static void print_status(const struct info_opts *o, const struct fr_info *info,
 			info->slots, info->dropped, info->live_peers, describe_state(info));
 }
 
-/* Once a second until a signal or the segment goes: a status line, then a summary. */
-static int watch(const struct info_opts *o, struct fr_info *info)
+/*
+ * Once a second until a signal or the segment goes: a status line, then a
+ * summary. @fd: the segment received --via PATH, or -1 (by name). A segment
+ * held by fd cannot go (this fd keeps it): the watch ends once every process
+ * that used it is gone.
+ */
+static int watch(const struct info_opts *o, int fd, struct fr_info *info)
 {
 	struct fr_info *prev = malloc(sizeof(*prev));
 	uint64_t start = now_ns(), t_prev = start, first_pub = info->published;
@@ -148,9 +171,13 @@ static int watch(const struct info_opts *o, struct fr_info *info)
 		struct timespec ts = { 1, 0 };
 		if (nanosleep(&ts, NULL) && tool_stop)
 			break;
-		rc = fr_stat(o->name, info);
+		rc = fd >= 0 ? fr_stat_fd(fd, info) : fr_stat(o->name, info);
 		if (rc == -ENOENT) {
 			tool_warnf("info %s: segment removed", o->shown);
+			break;
+		}
+		if (!rc && fd >= 0 && fr_info_is_stale(info) == 1) {
+			tool_warnf("info %s: every process of the segment is gone", o->shown);
 			break;
 		}
 		if (rc) {
@@ -185,9 +212,14 @@ int cmd_info(int argc, char **argv)
 	if ((o.wait > 0 || o.watching) && (rc = tool_install_signals("info")))
 		return rc;
 	struct fr_info *info = malloc(sizeof(*info));
+	int fd = -1;
 	if (!info)
 		return tool_fail("info", -ENOMEM);
-	rc = seg_stat_wait("info", o.name, o.shown, o.wait, info);
+	if (!o.via)
+		rc = seg_stat_wait("info", o.name, o.shown, o.wait, info);
+	else if (!(rc = via_receive("info", o.via, o.wait, &fd)) && fd >= 0 &&
+		 (rc = fr_stat_fd(fd, info)))
+		rc = seg_fail("info", o.shown, rc);
 	if (!rc && tool_stop) {
 		/* Nothing to show: say so the way a shell does, so that
 		 * 'framering info --wait NAME && ...' never goes on without NAME. */
@@ -199,8 +231,10 @@ int cmd_info(int argc, char **argv)
 			describe_human(stdout, o.shown, info);
 		fflush(stdout);
 		if (o.watching)
-			rc = watch(&o, info);
+			rc = watch(&o, fd, info);
 	}
+	if (fd >= 0)
+		close(fd);
 	free(info);
 	return rc;
 }

@@ -1,20 +1,26 @@
 /* framering pub: the camera producer. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "framering.h"
 #include "opts.h"
 #include "seg.h"
+#include "serve.h"
 #include "source.h"
 #include "stats.h"
 #include "tool.h"
 
 static const char help[] =
 	"Usage: framering pub NAME --source SRC [OPTIONS]\n"
+	"       framering pub [NAME] --anonymous --serve PATH --source SRC [OPTIONS]\n"
+	"       framering pub --via PATH --source SRC [OPTIONS]\n"
 	"\n"
 	"Publish frames into segment NAME, written straight into the claimed slots.\n"
 	"\n"
@@ -38,6 +44,18 @@ static const char help[] =
 	"      --quality Q        JPEG quality when the pattern feeds a jpeg segment (90)\n"
 	"      --dir DIR          NAME is (or is made) in DIR, not /dev/shm (the same\n"
 	"                         as FRAMERING_DIR=DIR)\n"
+	"      --anonymous        create an anonymous segment (no name anywhere: it goes\n"
+	"                         with the last process that has it); needs --serve.\n"
+	"                         NAME, if given, is only a label\n"
+	"      --serve PATH       listen on the Unix socket PATH (mode: the segment's,\n"
+	"                         see --perm) and hand the segment to every process that\n"
+	"                         connects (sub/info/pub --via PATH); PATH is removed\n"
+	"                         at the end. A socket left there by a server that died\n"
+	"                         is replaced, anything else refused\n"
+	"      --via PATH         no NAME: attach as producer to the segment served on\n"
+	"                         PATH by 'framering pub --serve'\n"
+	"      --wait[=SEC]       with --via: wait for the server to appear: up to SEC\n"
+	"                         seconds (then fail), or without a limit\n"
 	"      --label TEXT       start the status and summary lines with TEXT\n"
 	"  -q, --quiet            no status line (the final summary still prints)\n"
 	"  -h, --help             this help\n"
@@ -46,13 +64,20 @@ static const char help[] =
 	"--slots, --stride, --frame-bytes, --perm, as in 'framering create') to create\n"
 	"it; a jpeg source gives its size. When it exists they must match it.\n"
 	"\n"
+	"An anonymous segment, served to the processes that connect to /run/cam.sock:\n"
+	"  framering pub --anonymous --serve /run/cam.sock --source pattern --size 640x480\n"
+	"  framering sub --via /run/cam.sock\n"
+	"\n"
 	"Frames carry their publish time (CLOCK_MONOTONIC) as capture timestamp.\n"
 	"Ctrl-C or SIGTERM stops cleanly: closing ends the stream for the consumers.\n";
 
 /* What the command line asked for. */
 struct pub_opts {
-	const char *name;
-	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	const char *name;            /* with --anonymous only a label ("anonymous") */
+	const char *serve, *via;     /* socket paths, or NULL */
+	bool anonymous, dir_given;
+	double wait;                 /* with --via; see opt_wait() */
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/', or the socket path */
 	const char *spec;            /* --source */
 	double fps;
 	uint64_t count; /* 0: the end of the source */
@@ -66,11 +91,50 @@ struct pub_opts {
 /* The producer while it runs. */
 struct pub_run {
 	struct fr_ring *ring;
+	struct server *server; /* --serve */
 	struct source src;
 	struct fr_info info; /* the segment, once attached */
 	struct stats st;
 	uint64_t period, due; /* ns between frames (0: as fast as possible); next one due */
 };
+
+/*
+ * After the options: which segment, NAME or a socket, and whether the options
+ * that choose it go together. TOOL_OK or TOOL_USAGE (reported).
+ */
+static int pub_where(int argc, char **argv, struct pub_opts *o)
+{
+	if (o->anonymous && !o->serve)
+		return opt_usage_error("pub", "--anonymous needs --serve PATH: an anonymous "
+					      "segment has no name, the socket is how others "
+					      "reach it");
+	if (o->via && (o->anonymous || o->serve))
+		return opt_usage_error("pub", "--via attaches to a served segment; it does not "
+					      "go with --anonymous or --serve");
+	if (o->wait != 0 && !o->via)
+		return opt_usage_error("pub", "--wait goes with --via PATH (pub creates a "
+					      "missing NAME when given --size and --format)");
+	if (o->via)
+		return via_args("pub", argc, argv, o->dir_given, o->via, o->shown,
+				sizeof(o->shown));
+	if (o->anonymous) {
+		if (o->dir_given)
+			return opt_usage_error("pub", "--dir is where named segments live; an "
+						      "--anonymous segment has no name");
+		if (optind < argc - 1)
+			return opt_usage_error("pub", "unexpected argument '%s'", argv[optind + 1]);
+		if (optind < argc && fr_name_check(argv[optind]))
+			return opt_usage_error("pub", "'%s': a label is 1..%d of A-Z a-z 0-9 . _ -",
+					       argv[optind], FR_NAME_MAX);
+		o->name = optind < argc ? argv[optind] : "anonymous";
+		snprintf(o->shown, sizeof(o->shown), "%s", o->serve);
+		return TOOL_OK;
+	}
+	int rc = opt_one_name("pub", argc, argv, &o->name);
+	if (!rc)
+		tool_display_name(o->name, o->shown, sizeof(o->shown));
+	return rc;
+}
 
 static int pub_parse(int argc, char **argv, struct pub_opts *o)
 {
@@ -82,6 +146,10 @@ static int pub_parse(int argc, char **argv, struct pub_opts *o)
 		{ "quality", required_argument, NULL, 'Q' },
 		{ "label", required_argument, NULL, 'T' },
 		{ "dir", required_argument, NULL, 'D' },
+		{ "anonymous", no_argument, NULL, 'A' },
+		{ "serve", required_argument, NULL, 'E' },
+		{ "via", required_argument, NULL, 'U' },
+		{ "wait", optional_argument, NULL, 'W' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		SEG_PARAMS_LONGOPTS,
@@ -101,7 +169,14 @@ static int pub_parse(int argc, char **argv, struct pub_opts *o)
 		case 'l': o->loop = true; break;
 		case 'Q': rc = opt_u32("pub", "--quality", optarg, 1, 100, &o->quality); break;
 		case 'T': o->label = optarg; break;
-		case 'D': rc = opt_dir("pub", optarg); break;
+		case 'D':
+			rc = opt_dir("pub", optarg);
+			o->dir_given = true;
+			break;
+		case 'A': o->anonymous = true; break;
+		case 'E': rc = serve_path_check("pub", "--serve", o->serve = optarg); break;
+		case 'U': rc = serve_path_check("pub", "--via", o->via = optarg); break;
+		case 'W': rc = opt_wait("pub", optarg, argv[optind], &o->wait); break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);
 		default:
@@ -109,9 +184,8 @@ static int pub_parse(int argc, char **argv, struct pub_opts *o)
 				return opt_getopt_error("pub", argv, c);
 		}
 	}
-	if (rc || (rc = opt_one_name("pub", argc, argv, &o->name)))
+	if (rc || (rc = pub_where(argc, argv, o)))
 		return rc;
-	tool_display_name(o->name, o->shown, sizeof(o->shown));
 	if (!o->spec)
 		return opt_usage_error("pub",
 				       "--source is needed (pattern, jpeg:PATH or raw:PATH)");
@@ -155,7 +229,7 @@ static int check_fits(const struct pub_opts *o, struct pub_run *run)
  * Open NAME as producer after checking that it fits the options and the source
  * (a refused producer never attaches), or create it from the segment options.
  */
-static int attach(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint32_t src_h)
+static int open_named(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint32_t src_h)
 {
 	int rc = fr_stat(o->name, &run->info);
 
@@ -174,8 +248,54 @@ static int attach(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint3
 		return tool_failf("pub %s: no such segment%s (create it with 'framering create', "
 				  "or give --size and --format)",
 				  o->shown, seg_dir_note());
+	return rc ? seg_fail("pub", o->shown, rc) : TOOL_OK;
+}
+
+/* --anonymous: a segment with no name, from the segment options. */
+static int create_anonymous(struct pub_opts *o, struct pub_run *run, uint32_t src_w,
+			    uint32_t src_h)
+{
+	int rc = seg_params_finish(&o->seg, "pub", src_w, src_h);
+
 	if (rc)
+		return rc;
+	o->seg.cfg.flags |= FR_CREATE_ANONYMOUS;
+	if ((rc = fr_create(o->name, &o->seg.cfg, &run->ring)))
 		return seg_fail("pub", o->shown, rc);
+	return TOOL_OK;
+}
+
+/*
+ * --via PATH: the segment served there, checked before attaching. TOOL_OK with
+ * run->ring NULL when a signal ended the wait for the server.
+ */
+static int open_via(struct pub_opts *o, struct pub_run *run)
+{
+	int fd, rc = via_receive("pub", o->via, o->wait, &fd);
+
+	if (rc || fd < 0)
+		return rc;
+	if ((rc = fr_stat_fd(fd, &run->info)))
+		rc = seg_fail("pub", o->shown, rc);
+	else if (!(rc = check_fits(o, run)) && (rc = fr_open_fd(fd, FR_PRODUCER, &run->ring)))
+		rc = seg_fail("pub", o->shown, rc);
+	close(fd);
+	return rc;
+}
+
+/* Attach (or create) as the options say, then check the segment as attached. */
+static int attach(struct pub_opts *o, struct pub_run *run, uint32_t src_w, uint32_t src_h)
+{
+	int rc;
+
+	if (o->via)
+		rc = open_via(o, run);
+	else if (o->anonymous)
+		rc = create_anonymous(o, run, src_w, src_h);
+	else
+		rc = open_named(o, run, src_w, src_h);
+	if (rc || !run->ring)
+		return rc;
 	/* Now attached: the live geometry and counters. */
 	if ((rc = fr_info(run->ring, &run->info)))
 		return seg_fail("pub", o->shown, rc);
@@ -193,8 +313,16 @@ static int pub_setup(struct pub_opts *o, struct pub_run *run)
 		return rc;
 	run->src.loop = o->loop;
 	run->src.quality = (int)o->quality;
-	if ((rc = source_open(&run->src, &src_w, &src_h)) || (rc = attach(o, run, src_w, src_h)) ||
-	    (rc = tool_install_signals("pub")))
+	/*
+	 * Signals first: they end a --wait for the server as they end the loop.
+	 * The socket before the segment: a path that cannot be served creates
+	 * nothing.
+	 */
+	if ((rc = source_open(&run->src, &src_w, &src_h)) || (rc = tool_install_signals("pub")) ||
+	    (o->serve && (rc = serve_listen("pub", o->serve, &run->server))) ||
+	    (rc = attach(o, run, src_w, src_h)))
+		return rc;
+	if (run->server && (rc = serve_start(run->server, "pub", run->ring, run->info.perms)))
 		return rc;
 	if (o->label)
 		snprintf(label, sizeof(label), "%s", o->label);
@@ -292,15 +420,24 @@ static int pub_loop(const struct pub_opts *o, struct pub_run *run)
 	return TOOL_OK;
 }
 
-/* Close first (the end of the stream for the consumers), then the summary line. */
+/*
+ * Stop serving and close (the end of the stream for the consumers), then the
+ * summary line.
+ */
 static void pub_summary(struct pub_run *run)
 {
-	char extra[64];
+	bool served = run->server != NULL;
+	uint64_t clients = serve_stop(run->server);
+	char extra[96];
 
+	run->server = NULL;
 	fr_close(run->ring);
 	run->ring = NULL;
 	snprintf(extra, sizeof(extra), "%.2f s waiting for free slots",
 		 (double)run->st.wait_ns / 1e9);
+	if (served)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 ", served to %" PRIu64 " client%s", clients, clients == 1 ? "" : "s");
 	stats_summary(&run->st, extra);
 }
 
@@ -320,6 +457,7 @@ int cmd_pub(int argc, char **argv)
 		if (!rc && !run->st.frames && run->st.drops)
 			rc = tool_failf("pub %s: no frame could be published", o.shown);
 	}
+	serve_stop(run->server); /* when setup failed after serve_listen */
 	fr_close(run->ring);
 	source_close(&run->src);
 	free(run);

@@ -14,11 +14,13 @@
 #include "jpeg.h"
 #include "opts.h"
 #include "seg.h"
+#include "serve.h"
 #include "stats.h"
 #include "tool.h"
 
 static const char help[] =
 	"Usage: framering sub NAME [OPTIONS]\n"
+	"       framering sub --via PATH [OPTIONS]\n"
 	"\n"
 	"Consume frames from segment NAME, reading them in place: frames/s, MB/s,\n"
 	"latency from the frame's capture timestamp to acquire (p50/p99) and drops,\n"
@@ -35,8 +37,11 @@ static const char help[] =
 	"      --latest        broadcast segments: never hold the producer back; jump to\n"
 	"                      the newest frame each time (skipped frames count as drops)\n"
 	"  -t, --timeout SEC   fail when no frame arrives for SEC seconds (default: wait)\n"
-	"      --wait[=SEC]    when NAME does not exist yet, wait for it to appear: up\n"
-	"                      to SEC seconds (then fail), or without a limit\n"
+	"      --wait[=SEC]    when NAME does not exist yet (or nobody serves PATH), wait\n"
+	"                      for it to appear: up to SEC seconds (then fail), or\n"
+	"                      without a limit\n"
+	"      --via PATH      no NAME: the segment served on the Unix socket PATH by\n"
+	"                      'framering pub --serve' (an anonymous one, for example)\n"
 	"      --dir DIR       NAME is in DIR, not /dev/shm (the same as FRAMERING_DIR=DIR)\n"
 	"      --label TEXT    start the status and summary lines with TEXT\n"
 	"  -q, --quiet         no status line (the final summary still prints)\n"
@@ -47,8 +52,9 @@ static const char help[] =
 
 /* What the command line asked for. */
 struct sub_opts {
-	const char *name;
-	char shown[FR_NAME_MAX + 8]; /* the name with its '/' */
+	const char *name;            /* or NULL with --via */
+	const char *via;             /* socket path, or NULL */
+	char shown[FR_NAME_MAX + 8]; /* the name with its '/', or the socket path */
 	const char *dir;             /* --jpeg DIR, or NULL */
 	uint64_t every, count;       /* count 0: no limit */
 	uint32_t quality;
@@ -81,12 +87,13 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", optional_argument, NULL, 'W' },
 		{ "dir", required_argument, NULL, 'D' },
+		{ "via", required_argument, NULL, 'U' },
 		{ "label", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool jpeg_opts = false;
+	bool jpeg_opts = false, dir_given = false;
 	int c, rc = TOOL_OK;
 
 	*o = (struct sub_opts){ .every = 1, .quality = 90 };
@@ -106,17 +113,25 @@ static int sub_parse(int argc, char **argv, struct sub_opts *o)
 		case 'L': o->latest = true; break;
 		case 't': rc = opt_double("sub", "--timeout", optarg, 0, 1e6, &o->timeout); break;
 		case 'W': rc = opt_wait("sub", optarg, argv[optind], &o->wait); break;
-		case 'D': rc = opt_dir("sub", optarg); break;
+		case 'D':
+			rc = opt_dir("sub", optarg);
+			dir_given = true;
+			break;
+		case 'U': rc = serve_path_check("sub", "--via", o->via = optarg); break;
 		case 'T': o->label = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'h': return opt_help(help, &o->help);
 		default: return opt_getopt_error("sub", argv, c);
 		}
 	}
-	if (rc || (rc = opt_one_name("sub", argc, argv, &o->name)))
+	if (rc)
 		return rc;
 	if (jpeg_opts && !o->dir)
 		return opt_usage_error("sub", "--every and --quality go with --jpeg DIR");
+	if (o->via)
+		return via_args("sub", argc, argv, dir_given, o->via, o->shown, sizeof(o->shown));
+	if ((rc = opt_one_name("sub", argc, argv, &o->name)))
+		return rc;
 	tool_display_name(o->name, o->shown, sizeof(o->shown));
 	return TOOL_OK;
 }
@@ -196,8 +211,35 @@ static int sub_check(const struct sub_opts *o, const struct fr_info *info)
 }
 
 /*
- * Signals, stats, the segment (waited for with --wait), attach. TOOL_OK with
- * run->ring NULL when a signal ended the wait: the summary still prints.
+ * The segment by name (waited for with --wait) or received --via PATH, checked,
+ * then attached. TOOL_OK with run->ring NULL when a signal ended the wait.
+ */
+static int sub_attach(const struct sub_opts *o, struct sub_run *run)
+{
+	unsigned flags = FR_CONSUMER;
+	int fd = -1, rc;
+
+	if (!o->via)
+		rc = seg_stat_wait("sub", o->name, o->shown, o->wait, &run->info);
+	else if (!(rc = via_receive("sub", o->via, o->wait, &fd)) && fd >= 0 &&
+		 (rc = fr_stat_fd(fd, &run->info)))
+		rc = seg_fail("sub", o->shown, rc);
+	if (!rc && !tool_stop && !(rc = sub_check(o, &run->info))) {
+		if (o->latest && run->info.mode == FR_BROADCAST)
+			flags |= FR_LATEST;
+		int err = fd >= 0 ? fr_open_fd(fd, flags, &run->ring)
+				  : fr_open(o->name, flags, &run->ring);
+		if (err)
+			rc = seg_fail("sub", o->shown, err);
+	}
+	if (fd >= 0)
+		close(fd); /* the handle keeps what it needs */
+	return rc;
+}
+
+/*
+ * Signals, stats, the segment, attach. TOOL_OK with run->ring NULL when a
+ * signal ended the wait for the segment: the summary still prints.
  */
 static int sub_setup(const struct sub_opts *o, struct sub_run *run)
 {
@@ -212,13 +254,9 @@ static int sub_setup(const struct sub_opts *o, struct sub_run *run)
 	else
 		snprintf(label, sizeof(label), "sub %s[%d]", o->shown, (int)getpid());
 	stats_init(&run->st, label, o->quiet, true);
-	if ((rc = seg_stat_wait("sub", o->name, o->shown, o->wait, &run->info)) || tool_stop)
-		return rc;
-	if ((rc = sub_check(o, &run->info)))
+	if ((rc = sub_attach(o, run)) || !run->ring)
 		return rc;
 	bool latest = o->latest && run->info.mode == FR_BROADCAST;
-	if ((rc = fr_open(o->name, FR_CONSUMER | (latest ? FR_LATEST : 0), &run->ring)))
-		return seg_fail("sub", o->shown, rc);
 	run->acq_flags = latest ? FR_ACQUIRE_NEWEST : 0;
 	run->last_frame_ns = now_ns();
 	return TOOL_OK;
