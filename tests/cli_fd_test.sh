@@ -6,7 +6,8 @@
 #   pub --anonymous --serve PATH: sub/info/pub --via PATH get the segment, the
 #   frames and the snapshots are right, nothing is ever in /dev/shm, and after
 #   a SIGKILL nothing is left but the socket, which the next server replaces;
-#   a socket path that is no server's, or a server that sends garbage: one line.
+#   a socket path that is no server's, or a server that sends garbage: one line;
+#   doctor: text and JSON, stale and half-shared segments, FAIL on --need.
 # Every wait is bounded; nothing is timed.
 set -u
 fr=$(realpath "$1")
@@ -297,16 +298,73 @@ run 2 "--serve with a path too long" -- "$fr" pub --anonymous --serve "$tmp/$(pr
 	--source pattern --size 64x48
 no_shm "bad sockets"
 
+# ---- doctor -------------------------------------------------------------------------
+"$fr" doctor --json >"$tmp/doc.json" 2>"$tmp/doc.err"
+rc=$?
+[ "$rc" -le 1 ] || fail "doctor --json exited $rc: $(cat "$tmp/doc.err")"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["status"] in ("ok", "warn", "fail") and d["dir"] == "/dev/shm", d
+assert all(c["status"] in ("ok", "warn", "fail") for c in d["checks"]), d["checks"]
+' "$tmp/doc.json" || fail "doctor --json does not parse: $(head -c 600 "$tmp/doc.json")"
+run 0 "create stale for doctor" -- "$fr" create "$seg-st" --dir "$vol" --size 64x48 --format gray8
+run 0 "create 0640 for doctor" -- "$fr" create "$seg-half" --dir "$vol" --size 64x48 --format gray8 --perm 0640
+"$fr" sub "$seg-half" --dir "$vol" --quiet 2>/dev/null &
+half=$!
+bgpids+=("$half")
+wait_consumers 1 "$seg-half" --dir "$vol"
+run 0 "doctor --dir" -- "$fr" doctor --dir "$vol"
+grep -qv '^\(OK\|WARN\|FAIL\)  ' "$tmp/out" && fail "doctor: a line without a status: $(cat "$tmp/out")"
+for name in directory size free "huge pages" stale permissions inotify anonymous; do
+	grep -q "^[A-Z]* *$name  " "$tmp/out" || fail "doctor: no '$name' check: $(cat "$tmp/out")"
+done
+grep -q "^WARN  stale .*/$seg-st (owner [^,]*, creator pid [0-9]*, .*; hint: framering rm --stale" "$tmp/out" ||
+	fail "doctor: the stale segment: $(grep stale "$tmp/out")"
+grep -q "^WARN  permissions .*/$seg-half (owner [^,]*, 0640" "$tmp/out" ||
+	fail "doctor: the 0640 segment: $(grep permissions "$tmp/out")"
+grep -q "$seg-foreign\|notes" "$tmp/out" && fail "doctor reports files that are not segments"
+run 1 "doctor --need more than is free" -- "$fr" doctor --dir "$vol" --need 1000000T
+one_line "doctor --need more than is free" "check FAILed: free"
+grep -q "^FAIL  free .* free, .* needed; hint: " "$tmp/out" || fail "doctor --need: $(cat "$tmp/out")"
+run 0 "doctor --need 1M" -- "$fr" doctor --dir "$vol" --need 1M
+grep -q "^OK    free " "$tmp/out" || fail "doctor --need 1M: $(grep free "$tmp/out")"
+"$fr" doctor --dir "$vol" --need 1000000T --json >"$tmp/doc2.json" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "doctor --json --need 1000000T exited $rc"
+one_line "doctor --json --need 1000000T" "^framering: doctor: 1 check FAILed: free$"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+checks = {c["check"]: c for c in d["checks"]}
+assert d["status"] == "fail" and checks["free"]["status"] == "fail", d
+assert checks["free"]["hint"] and checks["stale"]["status"] == "warn", checks
+segs = {s["name"]: s for s in d["segments"]}
+assert set(segs) == {"/" + sys.argv[2] + "-st", "/" + sys.argv[2] + "-half"}, segs
+assert segs["/" + sys.argv[2] + "-st"]["state"] == "stale", segs
+assert segs["/" + sys.argv[2] + "-half"]["perm"] == "0640", segs
+assert d["filesystem"]["free"] > 0 and d["need"] == 1000000 << 40, d
+' "$tmp/doc2.json" "$seg" || fail "doctor --json --need: $(head -c 800 "$tmp/doc2.json")"
+run 2 "doctor --need 12Q" -- "$fr" doctor --need 12Q
+run 1 "doctor, FRAMERING_DIR missing" -- env FRAMERING_DIR="$tmp/nothing" "$fr" doctor
+grep -q "^FAIL  directory " "$tmp/out" || fail "doctor of a missing directory: $(cat "$tmp/out")"
+kill -TERM "$half"
+wait "$half"
+no_shm "doctor"
+
 # ---- --help ---------------------------------------------------------------------------
-for cmd in create info ls pub sub rm; do
+run 0 "doctor --help" -- "$fr" doctor --help
+grep -q "^Usage: framering doctor" "$tmp/out" || fail "doctor --help: $(head -3 "$tmp/out")"
+for cmd in create info ls pub sub rm doctor; do
 	"$fr" "$cmd" --help | grep -q -- "--dir DIR" || fail "$cmd --help does not tell of --dir"
 done
 for cmd in info pub sub; do
 	"$fr" "$cmd" --help | grep -q -- "--via PATH" || fail "$cmd --help does not tell of --via"
 done
+"$fr" --help | grep -q "^  doctor " || fail "framering --help does not list doctor"
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"
 	exit 1
 fi
-echo "all CLI checks of --dir and --anonymous/--serve/--via passed"
+echo "all CLI checks of --dir, --anonymous/--serve/--via and doctor passed"

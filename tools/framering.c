@@ -17,6 +17,7 @@ static const struct {
 	{ "create", cmd_create, "create a segment" },
 	{ "info", cmd_info, "show a segment's geometry, counters and peers (--json, --watch)" },
 	{ "ls", cmd_ls, "list the framering segments under /dev/shm (or --dir)" },
+	{ "doctor", cmd_doctor, "check what would bite: space, stale segments, permissions" },
 	{ "pub", cmd_pub, "publish frames: a synthetic pattern, JPEG files or raw frames" },
 	{ "sub", cmd_sub, "consume frames: measure rates and latency, save JPEG snapshots" },
 	{ "rm", cmd_rm, "remove segments (--stale: every stale one)" },

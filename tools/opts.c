@@ -103,6 +103,29 @@ int opt_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint3
 	return TOOL_OK;
 }
 
+int opt_bytes(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *unit = NULL;
+	char *end;
+	uint64_t v;
+
+	bool ok = parse_uint(s, &end, &v);
+	if (ok && *end) {
+		unit = strchr(units, toupper((unsigned char)*end));
+		ok = unit && !end[1];
+	}
+	if (!ok)
+		return opt_usage_error(cmd, "%s '%s': not a byte count (e.g. 4096, 512M, 2G)", opt,
+				       s);
+	unsigned shift = unit ? 10 * (unsigned)(unit - units + 1) : 0;
+	if (v > (max >> shift))
+		return opt_usage_error(cmd, "%s %s: more than %llu bytes", opt, s,
+				       (unsigned long long)max);
+	*out = v << shift;
+	return TOOL_OK;
+}
+
 int opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
 	       double *out)
 {

@@ -15,6 +15,11 @@ int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint6
 	    uint64_t *out);
 int opt_u32(const char *cmd, const char *opt, const char *s, uint32_t min, uint32_t max,
 	    uint32_t *out);
+/*
+ * A byte count: digits, optionally followed by K, M, G or T (KiB, MiB, GiB,
+ * TiB; lower case too), at most @max.
+ */
+int opt_bytes(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out);
 int opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
 	       double *out);
 int opt_format(const char *cmd, const char *opt, const char *s, uint32_t *format);

@@ -32,6 +32,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /*
  * The one reporter: "framering: <formatted text>" as one line on stderr;
