@@ -229,6 +229,14 @@ int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, str
  * an fd (O_CLOEXEC), or -errno. */
 int fri_segment_open(const char *name, int oflag, mode_t mode);
 
+/* segment.c */
+void fri_advise_huge_payload(uint8_t *base, const struct fr_geometry *g);
+/* A mapping of @bytes at @base shared by the handles made from it (one reference). */
+struct fr_mapping *fri_mapping_new(uint8_t *base, uint64_t bytes);
+/* Make a handle on a validated mapping and attach as @role (see segment.c). */
+int fri_ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geometry *g,
+		    unsigned role, struct fr_ring **out);
+
 /* info.c */
 void fri_fill_info(struct fr_ring *r, struct fr_info *info);
 
