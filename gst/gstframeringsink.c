@@ -259,10 +259,12 @@ static gboolean gst_framering_sink_set_caps(GstBaseSink *bsink, GstCaps *caps)
 
 /*
  * What the sink accepts: an attached (or existing, live) segment's geometry,
- * otherwise every supported format. When upstream offers nothing the ring can
- * carry, answer with upstream's own caps: negotiation then reaches set_caps,
- * which refuses with a message naming the supported formats, instead of
- * failing upstream with a bare not-negotiated.
+ * otherwise every supported format. But an upstream that offers nothing the
+ * ring can carry is answered with its own caps, and a query without filter
+ * (a link check) also gets plain "video/x-raw" and "image/jpeg" after the
+ * real caps: negotiation then reaches set_caps, which refuses with a message
+ * naming the supported formats or the segment's geometry, where a bare
+ * not-negotiated (or a link error) would name nothing.
  */
 static GstCaps *gst_framering_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
 {
@@ -284,8 +286,11 @@ static GstCaps *gst_framering_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
 	}
 	if (!caps)
 		caps = gst_pad_get_pad_template_caps(GST_BASE_SINK_PAD(bsink));
-	if (!filter)
+	if (!filter) {
+		caps = gst_caps_make_writable(caps);
+		gst_caps_append(caps, gst_caps_from_string("video/x-raw; image/jpeg"));
 		return caps;
+	}
 	result = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
 	gst_caps_unref(caps);
 	if (gst_caps_is_empty(result) && !gst_caps_is_empty(filter)) {
