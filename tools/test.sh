@@ -8,10 +8,12 @@ top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fr_ensure_packages "${FR_BUILD_PACKAGES[@]}"
 
 builddir="${BUILD_DIR:-$top/build}"
+# The GStreamer plugin is part of what is tested (its packages are in
+# FR_BUILD_PACKAGES); a later -Dgstreamer=... on the command line wins.
 if [ -f "$builddir/build.ninja" ]; then
-	meson setup --reconfigure "$builddir" "$top" "$@" >/dev/null
+	meson setup --reconfigure "$builddir" "$top" -Dgstreamer=enabled "$@" >/dev/null
 else
-	meson setup "$builddir" "$top" "$@"
+	meson setup "$builddir" "$top" -Dgstreamer=enabled "$@"
 fi
 meson compile -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2 ${FR_TEST_SUITES:-}
