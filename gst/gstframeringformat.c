@@ -8,10 +8,14 @@ static const struct {
 	GstVideoFormat video;
 	guint32 fr;
 } format_map[] = {
-	{ GST_VIDEO_FORMAT_GRAY8, FR_FORMAT_GRAY8 },   { GST_VIDEO_FORMAT_GRAY16_LE, FR_FORMAT_GRAY16 },
-	{ GST_VIDEO_FORMAT_RGB, FR_FORMAT_RGB24 },     { GST_VIDEO_FORMAT_BGR, FR_FORMAT_BGR24 },
-	{ GST_VIDEO_FORMAT_RGBA, FR_FORMAT_RGBA32 },   { GST_VIDEO_FORMAT_BGRA, FR_FORMAT_BGRA32 },
-	{ GST_VIDEO_FORMAT_YUY2, FR_FORMAT_YUYV },     { GST_VIDEO_FORMAT_NV12, FR_FORMAT_NV12 },
+	{ GST_VIDEO_FORMAT_GRAY8, FR_FORMAT_GRAY8 },
+	{ GST_VIDEO_FORMAT_GRAY16_LE, FR_FORMAT_GRAY16 },
+	{ GST_VIDEO_FORMAT_RGB, FR_FORMAT_RGB24 },
+	{ GST_VIDEO_FORMAT_BGR, FR_FORMAT_BGR24 },
+	{ GST_VIDEO_FORMAT_RGBA, FR_FORMAT_RGBA32 },
+	{ GST_VIDEO_FORMAT_BGRA, FR_FORMAT_BGRA32 },
+	{ GST_VIDEO_FORMAT_YUY2, FR_FORMAT_YUYV },
+	{ GST_VIDEO_FORMAT_NV12, FR_FORMAT_NV12 },
 	{ GST_VIDEO_FORMAT_I420, FR_FORMAT_I420 },
 };
 
@@ -102,24 +106,24 @@ gboolean fr_gst_layout_from_caps(GstCaps *caps, FrGstFrameLayout *out, gchar **w
 	}
 	s = gst_caps_get_structure(caps, 0);
 	if (gst_structure_has_name(s, "image/jpeg")) {
-		if (!gst_structure_get_int(s, "width", &w) || !gst_structure_get_int(s, "height", &h) ||
-		    w <= 0 || h <= 0) {
+		if (!gst_structure_get_int(s, "width", &w) ||
+		    !gst_structure_get_int(s, "height", &h) || w <= 0 || h <= 0) {
 			*why = g_strdup("image/jpeg caps without width and height");
 			return FALSE;
 		}
 		return fr_gst_layout(FR_FORMAT_JPEG, (guint32)w, (guint32)h, 0, out);
 	}
 	if (!gst_structure_has_name(s, "video/x-raw") || !gst_video_info_from_caps(&vi, caps)) {
-		*why = g_strdup_printf("%s cannot go through a ring (supported: " FR_GST_SUPPORTED_TEXT
-				       ")",
-				       gst_structure_get_name(s));
+		*why = g_strdup_printf(
+		    "%s cannot go through a ring (supported: " FR_GST_SUPPORTED_TEXT ")",
+		    gst_structure_get_name(s));
 		return FALSE;
 	}
 	guint32 format = fr_gst_format_from_video(GST_VIDEO_INFO_FORMAT(&vi));
 	if (format == FR_FORMAT_RAW) {
-		*why = g_strdup_printf("format %s cannot go through a ring (supported: " FR_GST_SUPPORTED_TEXT
-				       ")",
-				       gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vi)));
+		*why = g_strdup_printf(
+		    "format %s cannot go through a ring (supported: " FR_GST_SUPPORTED_TEXT ")",
+		    gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vi)));
 		return FALSE;
 	}
 	if (GST_VIDEO_INFO_IS_INTERLACED(&vi)) {
@@ -129,7 +133,8 @@ gboolean fr_gst_layout_from_caps(GstCaps *caps, FrGstFrameLayout *out, gchar **w
 	/* GStreamer's own layout when framering can represent it (no video meta
 	 * needed on either side), framering's default stride otherwise (I420 whose
 	 * GStreamer chroma stride is not half the luma stride). */
-	if (fr_gst_layout(format, (guint32)vi.width, (guint32)vi.height, (guint32)vi.stride[0], out) &&
+	if (fr_gst_layout(format, (guint32)vi.width, (guint32)vi.height, (guint32)vi.stride[0],
+			  out) &&
 	    fr_gst_same_layout(&out->info, &vi))
 		return TRUE;
 	if (fr_gst_layout(format, (guint32)vi.width, (guint32)vi.height, 0, out))
@@ -146,20 +151,19 @@ GstCaps *fr_gst_caps_for(guint32 format, guint32 width, guint32 height)
 		return NULL;
 	if (format == FR_FORMAT_JPEG)
 		return gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, (gint)width, "height",
-					   G_TYPE_INT, (gint)height, "framerate", GST_TYPE_FRACTION_RANGE,
-					   0, 1, G_MAXINT, 1, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1,
-					   1, NULL);
+					   G_TYPE_INT, (gint)height, "framerate",
+					   GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1,
+					   "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
 	GstVideoFormat vf = fr_gst_video_from_format(format);
 	if (vf == GST_VIDEO_FORMAT_UNKNOWN)
 		return NULL;
 	/* The ring knows no frame rate: downstream may pick one (an encoder's
 	 * nominal rate); the timestamps stay the capture times either way. */
-	return gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING,
-				   gst_video_format_to_string(vf), "width", G_TYPE_INT, (gint)width,
-				   "height", G_TYPE_INT, (gint)height, "framerate",
-				   GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, "pixel-aspect-ratio",
-				   GST_TYPE_FRACTION, 1, 1, "interlace-mode", G_TYPE_STRING,
-				   "progressive", NULL);
+	return gst_caps_new_simple(
+	    "video/x-raw", "format", G_TYPE_STRING, gst_video_format_to_string(vf), "width",
+	    G_TYPE_INT, (gint)width, "height", G_TYPE_INT, (gint)height, "framerate",
+	    GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1,
+	    1, "interlace-mode", G_TYPE_STRING, "progressive", NULL);
 }
 
 void fr_gst_add_video_meta(GstBuffer *buffer, const FrGstFrameLayout *layout)

@@ -15,13 +15,13 @@ G_BEGIN_DECLS
 #define FR_GST_RAW_FORMATS "{ GRAY8, GRAY16_LE, RGB, BGR, RGBA, BGRA, YUY2, NV12, I420 }"
 
 /* Both elements' pad template caps. JPEG needs the size (it sizes a new segment's slots). */
-#define FR_GST_TEMPLATE_CAPS                                                                      \
-	GST_VIDEO_CAPS_MAKE(FR_GST_RAW_FORMATS)                                                   \
+#define FR_GST_TEMPLATE_CAPS                    \
+	GST_VIDEO_CAPS_MAKE(FR_GST_RAW_FORMATS) \
 	"; image/jpeg, width = " GST_VIDEO_SIZE_RANGE ", height = " GST_VIDEO_SIZE_RANGE
 
 /* For error messages: what can go through a ring. */
-#define FR_GST_SUPPORTED_TEXT                                                                     \
-	"video/x-raw in GRAY8, GRAY16_LE, RGB, BGR, RGBA, BGRA, YUY2, NV12 or I420, "             \
+#define FR_GST_SUPPORTED_TEXT                                                         \
+	"video/x-raw in GRAY8, GRAY16_LE, RGB, BGR, RGBA, BGRA, YUY2, NV12 or I420, " \
 	"and image/jpeg"
 
 /* A frame as the ring holds it: format, size, and for raw formats the plane
@@ -30,7 +30,7 @@ typedef struct {
 	guint32 format; /* enum fr_format */
 	guint32 width;
 	guint32 height;
-	guint32 stride; /* first plane; 0 for JPEG */
+	guint32 stride;    /* first plane; 0 for JPEG */
 	GstVideoInfo info; /* raw formats: the layout in the slot; info.size = frame bytes */
 } FrGstFrameLayout;
 

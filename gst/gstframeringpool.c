@@ -18,9 +18,9 @@ struct _FrProducer {
 	struct fr_ring *ring; /* NULL once closed */
 	FrGstFrameLayout layout;
 	guint64 capacity;
-	gboolean busy; /* the handle claims or holds a claim */
+	gboolean busy;    /* the handle claims or holds a claim */
 	GstBuffer *owner; /* the pool buffer holding the claim (NULL: the copy) */
-	gboolean held; /* the claim succeeded: frame is valid */
+	gboolean held;    /* the claim succeeded: frame is valid */
 	struct fr_frame frame;
 	guint live_memories; /* memories pointing into the slots */
 	gboolean closing;
@@ -231,7 +231,7 @@ GstMemory *fr_producer_wrap_claim(FrProducer *prod, gsize size)
 struct _GstFrameringPool {
 	GstBufferPool parent;
 	FrProducer *prod;
-	gsize size; /* bytes of each buffer, as configured */
+	gsize size;          /* bytes of each buffer, as configured */
 	gboolean video_meta; /* add a GstVideoMeta (upstream asked for it) */
 	gint flushing;
 };
@@ -261,10 +261,10 @@ static gboolean pool_set_config(GstBufferPool *bpool, GstStructure *config)
 
 	if (!gst_buffer_pool_config_get_params(config, &caps, &size, &min, &max))
 		return FALSE;
-	gboolean meta = gst_buffer_pool_config_has_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
-	if (seg->format == FR_FORMAT_JPEG || !caps ||
-	    !fr_gst_layout_from_caps(caps, &want, &why) || want.format != seg->format ||
-	    want.width != seg->width || want.height != seg->height) {
+	gboolean meta = gst_buffer_pool_config_has_option(config,
+							  GST_BUFFER_POOL_OPTION_VIDEO_META);
+	if (seg->format == FR_FORMAT_JPEG || !caps || !fr_gst_layout_from_caps(caps, &want, &why) ||
+	    want.format != seg->format || want.width != seg->width || want.height != seg->height) {
 		GST_DEBUG_OBJECT(pool, "refusing caps %" GST_PTR_FORMAT ": %s", (void *)caps,
 				 why ? why : "not the segment's geometry");
 		g_free(why);
@@ -281,7 +281,8 @@ static gboolean pool_set_config(GstBufferPool *bpool, GstStructure *config)
 	}
 	/* One claim per handle: a producer cannot hold two slots at once. */
 	if (min > 1 || size > fr_producer_capacity(pool->prod) || size < seg->info.size) {
-		GST_DEBUG_OBJECT(pool, "refusing %u buffers of %u bytes (one slot of %" G_GSIZE_FORMAT
+		GST_DEBUG_OBJECT(pool,
+				 "refusing %u buffers of %u bytes (one slot of %" G_GSIZE_FORMAT
 				 " bytes at a time)",
 				 min, size, seg->info.size);
 		gst_buffer_pool_config_set_params(config, caps, (guint)seg->info.size, MIN(min, 1),
@@ -309,7 +310,8 @@ static GstFlowReturn pool_acquire_buffer(GstBufferPool *bpool, GstBuffer **buffe
 	gint err = 0;
 
 	GstBuffer *buf = gst_buffer_new();
-	GstFlowReturn ret = fr_producer_claim(pool->prod, buf, dontwait, &bpool->flushing, &f, &err);
+	GstFlowReturn ret = fr_producer_claim(pool->prod, buf, dontwait, &bpool->flushing, &f,
+					      &err);
 	if (ret != GST_FLOW_OK) {
 		if (ret == GST_FLOW_ERROR)
 			GST_ERROR_OBJECT(pool, "claiming a slot: %s", fr_strerror(err));

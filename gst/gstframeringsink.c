@@ -42,7 +42,7 @@ struct _GstFrameringSink {
 	FrProducer *prod; /* NULL when detached */
 	GstBufferPool *pool;
 	GstVideoInfo in_info; /* the negotiated caps (raw formats) */
-	gint unlocked; /* basesink asked render to return */
+	gint unlocked;        /* basesink asked render to return */
 	guint64 dropped_jpeg;
 };
 
@@ -64,12 +64,12 @@ GType gst_framering_mode_get_type(void)
 }
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-	"sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(FR_GST_TEMPLATE_CAPS));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(FR_GST_TEMPLATE_CAPS));
 
 static const char *mode_name(guint32 mode)
 {
-	return mode == FR_SPSC	    ? "spsc"
-	       : mode == FR_MPMC    ? "mpmc"
+	return mode == FR_SPSC        ? "spsc"
+	       : mode == FR_MPMC      ? "mpmc"
 	       : mode == FR_BROADCAST ? "broadcast"
 				      : "?";
 }
@@ -171,16 +171,17 @@ static gboolean attach(GstFrameringSink *self, const FrGstFrameLayout *want)
 			if (segment_fits(self, info, want, &seg, &why)) {
 				rc = fr_open(name, FR_PRODUCER, &ring);
 				if (rc == 0)
-					GST_INFO_OBJECT(self, "attached to ring '%s' as producer", name);
+					GST_INFO_OBJECT(self, "attached to ring '%s' as producer",
+							name);
 				else if (rc != -ENOENT)
 					break;
 				continue;
 			}
 			if (!fr_info_is_stale(info)) {
-				GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-						  ("ring '%s' exists and does not fit: %s", name, why),
-						  ("remove it (framering rm %s) or use another ring",
-						   name));
+				GST_ELEMENT_ERROR(
+				    self, RESOURCE, SETTINGS,
+				    ("ring '%s' exists and does not fit: %s", name, why),
+				    ("remove it (framering rm %s) or use another ring", name));
 				goto out;
 			}
 			GST_INFO_OBJECT(self, "replacing stale ring '%s' (%s)", name, why);
@@ -246,10 +247,10 @@ static gboolean gst_framering_sink_set_caps(GstBaseSink *bsink, GstCaps *caps)
 			return TRUE;
 		gchar *a = describe(have->format, have->width, have->height, 0);
 		gchar *b = describe(want.format, want.width, want.height, 0);
-		GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-				  ("frameringsink: the ring holds %s frames; caps cannot change to %s",
-				   a, b),
-				  (NULL));
+		GST_ELEMENT_ERROR(
+		    self, STREAM, FORMAT,
+		    ("frameringsink: the ring holds %s frames; caps cannot change to %s", a, b),
+		    (NULL));
 		g_free(a);
 		g_free(b);
 		return FALSE;
@@ -329,8 +330,9 @@ static void count_copy(GstFrameringSink *self, const char *why)
 	guint64 n = ++self->copies;
 	GST_OBJECT_UNLOCK(self);
 	if (n == 1)
-		GST_INFO_OBJECT(self, "copying buffers into the slots (%s): upstream did not use "
-				      "the ring's buffer pool",
+		GST_INFO_OBJECT(self,
+				"copying buffers into the slots (%s): upstream did not use "
+				"the ring's buffer pool",
 				why);
 	GST_DEBUG_OBJECT(self, "copy %" G_GUINT64_FORMAT ": %s", n, why);
 }
@@ -366,8 +368,8 @@ static GstFlowReturn gst_framering_sink_render(GstBaseSink *bsink, GstBuffer *bu
 	guint64 ts = 0;
 	if (GST_BUFFER_PTS_IS_VALID(buf))
 		ts = fr_gst_timestamp_from_running_time(
-			GST_ELEMENT(self), gst_segment_to_running_time(&bsink->segment, GST_FORMAT_TIME,
-								       GST_BUFFER_PTS(buf)));
+		    GST_ELEMENT(self), gst_segment_to_running_time(&bsink->segment, GST_FORMAT_TIME,
+								   GST_BUFFER_PTS(buf)));
 
 	if (buf->pool == self->pool && fr_producer_owns(self->prod, buf)) {
 		/* Upstream wrote into the slot itself: only publish. */
@@ -383,8 +385,8 @@ static GstFlowReturn gst_framering_sink_render(GstBaseSink *bsink, GstBuffer *bu
 			self->dropped_jpeg++;
 			return GST_FLOW_OK;
 		}
-		GstFlowReturn ret =
-			fr_producer_claim(self->prod, NULL, FALSE, &self->unlocked, &f, &err);
+		GstFlowReturn ret = fr_producer_claim(self->prod, NULL, FALSE, &self->unlocked, &f,
+						      &err);
 		if (ret == GST_FLOW_ERROR)
 			GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
 					  ("ring: claiming a slot: %s", fr_strerror(err)), (NULL));
@@ -475,12 +477,8 @@ static void gst_framering_sink_set_property(GObject *object, guint prop_id, cons
 		self->slots = g_value_get_uint(value);
 		self->slots_set = TRUE;
 		break;
-	case PROP_PERMS:
-		self->perms = g_value_get_uint(value);
-		break;
-	default:
-		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-		break;
+	case PROP_PERMS: self->perms = g_value_get_uint(value); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
 	}
 	GST_OBJECT_UNLOCK(self);
 }
@@ -492,24 +490,12 @@ static void gst_framering_sink_get_property(GObject *object, guint prop_id, GVal
 
 	GST_OBJECT_LOCK(self);
 	switch (prop_id) {
-	case PROP_RING:
-		g_value_set_string(value, self->ring);
-		break;
-	case PROP_MODE:
-		g_value_set_enum(value, (gint)self->mode);
-		break;
-	case PROP_SLOTS:
-		g_value_set_uint(value, self->slots);
-		break;
-	case PROP_PERMS:
-		g_value_set_uint(value, self->perms);
-		break;
-	case PROP_COPIES:
-		g_value_set_uint64(value, self->copies);
-		break;
-	default:
-		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-		break;
+	case PROP_RING: g_value_set_string(value, self->ring); break;
+	case PROP_MODE: g_value_set_enum(value, (gint)self->mode); break;
+	case PROP_SLOTS: g_value_set_uint(value, self->slots); break;
+	case PROP_PERMS: g_value_set_uint(value, self->perms); break;
+	case PROP_COPIES: g_value_set_uint64(value, self->copies); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
 	}
 	GST_OBJECT_UNLOCK(self);
 }
@@ -528,44 +514,43 @@ static void gst_framering_sink_class_init(GstFrameringSinkClass *klass)
 	GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
 	GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
 	GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS(klass);
-	const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-			       GST_PARAM_MUTABLE_READY;
+	const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
 
 	gobject_class->set_property = gst_framering_sink_set_property;
 	gobject_class->get_property = gst_framering_sink_get_property;
 	gobject_class->finalize = gst_framering_sink_finalize;
 
 	g_object_class_install_property(
-		gobject_class, PROP_RING,
-		g_param_spec_string("ring", "Ring", "Name of the framering segment", NULL, rw));
+	    gobject_class, PROP_RING,
+	    g_param_spec_string("ring", "Ring", "Name of the framering segment", NULL, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_MODE,
-		g_param_spec_enum("mode", "Mode", "Delivery mode of a segment this sink creates",
-				  GST_TYPE_FRAMERING_MODE, DEFAULT_MODE, rw));
+	    gobject_class, PROP_MODE,
+	    g_param_spec_enum("mode", "Mode", "Delivery mode of a segment this sink creates",
+			      GST_TYPE_FRAMERING_MODE, DEFAULT_MODE, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_SLOTS,
-		g_param_spec_uint("slots", "Slots",
-				  "Slots of a segment this sink creates (a power of two; "
-				  "broadcast admits slots - 2 consumers)",
-				  FR_MIN_SLOTS, FR_MAX_SLOTS, DEFAULT_SLOTS, rw));
+	    gobject_class, PROP_SLOTS,
+	    g_param_spec_uint("slots", "Slots",
+			      "Slots of a segment this sink creates (a power of two; "
+			      "broadcast admits slots - 2 consumers)",
+			      FR_MIN_SLOTS, FR_MAX_SLOTS, DEFAULT_SLOTS, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_PERMS,
-		g_param_spec_uint("perms", "Permissions",
-				  "File mode of a segment this sink creates (exactly; the umask "
-				  "does not apply)",
-				  0, 07777, DEFAULT_PERMS, rw));
+	    gobject_class, PROP_PERMS,
+	    g_param_spec_uint("perms", "Permissions",
+			      "File mode of a segment this sink creates (exactly; the umask "
+			      "does not apply)",
+			      0, 07777, DEFAULT_PERMS, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_COPIES,
-		g_param_spec_uint64("copies", "Copies",
-				    "Buffers copied into a slot because upstream did not write "
-				    "into the ring's own buffers",
-				    0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+	    gobject_class, PROP_COPIES,
+	    g_param_spec_uint64("copies", "Copies",
+				"Buffers copied into a slot because upstream did not write "
+				"into the ring's own buffers",
+				0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
 	gst_element_class_add_static_pad_template(element_class, &sink_template);
 	gst_element_class_set_static_metadata(
-		element_class, "framering sink", "Sink/Video",
-		"Publishes video frames into a framering shared-memory ring, zero copy",
-		"the framering project");
+	    element_class, "framering sink", "Sink/Video",
+	    "Publishes video frames into a framering shared-memory ring, zero copy",
+	    "the framering project");
 
 	sink_class->set_caps = gst_framering_sink_set_caps;
 	sink_class->get_caps = gst_framering_sink_get_caps;

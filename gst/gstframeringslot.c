@@ -20,10 +20,10 @@ struct _FrLease {
 	guint handle;
 	struct fr_frame frame;
 	guint8 *data; /* the slot, or the heap copy once evicted */
-	gsize size; /* bytes lent downstream */
+	gsize size;   /* bytes lent downstream */
 	gboolean evicted;
-	gint maps; /* mappings in progress, under cons->lock */
-	gint refs; /* memories sharing it */
+	gint maps;  /* mappings in progress, under cons->lock */
+	gint refs;  /* memories sharing it */
 	GList link; /* in cons->out, oldest first, while it holds its handle */
 };
 
@@ -40,7 +40,7 @@ struct _FrConsumers {
 	guint n, max;
 	struct fr_ring *ring[FR_GST_MAX_HANDLES];
 	FrLease *lent[FR_GST_MAX_HANDLES]; /* NULL: free */
-	guint64 used[FR_GST_MAX_HANDLES]; /* when it last took a frame, for round robin */
+	guint64 used[FR_GST_MAX_HANDLES];  /* when it last took a frame, for round robin */
 	guint64 tick;
 	GQueue out; /* leases holding their handle, oldest first */
 	gboolean have_seq;
@@ -360,7 +360,7 @@ GstFlowReturn fr_consumers_next(FrConsumers *c, gint timeout_ms, const gint *can
 {
 	gint64 deadline = timeout_ms < 0 ? G_MAXINT64
 					 : g_get_monotonic_time() +
-						   (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+					       (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
 	struct fr_frame f;
 	GstFlowReturn ret;
 	int rc;

@@ -49,8 +49,8 @@ struct _GstFrameringSrc {
 	FrConsumers *cons; /* NULL until the segment is found */
 	guint32 mode;
 	FrGstFrameLayout layout; /* the segment's default geometry */
-	GstVideoInfo caps_info; /* GStreamer's layout for the negotiated caps */
-	gboolean meta_ok; /* downstream reads GstVideoMeta (strides of our own) */
+	GstVideoInfo caps_info;  /* GStreamer's layout for the negotiated caps */
+	gboolean meta_ok;        /* downstream reads GstVideoMeta (strides of our own) */
 	gboolean have_seq;
 	guint64 last_seq;
 	gboolean warned_geometry;
@@ -62,7 +62,7 @@ struct _GstFrameringSrc {
 G_DEFINE_TYPE(GstFrameringSrc, gst_framering_src, GST_TYPE_PUSH_SRC)
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-	"src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(FR_GST_TEMPLATE_CAPS));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(FR_GST_TEMPLATE_CAPS));
 
 /* Sleep @ms unless unlocked meanwhile; FALSE when unlocked. */
 static gboolean nap(GstFrameringSrc *self, gint ms)
@@ -97,7 +97,7 @@ static GstFlowReturn attach(GstFrameringSrc *self)
 	GST_OBJECT_UNLOCK(self);
 	gint64 deadline = timeout_ms < 0 ? G_MAXINT64
 					 : g_get_monotonic_time() +
-						   (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+					       (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
 
 	if (!name || fr_name_check(name) < 0) {
 		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -111,7 +111,8 @@ static GstFlowReturn attach(GstFrameringSrc *self)
 		rc = fr_stat(name, info);
 		if (rc == 0) {
 			if (info->mode == FR_BROADCAST)
-				flags |= (latest ? FR_LATEST : 0) | (from_oldest ? FR_FROM_OLDEST : 0);
+				flags |= (latest ? FR_LATEST : 0) |
+					 (from_oldest ? FR_FROM_OLDEST : 0);
 			rc = fr_open(name, flags, &ring);
 		}
 		if (rc == 0)
@@ -133,9 +134,10 @@ static GstFlowReturn attach(GstFrameringSrc *self)
 			waiting_logged = TRUE;
 		}
 		if (g_get_monotonic_time() >= deadline) {
-			GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-					  ("ring '%s' did not appear within %d ms", name, timeout_ms),
-					  ("last error: %s", fr_strerror(rc)));
+			GST_ELEMENT_ERROR(
+			    self, RESOURCE, NOT_FOUND,
+			    ("ring '%s' did not appear within %d ms", name, timeout_ms),
+			    ("last error: %s", fr_strerror(rc)));
 			goto out;
 		}
 		if (!nap(self, SEGMENT_POLL_MS)) {
@@ -144,15 +146,15 @@ static GstFlowReturn attach(GstFrameringSrc *self)
 		}
 	}
 	if ((rc = fr_info(ring, info)) < 0) {
-		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("ring '%s': %s", name, fr_strerror(rc)),
-				  (NULL));
+		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+				  ("ring '%s': %s", name, fr_strerror(rc)), (NULL));
 		goto out;
 	}
 	if ((latest || from_oldest) && info->mode != FR_BROADCAST)
 		GST_WARNING_OBJECT(self, "latest and from-oldest only matter on broadcast rings");
-	if (info->format == FR_FORMAT_JPEG ? !info->width || !info->height
-					    : fr_gst_video_from_format(info->format) ==
-						      GST_VIDEO_FORMAT_UNKNOWN) {
+	if (info->format == FR_FORMAT_JPEG
+		? !info->width || !info->height
+		: fr_gst_video_from_format(info->format) == GST_VIDEO_FORMAT_UNKNOWN) {
 		const char *fname = fr_format_name(info->format);
 		GST_ELEMENT_ERROR(self, STREAM, FORMAT,
 				  ("ring '%s' holds %s frames%s, which GStreamer cannot describe "
@@ -188,7 +190,8 @@ static GstCaps *gst_framering_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
 	GstCaps *caps = NULL, *result;
 
 	if (self->cons)
-		caps = fr_gst_caps_for(self->layout.format, self->layout.width, self->layout.height);
+		caps = fr_gst_caps_for(self->layout.format, self->layout.width,
+				       self->layout.height);
 	if (!caps)
 		caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
 	if (!filter)
@@ -212,7 +215,8 @@ static gboolean gst_framering_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
 {
 	GstFrameringSrc *self = GST_FRAMERING_SRC(bsrc);
 
-	if (self->layout.format != FR_FORMAT_JPEG && !gst_video_info_from_caps(&self->caps_info, caps))
+	if (self->layout.format != FR_FORMAT_JPEG &&
+	    !gst_video_info_from_caps(&self->caps_info, caps))
 		return FALSE;
 	return TRUE;
 }
@@ -271,7 +275,8 @@ static GstFlowReturn gst_framering_src_create(GstPushSrc *psrc, GstBuffer **outb
 			GST_INFO_OBJECT(self, "end of stream in the ring");
 		if (ret == FR_GST_FLOW_TIMEOUT) {
 			GST_ELEMENT_ERROR(self, RESOURCE, READ,
-					  ("no frame within %d ms (timeout-ms)", timeout_ms), (NULL));
+					  ("no frame within %d ms (timeout-ms)", timeout_ms),
+					  (NULL));
 			return GST_FLOW_ERROR;
 		}
 		if (ret == GST_FLOW_ERROR)
@@ -305,7 +310,8 @@ static GstFlowReturn gst_framering_src_create(GstPushSrc *psrc, GstBuffer **outb
 		if (f->format != FR_FORMAT_JPEG)
 			size = fl.info.size;
 		gst_buffer_append_memory(buf, fr_lease_into_memory(lease, size));
-		if (f->format != FR_FORMAT_JPEG && !fr_gst_same_layout(&fl.info, &self->caps_info)) {
+		if (f->format != FR_FORMAT_JPEG &&
+		    !fr_gst_same_layout(&fl.info, &self->caps_info)) {
 			if (self->meta_ok) {
 				fr_gst_add_video_meta(buf, &fl);
 			} else {
@@ -395,21 +401,11 @@ static void gst_framering_src_set_property(GObject *object, guint prop_id, const
 		g_free(self->ring);
 		self->ring = g_value_dup_string(value);
 		break;
-	case PROP_LATEST:
-		self->latest = g_value_get_boolean(value);
-		break;
-	case PROP_FROM_OLDEST:
-		self->from_oldest = g_value_get_boolean(value);
-		break;
-	case PROP_TIMEOUT_MS:
-		self->timeout_ms = g_value_get_int(value);
-		break;
-	case PROP_HANDLES:
-		self->handles = g_value_get_uint(value);
-		break;
-	default:
-		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-		break;
+	case PROP_LATEST: self->latest = g_value_get_boolean(value); break;
+	case PROP_FROM_OLDEST: self->from_oldest = g_value_get_boolean(value); break;
+	case PROP_TIMEOUT_MS: self->timeout_ms = g_value_get_int(value); break;
+	case PROP_HANDLES: self->handles = g_value_get_uint(value); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
 	}
 	GST_OBJECT_UNLOCK(self);
 }
@@ -421,30 +417,16 @@ static void gst_framering_src_get_property(GObject *object, guint prop_id, GValu
 
 	/* Evictions are counted under the handles' lock, not the object lock. */
 	guint64 evicted = prop_id == PROP_COPIES && self->cons ? fr_consumers_evictions(self->cons)
-							      : 0;
+							       : 0;
 	GST_OBJECT_LOCK(self);
 	switch (prop_id) {
-	case PROP_RING:
-		g_value_set_string(value, self->ring);
-		break;
-	case PROP_LATEST:
-		g_value_set_boolean(value, self->latest);
-		break;
-	case PROP_FROM_OLDEST:
-		g_value_set_boolean(value, self->from_oldest);
-		break;
-	case PROP_TIMEOUT_MS:
-		g_value_set_int(value, self->timeout_ms);
-		break;
-	case PROP_HANDLES:
-		g_value_set_uint(value, self->handles);
-		break;
-	case PROP_COPIES:
-		g_value_set_uint64(value, self->copies + evicted);
-		break;
-	default:
-		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-		break;
+	case PROP_RING: g_value_set_string(value, self->ring); break;
+	case PROP_LATEST: g_value_set_boolean(value, self->latest); break;
+	case PROP_FROM_OLDEST: g_value_set_boolean(value, self->from_oldest); break;
+	case PROP_TIMEOUT_MS: g_value_set_int(value, self->timeout_ms); break;
+	case PROP_HANDLES: g_value_set_uint(value, self->handles); break;
+	case PROP_COPIES: g_value_set_uint64(value, self->copies + evicted); break;
+	default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
 	}
 	GST_OBJECT_UNLOCK(self);
 }
@@ -466,54 +448,53 @@ static void gst_framering_src_class_init(GstFrameringSrcClass *klass)
 	GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
 	GstBaseSrcClass *base_class = GST_BASE_SRC_CLASS(klass);
 	GstPushSrcClass *push_class = GST_PUSH_SRC_CLASS(klass);
-	const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-			       GST_PARAM_MUTABLE_READY;
+	const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
 
 	gobject_class->set_property = gst_framering_src_set_property;
 	gobject_class->get_property = gst_framering_src_get_property;
 	gobject_class->finalize = gst_framering_src_finalize;
 
 	g_object_class_install_property(
-		gobject_class, PROP_RING,
-		g_param_spec_string("ring", "Ring", "Name of the framering segment", NULL, rw));
+	    gobject_class, PROP_RING,
+	    g_param_spec_string("ring", "Ring", "Name of the framering segment", NULL, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_LATEST,
-		g_param_spec_boolean("latest", "Latest",
-				     "Broadcast: never hold the producer back; take the newest "
-				     "frame each time (skipped frames are counted as drops)",
-				     FALSE, rw));
+	    gobject_class, PROP_LATEST,
+	    g_param_spec_boolean("latest", "Latest",
+				 "Broadcast: never hold the producer back; take the newest "
+				 "frame each time (skipped frames are counted as drops)",
+				 FALSE, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_FROM_OLDEST,
-		g_param_spec_boolean("from-oldest", "From oldest",
-				     "Broadcast: start at the oldest frame still in the ring "
-				     "instead of the newest",
-				     FALSE, rw));
+	    gobject_class, PROP_FROM_OLDEST,
+	    g_param_spec_boolean("from-oldest", "From oldest",
+				 "Broadcast: start at the oldest frame still in the ring "
+				 "instead of the newest",
+				 FALSE, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_TIMEOUT_MS,
-		g_param_spec_int("timeout-ms", "Timeout (ms)",
-				 "Fail when the ring does not appear, or no frame arrives, for "
-				 "this long (-1: wait forever)",
-				 -1, G_MAXINT, DEFAULT_TIMEOUT_MS, rw));
+	    gobject_class, PROP_TIMEOUT_MS,
+	    g_param_spec_int("timeout-ms", "Timeout (ms)",
+			     "Fail when the ring does not appear, or no frame arrives, for "
+			     "this long (-1: wait forever)",
+			     -1, G_MAXINT, DEFAULT_TIMEOUT_MS, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_HANDLES,
-		g_param_spec_uint("handles", "Handles",
-				  "Most frames downstream may hold at once without a copy, each "
-				  "on a consumer handle of its own (SPSC rings allow 1; a "
-				  "broadcast ring admits slots - 2 consumers in all)",
-				  1, FR_GST_MAX_HANDLES, DEFAULT_HANDLES, rw));
+	    gobject_class, PROP_HANDLES,
+	    g_param_spec_uint("handles", "Handles",
+			      "Most frames downstream may hold at once without a copy, each "
+			      "on a consumer handle of its own (SPSC rings allow 1; a "
+			      "broadcast ring admits slots - 2 consumers in all)",
+			      1, FR_GST_MAX_HANDLES, DEFAULT_HANDLES, rw));
 	g_object_class_install_property(
-		gobject_class, PROP_COPIES,
-		g_param_spec_uint64("copies", "Copies",
-				    "Frames copied: moved out of their slot because downstream "
-				    "held a frame on every handle, or converted to GStreamer's "
-				    "strides for a downstream without video meta",
-				    0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+	    gobject_class, PROP_COPIES,
+	    g_param_spec_uint64("copies", "Copies",
+				"Frames copied: moved out of their slot because downstream "
+				"held a frame on every handle, or converted to GStreamer's "
+				"strides for a downstream without video meta",
+				0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
 	gst_element_class_add_static_pad_template(element_class, &src_template);
 	gst_element_class_set_static_metadata(
-		element_class, "framering source", "Source/Video",
-		"Pushes the frames of a framering shared-memory ring, zero copy",
-		"the framering project");
+	    element_class, "framering source", "Source/Video",
+	    "Pushes the frames of a framering shared-memory ring, zero copy",
+	    "the framering project");
 
 	base_class->get_caps = gst_framering_src_get_caps;
 	base_class->negotiate = gst_framering_src_negotiate;

@@ -19,5 +19,4 @@ static gboolean plugin_init(GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, framering,
 		  "Zero-copy video frames between processes through framering rings", plugin_init,
-		  FR_GST_VERSION, "MIT", "framering",
-		  "the framering project")
+		  FR_GST_VERSION, "MIT", "framering", "the framering project")

@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 	if (src) {
 		gchar *ring = NULL;
 		g_object_get(src, "ring", &ring, NULL);
-		segment_path = g_strdup_printf("/dev/shm/%s", ring && ring[0] == '/' ? ring + 1 : ring);
+		segment_path = g_strdup_printf("/dev/shm/%s",
+					       ring && ring[0] == '/' ? ring + 1 : ring);
 		g_free(ring);
 		GstPad *pad = gst_element_get_static_pad(src, "src");
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, NULL, NULL);

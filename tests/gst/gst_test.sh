@@ -12,7 +12,10 @@ if [ "$sanitize" != none ]; then
 	echo "gst_$case_: skipped in a $sanitize build"
 	exit 77
 fi
-command -v gst-launch-1.0 >/dev/null || { echo "gst-launch-1.0 missing (gstreamer1.0-tools)"; exit 1; }
+if ! command -v gst-launch-1.0 >/dev/null; then
+	echo "gst-launch-1.0 missing (gstreamer1.0-tools)"
+	exit 1
+fi
 
 export GST_PLUGIN_PATH=$plugdir
 # One registry for the build's tests: scanned once, not per pipeline.
@@ -84,7 +87,8 @@ roundtrip() {
 	local ring="$prefix-$1" n=8
 	launch videotestsrc num-buffers=$n pattern=ball ! $caps ! filesink location="$tmp/ref" ||
 		{ fail "$name: reference pipeline"; return; }
-	bg "${GL[@]}" frameringsrc ring="$ring" timeout-ms=30000 $srcprops ! filesink location="$tmp/out"
+	bg "${GL[@]}" frameringsrc ring="$ring" timeout-ms=30000 $srcprops ! \
+		filesink location="$tmp/out"
 	local src=$!
 	launch videotestsrc num-buffers=$n pattern=ball ! $caps ! frameringsink ring="$ring" \
 		$sinkprops || fail "$name: sink pipeline"
@@ -100,7 +104,8 @@ roundtrip() {
 	if [ -s "$tmp/ref" ] && cmp -s "$tmp/ref" "$tmp/out"; then
 		echo "ok: $name round trip, $n frames, $(stat -c %s "$tmp/out") bytes, $what"
 	else
-		fail "$name: files differ ($(stat -c %s "$tmp/ref") vs $(stat -c %s "$tmp/out") bytes)"
+		fail "$name: files differ" \
+			"($(stat -c %s "$tmp/ref") vs $(stat -c %s "$tmp/out") bytes)"
 	fi
 	rm -f "$tmp/ref" "$tmp/out" "/dev/shm/$ring"
 }
@@ -116,7 +121,8 @@ case_roundtrip() {
 	# (324), so that segment gets framering's own strides and the source
 	# converts back for filesink, which reads no video meta.
 	for fmt in GRAY8 GRAY16_LE RGB BGR RGBA BGRA YUY2 NV12 I420; do
-		roundtrip "$fmt-322x242" "video/x-raw,format=$fmt,width=322,height=242,framerate=30/1" \
+		roundtrip "$fmt-322x242" \
+			"video/x-raw,format=$fmt,width=322,height=242,framerate=30/1" \
 			mode=mpmc "$fmt 322 242"
 	done
 	# The other modes. SPSC has one consumer handle: the source moves the frame
@@ -130,12 +136,14 @@ case_roundtrip() {
 	# A padded stride: a broadcast segment made by the command with 1024-byte
 	# rows, the source attached first; the sink attaches to it, videotestsrc
 	# writes at that stride through the video meta of the sink's buffers.
-	local ring="$prefix-padded" caps="video/x-raw,format=BGR,width=320,height=240,framerate=30/1"
-	"$fr" create "$ring" --mode broadcast --size 320x240 --format bgr24 --stride 1024 >/dev/null ||
+	local ring="$prefix-padded"
+	local caps="video/x-raw,format=BGR,width=320,height=240,framerate=30/1"
+	"$fr" create "$ring" --mode broadcast --size 320x240 --format bgr24 --stride 1024 \
+		>/dev/null ||
 		fail "padded: create"
 	launch videotestsrc num-buffers=8 pattern=ball ! $caps ! filesink location="$tmp/ref"
-	bg "$check" --timeout "$T" frameringsrc name=src ring="$ring" ! filesink location="$tmp/out" \
-		>"$tmp/src.txt"
+	bg "$check" --timeout "$T" frameringsrc name=src ring="$ring" ! \
+		filesink location="$tmp/out" >"$tmp/src.txt"
 	local src=$!
 	wait_until "padded: the source attached" has_consumer "$ring"
 	"$check" --timeout "$T" videotestsrc num-buffers=8 pattern=ball ! $caps ! \
@@ -161,15 +169,17 @@ case_zerocopy() {
 	grep -q '^sink copies=0$' "$tmp/a.txt" && grep -q '^eos$' "$tmp/a.txt" ||
 		fail "videotestsrc: $(tr '\n' ' ' <"$tmp/a.txt")"
 	r="$prefix-b"
-	"$check" --timeout "$T" videotestsrc num-buffers=20 ! video/x-raw,format=I420,width=320,height=240 \
-		! videoconvert ! $caps ! frameringsink name=sink ring="$r" >"$tmp/b.txt"
+	"$check" --timeout "$T" videotestsrc num-buffers=20 ! \
+		video/x-raw,format=I420,width=320,height=240 ! videoconvert ! $caps ! \
+		frameringsink name=sink ring="$r" >"$tmp/b.txt"
 	grep -q '^sink copies=0$' "$tmp/b.txt" && grep -q '^eos$' "$tmp/b.txt" ||
 		fail "videoconvert: $(tr '\n' ' ' <"$tmp/b.txt")"
 	# An upstream that cannot see the pool: every buffer copied once, and counted.
 	r="$prefix-c"
-	"$check" --timeout "$T" videotestsrc num-buffers=20 ! $caps ! identity drop-allocation=true \
-		! frameringsink name=sink ring="$r" >"$tmp/c.txt"
-	grep -q '^sink copies=20$' "$tmp/c.txt" || fail "drop-allocation: $(tr '\n' ' ' <"$tmp/c.txt")"
+	"$check" --timeout "$T" videotestsrc num-buffers=20 ! $caps ! \
+		identity drop-allocation=true ! frameringsink name=sink ring="$r" >"$tmp/c.txt"
+	grep -q '^sink copies=20$' "$tmp/c.txt" ||
+		fail "drop-allocation: $(tr '\n' ' ' <"$tmp/c.txt")"
 	# The source's buffers are the slots: memory inside this process's mapping.
 	r="$prefix-d"
 	bg "${GL[@]}" videotestsrc num-buffers=20 ! $caps ! frameringsink ring="$r" mode=mpmc
@@ -179,8 +189,10 @@ case_zerocopy() {
 	inside=$(grep -c 'in_segment=1' "$tmp/d.txt")
 	outside=$(grep -c 'in_segment=0' "$tmp/d.txt")
 	[ "$inside" = 20 ] && [ "$outside" = 0 ] && grep -q '^src copies=0$' "$tmp/d.txt" ||
-		fail "source: $inside buffers in the segment, $outside outside: $(grep -v ^buffer "$tmp/d.txt" | tr '\n' ' ')"
-	[ "$failures" = 0 ] && echo "ok: sink copies 0 with videotestsrc and videoconvert, 20 with" \
+		fail "source: $inside buffers in the segment, $outside outside:" \
+			"$(grep -v ^buffer "$tmp/d.txt" | tr '\n' ' ')"
+	[ "$failures" = 0 ] &&
+		echo "ok: sink copies 0 with videotestsrc and videoconvert, 20 with" \
 		"drop-allocation; 20/20 source buffers inside the segment mapping, src copies 0"
 }
 
@@ -218,7 +230,8 @@ case_cli() {
 	wait "$sub" || fail "sub (jpeg) exited $?: $(cat "$tmp/jsub.err")"
 	n=$("$jpeg_check" "$tmp"/jsnaps/*.jpg 2>/dev/null | grep -c '^320x240 ')
 	[ "$n" = 5 ] || fail "jpegenc -> frameringsink -> sub: $n of 5 JPEGs decode"
-	[ "$failures" = 0 ] && echo "ok: pub -> frameringsrc identical; frameringsink -> sub --jpeg:" \
+	[ "$failures" = 0 ] &&
+		echo "ok: pub -> frameringsrc identical; frameringsink -> sub --jpeg:" \
 		"10 snapshots; jpegenc -> frameringsink -> sub: 5 JPEGs"
 }
 
@@ -236,10 +249,12 @@ case_eos() {
 	bg "$check" --timeout "$T" frameringsrc name=src ring="$r" timeout-ms=30000 ! fakesink \
 		>"$tmp/pub.txt"
 	src=$!
-	"$fr" pub "$r" --source pattern --size 160x120 --format gray8 --mode spsc --fps 0 --count 7 \
-		--quiet 2>/dev/null || fail "pub"
+	"$fr" pub "$r" --source pattern --size 160x120 --format gray8 --mode spsc --fps 0 \
+		--count 7 --quiet 2>/dev/null || fail "pub"
 	wait "$src" || fail "pub's end -> source: $(tail -n 1 "$tmp/pub.txt")"
-	[ "$(grep -c '^buffer' "$tmp/pub.txt")" = 7 ] || fail "pub's end: $(grep -c '^buffer' "$tmp/pub.txt") of 7 frames"
+	local n
+	n=$(grep -c '^buffer' "$tmp/pub.txt")
+	[ "$n" = 7 ] || fail "pub's end: $n of 7 frames"
 	# The sink's EOS ends framering sub ("end of stream").
 	r="$prefix-sub"
 	"$fr" create "$r" --mode broadcast --size 160x120 --format gray8 >/dev/null
@@ -248,7 +263,8 @@ case_eos() {
 	wait_until "sub attached" has_consumer "$r"
 	launch videotestsrc num-buffers=5 ! $caps ! frameringsink ring="$r" || fail "sink pipeline"
 	wait "$sub" || fail "sub exited $?"
-	grep -q "end of stream" "$tmp/sub.err" || fail "sub: no end of stream: $(tail -n 1 "$tmp/sub.err")"
+	grep -q "end of stream" "$tmp/sub.err" ||
+		fail "sub: no end of stream: $(tail -n 1 "$tmp/sub.err")"
 	# EOS sent into a source's pipeline (gst-launch -e, SIGINT) ends it cleanly
 	# while it waits for frames.
 	r="$prefix-int"
@@ -259,8 +275,10 @@ case_eos() {
 	wait_until "source attached" has_consumer "$r"
 	kill -INT "$src"
 	wait "$src" || fail "EOS into the source's pipeline: exited $?: $(tail -n 2 "$tmp/int.out")"
-	grep -q "Got EOS" "$tmp/int.out" || fail "no EOS after SIGINT with -e: $(tail -n 3 "$tmp/int.out")"
-	[ "$failures" = 0 ] && echo "ok: sink EOS -> source EOS; pub end -> source EOS (7 frames);" \
+	grep -q "Got EOS" "$tmp/int.out" ||
+		fail "no EOS after SIGINT with -e: $(tail -n 3 "$tmp/int.out")"
+	[ "$failures" = 0 ] &&
+		echo "ok: sink EOS -> source EOS; pub end -> source EOS (7 frames);" \
 		"sink EOS -> sub end of stream; EOS into a waiting source"
 }
 
@@ -290,14 +308,18 @@ case_refuse() {
 	bg "$fr" sub "$r" --timeout "$T" --quiet 2>/dev/null
 	wait_until "sub attached" has_consumer "$r"
 	launch videotestsrc num-buffers=1 ! video/x-raw,format=BGR,width=640,height=480 ! \
-		frameringsink ring="$r" 2>"$tmp/other.err" && fail "640x480 into a 320x240 ring accepted"
+		frameringsink ring="$r" 2>"$tmp/other.err" &&
+		fail "640x480 into a 320x240 ring accepted"
 	grep -q "320x240" "$tmp/other.err" || fail "other geometry: $(head -c 400 "$tmp/other.err")"
 	# perms is a file mode, written in octal.
 	r="$prefix-perms"
 	launch videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=64,height=64 ! \
 		frameringsink ring="$r" perms=0640 || fail "perms pipeline"
-	[ "$(stat -c %a "/dev/shm/$r")" = 640 ] || fail "perms=0640 gave $(stat -c %a "/dev/shm/$r")"
-	[ "$failures" = 0 ] && echo "ok: Y444 and odd I420 refused with the supported formats named;" \
+	local mode
+	mode=$(stat -c %a "/dev/shm/$r")
+	[ "$mode" = 640 ] || fail "perms=0640 gave $mode"
+	[ "$failures" = 0 ] &&
+		echo "ok: Y444 and odd I420 refused with the supported formats named;" \
 		"a raw ring refused by the source; a ring of another geometry refused; perms=0640"
 }
 
@@ -350,7 +372,8 @@ case_kill() {
 	"$check" --timeout "$T" frameringsrc name=src ring="$r" ! fakesink >"$tmp/src2.txt" ||
 		fail "second source: $(tail -n 1 "$tmp/src2.txt")"
 	grep -q '^buffer' "$tmp/src2.txt" || fail "the second source got no frame"
-	wait "$sink" || fail "the sink did not survive the source's death: $(tail -n 1 "$tmp/sink.txt")"
+	wait "$sink" ||
+		fail "the sink did not survive the source's death: $(tail -n 1 "$tmp/sink.txt")"
 
 	# A source killed while holding a frame of an SPSC ring: the next source gets
 	# that frame again, marked redelivered. (320 pixels: the command's default
@@ -371,8 +394,9 @@ case_kill() {
 	[ "$(grep -c '^buffer' "$tmp/re.txt")" = 20 ] ||
 		fail "$(grep -c '^buffer' "$tmp/re.txt") of 20 frames after the kill"
 	wait "$pub" || fail "pub exited $?"
-	[ "$failures" = 0 ] && echo "ok: source survived its sink's SIGKILL ($before frames, then" \
-		"$after with a restarted sink); sink survived its source's SIGKILL; frame 0 redelivered"
+	[ "$failures" = 0 ] && echo "ok: source survived its sink's SIGKILL ($before frames," \
+		"then $after with a restarted sink); sink survived its source's SIGKILL;" \
+		"frame 0 redelivered"
 }
 
 case_install() {
@@ -393,7 +417,8 @@ case_install() {
 		fail "the installed plugin did not run"
 	GST_PLUGIN_PATH=$(dirname "$so") GST_REGISTRY="$tmp/registry.bin" \
 		gst-inspect-1.0 framering 2>&1 | grep -q "$so" || fail "gst-inspect did not use $so"
-	[ "$failures" = 0 ] && echo "ok: meson install put the plugin in $(dirname "${so#"$dest"}"); it loads from there"
+	[ "$failures" = 0 ] &&
+		echo "ok: meson install put the plugin in $(dirname "${so#"$dest"}"); it loads"
 }
 
 "case_$case_"
