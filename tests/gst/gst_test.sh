@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GStreamer plugin end to end, one behaviour per call (meson suite 'gstreamer'):
 #   gst_test.sh CASE BUILD_DIR PLUGIN_DIR FRAMERING GST_CHECK JPEG_CHECK [B_SANITIZE]
-# CASE: roundtrip zerocopy cli eos refuse wait kill install. Producer and
+# CASE: roundtrip zerocopy cli eos refuse latest wait kill install. Producer and
 # consumer always run in separate processes. Every wait is bounded (pipelines
 # by `timeout`, polls by a count); nothing asserts on time.
 set -u
@@ -74,6 +74,13 @@ wait_until() {
 }
 
 has_consumer() { [ -n "$(consumer_field "$1" pid)" ]; }
+# segment_field NAME FIELD: FIELD of the segment's JSON description.
+segment_field() {
+	"$fr" info --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[sys.argv[1]])' "$2" 2>/dev/null
+}
+producer_waiting() { local n; n=$(segment_field "$1" producer_waits); [ "${n:-0}" -ge 1 ]; }
 delivered_at_least() { local n; n=$(consumer_field "$1" delivered); [ "${n:-0}" -ge "$2" ]; }
 lines_at_least() { [ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 
@@ -323,6 +330,40 @@ case_refuse() {
 		"a raw ring refused by the source; a ring of another geometry refused; perms=0640"
 }
 
+case_latest() {
+	local caps="video/x-raw,format=GRAY8,width=320,height=240,framerate=30/1" r="$prefix-latest"
+	# A latest source whose downstream is stuck on its first frame (identity
+	# sleeps) never holds the camera back: 100 frames go through a 4-slot ring.
+	"$fr" create "$r" --mode broadcast --size 320x240 --format gray8 >/dev/null
+	bg gst-launch-1.0 -q frameringsrc ring="$r" latest=true ! identity sleep-time=100000000 ! \
+		fakesink
+	local src=$!
+	wait_until "the latest source attached" has_consumer "$r"
+	launch videotestsrc num-buffers=100 ! $caps ! frameringsink ring="$r" ||
+		fail "the camera did not finish past a stuck latest source"
+	local published
+	published=$(segment_field "$r" published)
+	[ "$published" = 100 ] || fail "published $published of 100 past a stuck latest source"
+	kill -KILL "$src"
+	# The same source without latest=true is reliable: it holds the camera back
+	# until it dies.
+	r="$prefix-reliable"
+	"$fr" create "$r" --mode broadcast --size 320x240 --format gray8 >/dev/null
+	bg gst-launch-1.0 -q frameringsrc ring="$r" ! identity sleep-time=100000000 ! \
+		fakesink
+	src=$!
+	wait_until "the reliable source attached" has_consumer "$r"
+	bg "${GL[@]}" videotestsrc num-buffers=100 ! $caps ! frameringsink ring="$r"
+	local sink=$!
+	wait_until "the camera waits for the reliable source" producer_waiting "$r"
+	published=$(segment_field "$r" published)
+	[ "$published" -lt 100 ] || fail "a stuck reliable source did not hold the camera back"
+	kill -KILL "$src"
+	wait "$sink" || fail "the camera did not go on after the reliable source died"
+	[ "$failures" = 0 ] && echo "ok: a stuck latest source let 100 frames through; a stuck" \
+		"reliable one held the camera at $published until it was killed"
+}
+
 case_wait() {
 	local caps="video/x-raw,format=RGB,width=160,height=120,framerate=30/1" r="$prefix-late"
 	bg "${GL[@]}" frameringsrc ring="$r" ! filesink location="$tmp/out"
@@ -382,7 +423,8 @@ case_kill() {
 	bg "$fr" pub "$r" --source pattern --size 320x240 --format gray8 --mode spsc --fps 0 \
 		--count 20 --quiet
 	local pub=$!
-	bg gst-launch-1.0 -q frameringsrc ring="$r" ! identity sleep-time=100000000 ! fakesink
+	bg gst-launch-1.0 -q frameringsrc ring="$r" ! identity sleep-time=100000000 ! \
+		fakesink
 	src=$!
 	wait_until "the source holds a frame" delivered_at_least "$r" 1
 	kill -KILL "$src"
