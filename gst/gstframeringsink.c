@@ -318,8 +318,13 @@ static gboolean gst_framering_sink_propose_allocation(GstBaseSink *bsink, GstQue
 		g_free(why);
 		return TRUE; /* not frames we can lay out in a slot: no pool, copies */
 	}
-	/* At most one buffer out at a time: a producer handle holds one claim. */
-	gst_query_add_allocation_pool(query, self->pool, (guint)seg->info.size, 0, 1);
+	/*
+	 * One buffer out at a time: a producer handle holds one claim. min = max
+	 * says so in the convention of the allocation query: an element that
+	 * keeps a buffer until the next one arrives (videorate) then drops the
+	 * pool instead of waiting forever for a second buffer (and is copied).
+	 */
+	gst_query_add_allocation_pool(query, self->pool, (guint)seg->info.size, 1, 1);
 	gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, NULL);
 	return TRUE;
 }

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	gchar *desc = g_strjoinv(" ", argv + 1);
 	GstElement *pipeline = gst_parse_launch(desc, &error);
 	g_free(desc);
-	if (!pipeline) {
+	if (!pipeline || error) { /* a missing element still returns what was built */
 		printf("error: %s\n", error ? error->message : "cannot build the pipeline");
 		return 1;
 	}
