@@ -38,7 +38,8 @@ struct _GstFrameringSink {
 	guint perms;
 	guint64 copies;
 
-	/* streaming thread (set_caps, render, event) and start/stop */
+	/* written by the streaming thread (set_caps, event) and stop, under the
+	 * object lock; the streaming thread reads them without it */
 	FrProducer *prod; /* NULL when detached */
 	GstBufferPool *pool;
 	GstVideoInfo in_info; /* the negotiated caps (raw formats) */
@@ -207,8 +208,12 @@ static gboolean attach(GstFrameringSink *self, const FrGstFrameLayout *want)
 		open_failed(self, name, "fr_info", rc);
 		goto out;
 	}
-	self->prod = fr_producer_new(ring, &seg, info->frame_capacity);
-	self->pool = gst_framering_pool_new(self->prod);
+	FrProducer *prod = fr_producer_new(ring, &seg, info->frame_capacity);
+	GstBufferPool *pool = gst_framering_pool_new(prod);
+	GST_OBJECT_LOCK(self);
+	self->prod = prod;
+	self->pool = pool;
+	GST_OBJECT_UNLOCK(self);
 	ok = TRUE;
 out:
 	g_free(why);
@@ -219,11 +224,17 @@ out:
 
 static void detach(GstFrameringSink *self)
 {
-	if (self->prod) {
-		fr_producer_close(self->prod);
-		g_clear_pointer(&self->prod, fr_producer_unref);
+	GST_OBJECT_LOCK(self);
+	FrProducer *prod = self->prod;
+	GstBufferPool *pool = self->pool;
+	self->prod = NULL;
+	self->pool = NULL;
+	GST_OBJECT_UNLOCK(self);
+	if (prod) {
+		fr_producer_close(prod);
+		fr_producer_unref(prod);
 	}
-	gst_clear_object(&self->pool);
+	gst_clear_object(&pool);
 }
 
 static gboolean gst_framering_sink_set_caps(GstBaseSink *bsink, GstCaps *caps)
@@ -271,10 +282,15 @@ static GstCaps *gst_framering_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
 {
 	GstFrameringSink *self = GST_FRAMERING_SINK(bsink);
 	GstCaps *caps = NULL, *result;
+	FrGstFrameLayout l = { 0 };
 
-	if (self->prod) {
-		const FrGstFrameLayout *l = fr_producer_layout(self->prod);
-		caps = fr_gst_caps_for(l->format, l->width, l->height);
+	/* Any thread may ask: the streaming thread may detach meanwhile. */
+	GST_OBJECT_LOCK(self);
+	if (self->prod)
+		l = *fr_producer_layout(self->prod);
+	GST_OBJECT_UNLOCK(self);
+	if (l.width) {
+		caps = fr_gst_caps_for(l.format, l.width, l.height);
 	} else {
 		struct fr_info *info = g_new0(struct fr_info, 1);
 		GST_OBJECT_LOCK(self);
@@ -438,8 +454,13 @@ static gboolean gst_framering_sink_unlock(GstBaseSink *bsink)
 	GstFrameringSink *self = GST_FRAMERING_SINK(bsink);
 
 	g_atomic_int_set(&self->unlocked, 1);
-	if (self->prod)
-		fr_producer_kick(self->prod);
+	GST_OBJECT_LOCK(self);
+	FrProducer *prod = self->prod ? fr_producer_ref(self->prod) : NULL;
+	GST_OBJECT_UNLOCK(self);
+	if (prod) {
+		fr_producer_kick(prod);
+		fr_producer_unref(prod);
+	}
 	return TRUE;
 }
 

@@ -45,7 +45,7 @@ struct _GstFrameringSrc {
 	guint handles;
 	guint64 copies; /* layout conversions; evictions are counted by cons */
 
-	/* streaming thread, and start/stop */
+	/* streaming thread, and start/stop; cons is written under the object lock */
 	FrConsumers *cons; /* NULL until the segment is found */
 	guint32 mode;
 	FrGstFrameLayout layout; /* the segment's default geometry */
@@ -172,8 +172,11 @@ static GstFlowReturn attach(GstFrameringSrc *self)
 		goto out;
 	}
 	self->mode = info->mode;
-	self->cons = fr_consumers_new(ring, info->mode, 0, latest, handles);
+	FrConsumers *cons = fr_consumers_new(ring, info->mode, 0, latest, handles);
 	ring = NULL;
+	GST_OBJECT_LOCK(self);
+	self->cons = cons;
+	GST_OBJECT_UNLOCK(self);
 	GST_INFO_OBJECT(self, "attached to ring '%s': %ux%u %s", name, info->width, info->height,
 			fr_format_name(info->format));
 	ret = GST_FLOW_OK;
@@ -189,9 +192,12 @@ static GstCaps *gst_framering_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
 	GstFrameringSrc *self = GST_FRAMERING_SRC(bsrc);
 	GstCaps *caps = NULL, *result;
 
+	/* Any thread may ask; the layout is set before cons, under the lock. */
+	GST_OBJECT_LOCK(self);
 	if (self->cons)
 		caps = fr_gst_caps_for(self->layout.format, self->layout.width,
 				       self->layout.height);
+	GST_OBJECT_UNLOCK(self);
 	if (!caps)
 		caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
 	if (!filter)
@@ -374,14 +380,14 @@ static gboolean gst_framering_src_start(GstBaseSrc *bsrc)
 
 static void detach(GstFrameringSrc *self)
 {
-	if (!self->cons)
-		return;
-	guint64 evicted = fr_consumers_evictions(self->cons);
 	GST_OBJECT_LOCK(self);
-	self->copies += evicted;
-	GST_OBJECT_UNLOCK(self);
-	fr_consumers_close(self->cons);
+	FrConsumers *cons = self->cons;
 	self->cons = NULL;
+	if (cons)
+		self->copies += fr_consumers_evictions(cons);
+	GST_OBJECT_UNLOCK(self);
+	if (cons)
+		fr_consumers_close(cons);
 }
 
 static gboolean gst_framering_src_stop(GstBaseSrc *bsrc)
@@ -415,10 +421,9 @@ static void gst_framering_src_get_property(GObject *object, guint prop_id, GValu
 {
 	GstFrameringSrc *self = GST_FRAMERING_SRC(object);
 
-	/* Evictions are counted under the handles' lock, not the object lock. */
-	guint64 evicted = prop_id == PROP_COPIES && self->cons ? fr_consumers_evictions(self->cons)
-							       : 0;
 	GST_OBJECT_LOCK(self);
+	/* evictions are counted by the handles, under their own lock */
+	guint64 evicted = self->cons ? fr_consumers_evictions(self->cons) : 0;
 	switch (prop_id) {
 	case PROP_RING: g_value_set_string(value, self->ring); break;
 	case PROP_LATEST: g_value_set_boolean(value, self->latest); break;
