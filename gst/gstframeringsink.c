@@ -122,6 +122,12 @@ static void open_failed(GstFrameringSink *self, const gchar *name, const gchar *
 	else if (rc == -EACCES)
 		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE,
 				  ("ring '%s': permission denied", name), ("%s", what));
+	else if (rc == -EINVAL)
+		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+				  ("ring '%s' cannot be made so: slots must be a power of two, "
+				   "at least 4 in broadcast mode",
+				   name),
+				  ("%s: %s", what, fr_strerror(rc)));
 	else if (rc == -ENOSPC)
 		GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT,
 				  ("ring '%s': /dev/shm has no room for it (lower slots=)", name),
