@@ -1,6 +1,8 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,9 +10,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "layout.h"
 
 /* ---- segment names -------------------------------------------------------- */
 
@@ -64,6 +69,13 @@ char *frt_shm_path(char *buf, size_t size, const char *name)
 	return buf;
 }
 
+int frt_shm_exists(const char *name)
+{
+	char path[FRT_NAME_MAX_TRACKED + 16];
+	struct stat st;
+	return stat(frt_shm_path(path, sizeof path, name), &st) == 0;
+}
+
 /* ---- child processes ------------------------------------------------------ */
 
 pid_t frt_spawn(int (*fn)(void *arg), void *arg)
@@ -81,18 +93,29 @@ pid_t frt_spawn(int (*fn)(void *arg), void *arg)
 	_exit(rc);
 }
 
-void frt_sleep_ms(long ms)
+void frt_sleep_us(long us)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
 
-static double frt_now_s(void)
+void frt_sleep_ms(long ms)
+{
+	frt_sleep_us(ms * 1000);
+}
+
+uint64_t frt_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The deadline bound_ms from now, in frt_now_ns() time. */
+static uint64_t frt_deadline_ms(long bound_ms)
+{
+	return frt_now_ns() + (uint64_t)(bound_ms > 0 ? bound_ms : 0) * 1000000u;
 }
 
 static int frt_status(int status)
@@ -113,9 +136,11 @@ int frt_try_wait(pid_t pid)
 	return r == pid ? frt_status(status) : -1;
 }
 
-int frt_wait(pid_t pid, int bound_s)
+int frt_wait_ms(pid_t pid, long bound_ms)
 {
-	double deadline = frt_now_s() + bound_s;
+	if (pid <= 0)
+		return -1;
+	uint64_t deadline = frt_deadline_ms(bound_ms);
 	long pause_ms = 1;
 	for (;;) {
 		int status;
@@ -124,9 +149,7 @@ int frt_wait(pid_t pid, int bound_s)
 			return frt_status(status);
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (frt_now_s() > deadline) {
-			fprintf(stderr, "child %d still running after %d s: killed\n", (int)pid,
-				bound_s);
+		if (frt_now_ns() > deadline) {
 			frt_kill(pid);
 			return -1;
 		}
@@ -136,18 +159,32 @@ int frt_wait(pid_t pid, int bound_s)
 	}
 }
 
-void frt_kill(pid_t pid)
+int frt_wait(pid_t pid, int bound_s)
 {
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	int st = frt_wait_ms(pid, bound_s * 1000L);
+	if (st == -1 && pid > 0)
+		fprintf(stderr, "child %d: still running after %d s (killed), or no such child\n",
+			(int)pid, bound_s);
+	return st;
 }
 
-int frt_wait_all(const pid_t *pids, int count, int bound_s)
+int frt_kill(pid_t pid)
+{
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGKILL);
+	int status;
+	pid_t r;
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	return r == pid ? frt_status(status) : -1;
+}
+
+int frt_wait_all(const pid_t *pids, int count, int bound_s, int *bad)
 {
 	int result = 0;
+	if (bad)
+		*bad = -1;
 	for (int i = 0; i < count; i++) {
 		if (result != 0) {
 			frt_kill(pids[i]);
@@ -158,9 +195,48 @@ int frt_wait_all(const pid_t *pids, int count, int bound_s)
 			fprintf(stderr, "child %d (#%d) ended with status %d\n", (int)pids[i], i,
 				st);
 			result = st;
+			if (bad)
+				*bad = i;
 		}
 	}
 	return result;
+}
+
+int frt_ready_signal(int fd)
+{
+	char c = 'r';
+	if (fd < 0)
+		return 0;
+	ssize_t w;
+	while ((w = write(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return w == 1 ? 0 : -1;
+}
+
+int frt_ready_wait(int fd, int count, int bound_ms)
+{
+	uint64_t deadline = frt_deadline_ms(bound_ms);
+	int got = 0;
+	while (got < count) {
+		uint64_t now = frt_now_ns();
+		if (now >= deadline)
+			return -1;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int pr = poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
+		char buf[64];
+		size_t want = (size_t)(count - got) < sizeof buf ? (size_t)(count - got) : sizeof buf;
+		ssize_t r = read(fd, buf, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1; /* every writer is gone: a child died before it was ready */
+		got += (int)r;
+	}
+	return 0;
 }
 
 void frt_child_fail(const char *file, int line, const char *fmt, ...)
@@ -209,9 +285,9 @@ static int frt_in_futex_wait(pid_t pid)
 
 int frt_wait_futex_sleep(pid_t pid, int bound_s)
 {
-	double deadline = frt_now_s() + bound_s;
+	uint64_t deadline = frt_deadline_ms(bound_s * 1000L);
 	int seen = 0;
-	while (frt_now_s() < deadline) {
+	while (frt_now_ns() < deadline) {
 		char st = frt_proc_state(pid);
 		if (st == 0 || st == 'Z' || st == 'X')
 			return -1;
@@ -243,9 +319,9 @@ void frt_shared_free(void *p, size_t bytes)
 int frt_barrier(_Atomic uint32_t *counter, uint32_t n, int bound_s)
 {
 	atomic_fetch_add(counter, 1);
-	double deadline = frt_now_s() + bound_s;
+	uint64_t deadline = frt_deadline_ms(bound_s * 1000L);
 	while (atomic_load(counter) < n) {
-		if (frt_now_s() > deadline)
+		if (frt_now_ns() > deadline)
 			return -1;
 		frt_sleep_ms(1);
 	}
@@ -260,6 +336,16 @@ uint64_t frt_mix64(uint64_t x)
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
 	return x ^ (x >> 31);
+}
+
+uint64_t frt_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
 }
 
 uint64_t frt_frame_len(uint64_t id, uint64_t min_bytes, uint64_t max_bytes)
@@ -480,9 +566,9 @@ int frt_consume_main(void *s)
 
 /* ---- forced interleavings ------------------------------------------------- */
 
-int frt_wait_stopped(pid_t pid, int bound_s, int *status)
+int frt_wait_stopped(pid_t pid, long bound_ms, int *status)
 {
-	double deadline = frt_now_s() + bound_s;
+	uint64_t deadline = frt_deadline_ms(bound_ms);
 	for (;;) {
 		int st;
 		pid_t r = waitpid(pid, &st, WUNTRACED | WNOHANG);
@@ -495,12 +581,9 @@ int frt_wait_stopped(pid_t pid, int bound_s, int *status)
 		}
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (frt_now_s() > deadline) {
-			fprintf(stderr, "child %d neither stopped nor ended within %d s\n", (int)pid,
-				bound_s);
+		if (frt_now_ns() > deadline)
 			return -1;
-		}
-		frt_sleep_ms(2);
+		frt_sleep_us(200);
 	}
 }
 
@@ -511,7 +594,7 @@ int frt_continue(pid_t pid)
 
 int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s)
 {
-	double deadline = frt_now_s() + bound_s;
+	uint64_t deadline = frt_deadline_ms(bound_s * 1000L);
 	for (;;) {
 		if (atomic_load(flag) >= value)
 			return 0;
@@ -521,7 +604,7 @@ int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s
 				/* It may have set the flag just before it ended. */
 				return atomic_load(flag) >= value ? 0 : -1;
 		}
-		if (frt_now_s() > deadline)
+		if (frt_now_ns() > deadline)
 			return -1;
 		frt_sleep_ms(2);
 	}
@@ -541,4 +624,138 @@ long frt_voluntary_switches(pid_t pid)
 	}
 	fclose(f);
 	return v;
+}
+
+/* ---- segment files -------------------------------------------------------- */
+
+uint8_t *frt_segment_image(const struct fr_config *cfg, size_t *len)
+{
+	char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16];
+	struct fr_ring *ring = NULL;
+	int rc = fr_create(frt_name(name, sizeof name, "img"), cfg, &ring);
+	if (rc != 0) {
+		fprintf(stderr, "segment image: fr_create: %d (%s)\n", rc, fr_strerror(rc));
+		return NULL;
+	}
+	fr_close(ring);
+	uint8_t *buf = NULL;
+	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (buf = malloc((size_t)st.st_size)) != NULL &&
+	    pread(fd, buf, (size_t)st.st_size, 0) == (ssize_t)st.st_size) {
+		*len = (size_t)st.st_size;
+	} else {
+		fprintf(stderr, "segment image: reading %s: %s\n", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	fr_unlink(name);
+	return buf;
+}
+
+int frt_segment_write(char *name, const char *tag, const void *buf, size_t len)
+{
+	char path[FRT_NAME_SIZE + 16];
+	frt_name(name, FRT_NAME_SIZE, tag);
+	int fd = open(frt_shm_path(path, sizeof path, name), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+		      0600);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, buf, len);
+	int err = w < 0 ? errno : EIO;
+	close(fd);
+	return w == (ssize_t)len ? 0 : -err;
+}
+
+int frt_view_open(const char *name, int writable, struct frt_view *v)
+{
+	char path[FRT_NAME_SIZE + 16];
+	memset(v, 0, sizeof *v);
+	int fd = open(frt_shm_path(path, sizeof path, name), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < sizeof(struct fr_shm_header)) {
+		close(fd);
+		return -EPROTO;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+		       fd, 0);
+	int err = errno;
+	close(fd);
+	if (m == MAP_FAILED)
+		return -err;
+	const struct fr_shm_header *h = m;
+	uint64_t size = (uint64_t)st.st_size;
+	uint64_t desc_end = h->desc_offset + (uint64_t)h->slot_count * sizeof(struct fr_shm_desc);
+	uint64_t log_end = h->log_offset + (uint64_t)h->log_count * sizeof(struct fr_shm_log);
+	if (h->desc_offset > size || desc_end > size || h->log_offset > size || log_end > size) {
+		munmap(m, (size_t)st.st_size);
+		return -EPROTO;
+	}
+	v->map = m;
+	v->len = (size_t)st.st_size;
+	v->hdr = m;
+	v->desc = (struct fr_shm_desc *)(void *)(v->map + h->desc_offset);
+	v->log = h->log_offset ? (struct fr_shm_log *)(void *)(v->map + h->log_offset) : NULL;
+	v->slots = h->slot_count;
+	v->log_count = h->log_offset ? h->log_count : 0;
+	return 0;
+}
+
+void frt_view_close(struct frt_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->len);
+	memset(v, 0, sizeof *v);
+}
+
+uint64_t frt_view_turn(const struct frt_view *v, uint32_t i)
+{
+	return atomic_load(&v->desc[i].turn);
+}
+
+uint32_t frt_view_peer_state(const struct frt_view *v, unsigned idx)
+{
+	if (idx >= FR_MAX_PEERS)
+		return UINT32_MAX;
+	return atomic_load(&v->hdr->peers[idx].state);
+}
+
+int frt_view_find_peer(const struct frt_view *v, pid_t pid)
+{
+	int entry = -1;
+	for (int i = 0; i < FR_MAX_PEERS; i++)
+		if (v->hdr->peers[i].pid == pid &&
+		    atomic_load(&v->hdr->peers[i].state) != FR_PEER_FREE)
+			entry = i;
+	return entry;
+}
+
+uint32_t frt_view_event(const struct fr_shm_wait *w)
+{
+	return atomic_load((_Atomic uint32_t *)(uintptr_t)&w->event);
+}
+
+uint64_t frt_view_waiters(const struct fr_shm_wait *w)
+{
+	return atomic_load((_Atomic uint64_t *)(uintptr_t)&w->waiters);
+}
+
+uint64_t frt_field_load(const uint8_t *p, unsigned size)
+{
+	if (size == 4)
+		return __atomic_load_n((const uint32_t *)(const void *)p, __ATOMIC_RELAXED);
+	return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_RELAXED);
+}
+
+void frt_field_store(uint8_t *p, unsigned size, uint64_t v)
+{
+	if (size == 4)
+		__atomic_store_n((uint32_t *)(void *)p, (uint32_t)v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n((uint64_t *)(void *)p, v, __ATOMIC_RELAXED);
 }

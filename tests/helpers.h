@@ -1,23 +1,31 @@
 /*
- * Shared helpers for the core library tests: unique segment names, child
- * processes that cannot hang a test, shared result memory, payload patterns.
+ * The test harness (frt_*), the one every test in tests/ uses: unique segment
+ * names and their cleanup, child processes that cannot hang a test, readiness
+ * and barriers, bounded waits, shared result memory, payload patterns, frame
+ * streams, a view of a segment file's bytes (lib/layout.h), and the
+ * Criterion-side assertions, skips and must-succeed wrappers.
  *
  * Children created with frt_spawn() never call Criterion assertions: they
  * report through their exit status (FRT_CHILD_CHECK prints what failed and
- * exits non-zero) and the parent asserts on it.
+ * exits FRT_CHILD_FAILED) and the parent asserts on it.
  */
 #ifndef FRAMERING_TEST_HELPERS_H
 #define FRAMERING_TEST_HELPERS_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <framering.h>
 
 /* Hang guard for anything a test waits on (children, barriers), in seconds. */
 #define FRT_BOUND_S 120
+
+/* Bound on one blocking call that must succeed (claim, acquire, readiness), in ms. */
+#define FRT_WAIT_MS 30000
 
 /* Exit status of a child whose check failed. */
 #define FRT_CHILD_FAILED 101
@@ -40,6 +48,9 @@ void frt_cleanup(void);
 /* "/dev/shm/<name without leading slash>" into buf. Returns buf. */
 char *frt_shm_path(char *buf, size_t size, const char *name);
 
+/* 1 when /dev/shm holds a file of that segment name. */
+int frt_shm_exists(const char *name);
+
 /* ---- child processes ------------------------------------------------------ */
 
 /*
@@ -50,17 +61,21 @@ char *frt_shm_path(char *buf, size_t size, const char *name);
 pid_t frt_spawn(int (*fn)(void *arg), void *arg);
 
 /*
- * Wait for a child for at most bound_s seconds. Returns its exit status, 128 +
- * signal number when a signal killed it, or -1 when the bound passed (the
- * child is then killed and reaped) or waitpid failed.
+ * Wait for a child for at most bound_ms milliseconds. Returns its exit status,
+ * 128 + signal number when a signal killed it, or -1 when the bound passed
+ * (the child is then killed and reaped) or waitpid failed. Quiet.
  */
+int frt_wait_ms(pid_t pid, long bound_ms);
+
+/* frt_wait_ms() in seconds; says on stderr when the bound passed. */
 int frt_wait(pid_t pid, int bound_s);
 
 /* frt_wait() without waiting: the status when the child ended, else -1. */
 int frt_try_wait(pid_t pid);
 
-/* Kill (SIGKILL) and reap a child; ignores errors. */
-void frt_kill(pid_t pid);
+/* Kill (SIGKILL) and reap a child. Its status as frt_wait() reports it (128 +
+ * SIGKILL unless it had ended by itself), or -1 (no such child, pid <= 0). */
+int frt_kill(pid_t pid);
 
 /* In a child: print where and why, then _exit(FRT_CHILD_FAILED). */
 _Noreturn void frt_child_fail(const char *file, int line, const char *fmt, ...)
@@ -89,11 +104,12 @@ _Noreturn void frt_child_fail(const char *file, int line, const char *fmt, ...)
 	} while (0)
 
 /*
- * Run ...children to completion: wait for each pid in order with the shared
- * bound; returns 0 when all exited 0, otherwise the first bad status (see
- * frt_wait), killing the rest.
+ * Run children to completion: wait for each pid in order, each for at most
+ * bound_s seconds. Returns 0 when all exited 0, otherwise the first bad status
+ * (see frt_wait; -1 also for a pid <= 0, a fork that failed), killing the
+ * rest; *bad (when not NULL) gets the index of that child, or -1.
  */
-int frt_wait_all(const pid_t *pids, int count, int bound_s);
+int frt_wait_all(const pid_t *pids, int count, int bound_s, int *bad);
 
 /*
  * Wait until process pid sleeps in a futex wait (state 'S' with a futex wait
@@ -105,8 +121,22 @@ int frt_wait_futex_sleep(pid_t pid, int bound_s);
 /* 'R', 'S', ... for a process, or 0 when it is gone. */
 char frt_proc_state(pid_t pid);
 
-/* Sleep for ms milliseconds (pacing polls, never for correctness). */
+/* Sleep (pacing polls and peers, never for correctness). */
 void frt_sleep_ms(long ms);
+void frt_sleep_us(long us);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t frt_now_ns(void);
+
+/*
+ * Readiness through a pipe: each child writes one byte to the write end
+ * (frt_ready_signal; fd < 0: nothing to do), the parent closes its copy of
+ * the write end and reads count bytes within bound_ms (frt_ready_wait). A
+ * child that dies before it is ready closes its end, so the wait fails at
+ * once when every writer is gone. 0, or -1.
+ */
+int frt_ready_signal(int fd);
+int frt_ready_wait(int fd, int count, int bound_ms);
 
 /* ---- shared memory between the test and its children ---------------------- */
 
@@ -124,6 +154,9 @@ int frt_barrier(_Atomic uint32_t *counter, uint32_t n, int bound_s);
 
 /* splitmix64 step. */
 uint64_t frt_mix64(uint64_t x);
+
+/* xorshift64* step: the next pseudo-random number; *state must not be 0. */
+uint64_t frt_rand(uint64_t *state);
 
 /* Frame length for id, uniform-ish in [min_bytes, max_bytes]; min_bytes >= 24. */
 uint64_t frt_frame_len(uint64_t id, uint64_t min_bytes, uint64_t max_bytes);
@@ -192,7 +225,100 @@ int frt_consume_main(void *s);
 /* Flags a producer puts on frame id. */
 #define FRT_ID_FLAGS(id) ((uint32_t)(((id) * 2654435761u) & FR_FRAME_USER_MASK))
 
-/* ---- assertions in the test process (Criterion) --------------------------- */
+/* ---- forced interleavings (a peer stopped at a hook point) ---------------- */
+
+/*
+ * A child armed with fr_test_hook_arm_action(point, n, FR_TEST_STOP) stops
+ * itself there (or is sent SIGSTOP); the parent sees it with
+ * waitpid(WUNTRACED). Wait at most bound_ms milliseconds until child pid is
+ * stopped or has ended. Returns 0 when it is stopped; 1 when it ended first
+ * (it is then reaped: *status, if not NULL, gets its status as frt_wait
+ * reports it); -1 when the bound passed (the child is left as it is) or
+ * waitpid failed. Quiet.
+ */
+int frt_wait_stopped(pid_t pid, long bound_ms, int *status);
+
+/* Resume a stopped child (SIGCONT). 0, or -errno. */
+int frt_continue(pid_t pid);
+
+/*
+ * Wait at most bound_s seconds until *flag >= value. When pid > 0, give up
+ * early once that process is gone (zombie or reaped), so that a child that
+ * failed is reported at once instead of after the bound. 0, or -1.
+ */
+int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s);
+
+/* voluntary_ctxt_switches of process pid (/proc/<pid>/status), or -1. */
+long frt_voluntary_switches(pid_t pid);
+
+/* ---- segment files: their bytes, and a view of a live one ------------------- */
+
+/*
+ * The bytes of a freshly created and closed segment of cfg (malloc'd, *len
+ * set), or NULL (after saying why on stderr). The segment is unlinked again.
+ */
+uint8_t *frt_segment_image(const struct fr_config *cfg, size_t *len);
+
+/*
+ * Write len bytes into a new file /dev/shm/<name>, name from frt_name(name,
+ * FRT_NAME_SIZE, tag) (so frt_cleanup() removes it). 0, or -errno.
+ */
+int frt_segment_write(char *name, const char *tag, const void *buf, size_t len);
+
+struct fr_shm_header;
+struct fr_shm_desc;
+struct fr_shm_log;
+struct fr_shm_wait;
+
+/*
+ * A test's own mapping of a segment file, to look at (or, writable, scribble
+ * on) the shared layout of lib/layout.h: the header with its peer table and
+ * wait lines, the slot descriptors and the broadcast publish log. Where they
+ * lie (and slots, log_count) is read once, at frt_view_open(): a test that
+ * scribbles on the header still finds them. Include "layout.h" to use them.
+ */
+struct frt_view {
+	uint8_t *map;              /* the whole file, MAP_SHARED */
+	size_t len;
+	struct fr_shm_header *hdr; /* at map */
+	struct fr_shm_desc *desc;  /* slots descriptors */
+	struct fr_shm_log *log;    /* log_count entries; NULL but in broadcast mode */
+	uint32_t slots, log_count;
+};
+
+/*
+ * Map segment file name (read-only, or read-write when writable). No
+ * Criterion: usable in children. 0, or -errno; -EPROTO when the file is
+ * shorter than a header or its descriptor table or log lies outside it.
+ */
+int frt_view_open(const char *name, int writable, struct frt_view *v);
+void frt_view_close(struct frt_view *v);
+
+/* The turn word of slot i. */
+uint64_t frt_view_turn(const struct frt_view *v, uint32_t i);
+
+/* The state of peer entry idx (FR_PEER_FREE = 0, LIVE = 1, ...), UINT32_MAX past the table. */
+uint32_t frt_view_peer_state(const struct frt_view *v, unsigned idx);
+
+/* The entry of a registered (not free) peer of process pid, or -1. */
+int frt_view_find_peer(const struct frt_view *v, pid_t pid);
+
+/* A wait line's futex event counter and sleeper mask (bit i: peer entry i). */
+uint32_t frt_view_event(const struct fr_shm_wait *w);
+uint64_t frt_view_waiters(const struct fr_shm_wait *w);
+
+/* A 4- or 8-byte field at p, loaded or stored atomically (relaxed): other
+ * processes use these words concurrently. */
+uint64_t frt_field_load(const uint8_t *p, unsigned size);
+void frt_field_store(uint8_t *p, unsigned size, uint64_t v);
+
+/* ---- in the test process (Criterion) ---------------------------------------- */
+
+/*
+ * The macros expand to Criterion's cr_* (or standalone.h's stand-ins); the
+ * functions below them exist only where <criterion/criterion.h> was included
+ * first.
+ */
 
 /* A framering call that must return 0. */
 #define FRT_ASSERT_OK(expr)                                                          \
@@ -221,29 +347,103 @@ int frt_consume_main(void *s);
 			     frt_st_);                                               \
 	} while (0)
 
-/* ---- forced interleavings (a peer stopped at a hook point) ---------------- */
+/* The one way to skip a test: cr_skip_test(reason, ...) unless cond holds. */
+#define FRT_SKIP_UNLESS(cond, ...)                                                   \
+	do {                                                                         \
+		if (!(cond))                                                         \
+			cr_skip_test(__VA_ARGS__);                                   \
+	} while (0)
+
+#ifdef CRITERION_H_
+
+/* fr_create that must succeed: the handle. */
+static inline struct fr_ring *frt_create_ok(const char *name, const struct fr_config *cfg)
+{
+	struct fr_ring *ring = NULL;
+	FRT_ASSERT_OK(fr_create(name, cfg, &ring));
+	cr_assert_not_null(ring);
+	return ring;
+}
+
+/* fr_open that must succeed: the handle. */
+static inline struct fr_ring *frt_open_ok(const char *name, unsigned flags)
+{
+	struct fr_ring *ring = NULL;
+	FRT_ASSERT_OK(fr_open(name, flags, &ring));
+	cr_assert_not_null(ring);
+	return ring;
+}
+
+/* frt_spawn that must fork: the pid. */
+static inline pid_t frt_spawn_ok(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = frt_spawn(fn, arg);
+	cr_assert_gt(pid, 0, "fork failed");
+	return pid;
+}
+
+/* fr_info that must succeed: the information. */
+static inline struct fr_info frt_info_ok(struct fr_ring *ring)
+{
+	struct fr_info info;
+	FRT_ASSERT_OK(fr_info(ring, &info));
+	return info;
+}
+
+/* One frame through prod and cons at once (timeouts 0): claim, publish, acquire, release. */
+static inline void frt_pass_one(struct fr_ring *prod, struct fr_ring *cons)
+{
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
+	FRT_ASSERT_OK(fr_release(cons, &f));
+}
 
 /*
- * A child armed with fr_test_hook_arm_action(point, n, FR_TEST_STOP) stops
- * itself there; the parent sees it with waitpid(WUNTRACED). Wait at most
- * bound_s seconds until child pid is stopped or has ended. Returns 0 when it
- * is stopped; 1 when it ended first (it is then reaped: *status, if not NULL,
- * gets its status as frt_wait reports it); -1 when the bound passed (the child
- * is left as it is) or waitpid failed.
+ * Every configuration of bad[0..n) is refused with -EINVAL and leaves no
+ * segment behind (expectations: one run lists every config that went wrong).
  */
-int frt_wait_stopped(pid_t pid, int bound_s, int *status);
+static inline void frt_expect_create_einval(const struct fr_config *bad, size_t n,
+					    const char *tag)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[FRT_NAME_SIZE];
+		frt_name(name, sizeof name, tag);
+		struct fr_ring *ring = NULL;
+		int rc = fr_create(name, &bad[i], &ring);
+		cr_expect_eq(rc, -EINVAL, "config %zu: fr_create returned %d", i, rc);
+		cr_expect_null(ring);
+		if (rc == 0)
+			fr_close(ring);
+		struct fr_info info;
+		cr_expect_eq(fr_stat(name, &info), -ENOENT, "config %zu left a segment", i);
+	}
+}
 
-/* Resume a stopped child (SIGCONT). 0, or -errno. */
-int frt_continue(pid_t pid);
+/* The bytes of a fresh segment of cfg (see frt_segment_image), which must work. */
+static inline uint8_t *frt_segment_image_ok(const struct fr_config *cfg, size_t *len)
+{
+	uint8_t *img = frt_segment_image(cfg, len);
+	cr_assert_not_null(img, "could not copy a fresh segment's bytes");
+	return img;
+}
 
-/*
- * Wait at most bound_s seconds until *flag >= value. When pid > 0, give up
- * early once that process is gone (zombie or reaped), so that a child that
- * failed is reported at once instead of after the bound. 0, or -1.
- */
-int frt_wait_flag(_Atomic uint32_t *flag, uint32_t value, pid_t pid, int bound_s);
+/* frt_segment_write that must succeed. */
+static inline void frt_segment_write_ok(char *name, const char *tag, const void *buf,
+					size_t len)
+{
+	int rc = frt_segment_write(name, tag, buf, len);
+	cr_assert_eq(rc, 0, "writing %zu bytes to /dev/shm%s: %s", len, name, strerror(-rc));
+}
 
-/* voluntary_ctxt_switches of process pid (/proc/<pid>/status), or -1. */
-long frt_voluntary_switches(pid_t pid);
+/* frt_view_open that must succeed. */
+static inline void frt_view_open_ok(const char *name, int writable, struct frt_view *v)
+{
+	int rc = frt_view_open(name, writable, v);
+	cr_assert_eq(rc, 0, "a view of %s: %d (%s)", name, rc, strerror(-rc));
+}
+
+#endif /* CRITERION_H_ */
 
 #endif /* FRAMERING_TEST_HELPERS_H */

@@ -275,7 +275,7 @@ static pid_t spawn(int (*fn)(void *), struct child *c)
 static void expect_stopped(pid_t pid, const char *who, const char *point)
 {
 	int st = -1;
-	int rc = frt_wait_stopped(pid, HANG_S, &st);
+	int rc = frt_wait_stopped(pid, HANG_S * 1000L, &st);
 	cr_assert_eq(rc, 0, "%s did not stop at %s: %s (status %d)", who, point,
 		     rc == 1 ? "it ended" : "timed out", st);
 }
@@ -425,7 +425,7 @@ Test(forced, reaper_never_aborts_a_live_producers_slot)
 	struct child r = {.name = name, .sh = sh, .stop_at = "mpmc_reap_found"};
 	pid_t pr = spawn(reaper_main, &r);
 	int st = -1;
-	int stopped = frt_wait_stopped(pr, HANG_S, &st);
+	int stopped = frt_wait_stopped(pr, HANG_S * 1000L, &st);
 	cr_assert(stopped == 0 || (stopped == 1 && st == 0),
 		  "reaper R neither stopped at %s nor opened its consumer (%d, status %d)",
 		  r.stop_at, stopped, st);
@@ -657,7 +657,7 @@ Test(forced, mpmc_publish_wakes_one_consumer)
 	cr_assert_eq(atomic_load(&sh->received), 1);
 
 	fr_close(prod); /* end of stream ends the consumers */
-	cr_assert_eq(frt_wait_all(pids, SLEEPERS, FRT_BOUND_S), 0);
+	cr_assert_eq(frt_wait_all(pids, SLEEPERS, FRT_BOUND_S, NULL), 0);
 	frt_shared_free(sh, sizeof *sh);
 }
 

@@ -261,7 +261,7 @@ static void run_processes(const char *tag, uint32_t slots, int set_spin, long sp
 		pids[i] = frt_spawn(i < NPROD ? frt_produce_main : frt_consume_main, &sh->s[i]);
 		cr_assert_gt(pids[i], 0);
 	}
-	int st = frt_wait_all(pids, NPROD + NCONS, FRT_BOUND_S);
+	int st = frt_wait_all(pids, NPROD + NCONS, FRT_BOUND_S, NULL);
 	cr_assert_eq(st, 0, "children failed (%d): %s|%s|%s|%s", st, sh->s[0].error,
 		     sh->s[1].error, sh->s[2].error, sh->s[3].error);
 

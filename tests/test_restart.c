@@ -270,7 +270,7 @@ Test(restart, consumer_killed_mid_stream)
 	pid_t second = frt_spawn(stream_second_consumer, sh);
 	cr_assert_gt(second, 0);
 	pid_t rest[2] = { second, prod };
-	st = frt_wait_all(rest, 2, FRT_BOUND_S);
+	st = frt_wait_all(rest, 2, FRT_BOUND_S, NULL);
 	cr_assert_eq(st, 0, "producer or new consumer failed (%d): %s", st, ps->error);
 
 	/*

@@ -221,7 +221,7 @@ Test(slot_reuse, broadcast_large_frames_intact_across_processes, .timeout = 240)
 	s[0] = (struct frt_stream){.name = name, .count = BC_STREAM_FRAMES, .min_len = 256 << 10,
 				   .max_len = 512 << 10, .in_order = 1, .wait_ms = 20000};
 	pids[0] = frt_spawn(frt_produce_main, &s[0]);
-	cr_assert_eq(frt_wait_all(pids, 1 + BC_READERS, FRT_BOUND_S), 0);
+	cr_assert_eq(frt_wait_all(pids, 1 + BC_READERS, FRT_BOUND_S, NULL), 0);
 	cr_assert_eq(s[0].frames, BC_STREAM_FRAMES);
 	for (int i = 1; i <= BC_READERS; i++)
 		cr_assert_eq(s[i].frames, BC_STREAM_FRAMES, "reader %d got %lu frames", i,

@@ -420,7 +420,7 @@ static void run_two_processes(const char *tag, uint32_t slots, uint64_t frames, 
 	pids[0] = frt_spawn(frt_consume_main, &s[0]);
 	pids[1] = frt_spawn(frt_produce_main, &s[1]);
 	cr_assert(pids[0] > 0 && pids[1] > 0);
-	int st = frt_wait_all(pids, 2, FRT_BOUND_S);
+	int st = frt_wait_all(pids, 2, FRT_BOUND_S, NULL);
 	cr_assert_eq(st, 0, "children failed (%d): consumer \"%s\", producer \"%s\"", st,
 		     s[0].error, s[1].error);
 	cr_expect_eq(s[1].frames, frames);
