@@ -1,17 +1,18 @@
 /*
- * A stand-in for the few Criterion macros the threaded test uses, so that it
- * can also be built as a plain program. Criterion 2.4 cannot start under
+ * A stand-in for the few Criterion macros the threaded tests use, so that
+ * they can also be built as plain programs. Criterion 2.4 cannot start under
  * ThreadSanitizer (its inheritable arena is mapped where TSan keeps its shadow
  * memory: "Could not initialize inheritable arena"), so the ThreadSanitizer
- * build compiles that test with -DFRT_STANDALONE.
+ * build compiles those tests with -DFRT_STANDALONE (tests/meson.build).
  *
- * Each Test(suite, name) (no options) registers itself; main() runs them in order and exits non-zero
- * at the first failed check. Messages of the cr_* macros are not printed, the
- * failed condition and its line are.
+ * Each Test(suite, name) (no options) registers itself; main() runs them in
+ * order and exits non-zero at the first failed check (cr_expect too), after
+ * printing the failed condition, its line and the check's message.
  */
 #ifndef FRAMERING_TEST_STANDALONE_H
 #define FRAMERING_TEST_STANDALONE_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,11 +33,18 @@ static inline void frt_sa_register(const char *name, void (*fn)(void))
 		frt_sa_tests[frt_sa_count++] = (struct frt_sa_test){ name, fn };
 }
 
-static inline void frt_sa_check(int ok, const char *file, int line, const char *what)
+/* The message is the check's own format and arguments, then an extra "" (ignored). */
+static inline void frt_sa_fail(const char *file, int line, const char *what, const char *fmt, ...)
 {
-	if (ok)
-		return;
-	fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+	fprintf(stderr, "%s:%d: check failed: %s", file, line, what);
+	if (fmt[0]) {
+		va_list ap;
+		va_start(ap, fmt);
+		fputs(": ", stderr);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stderr);
 	frt_cleanup();
 	exit(1);
 }
@@ -50,8 +58,10 @@ static inline void frt_sa_check(int ok, const char *file, int line, const char *
 	}                                                                          \
 	static void suite##_##name(void)
 
-#define FRT_SA_COND_(cond, ...) frt_sa_check(!!(cond), __FILE__, __LINE__, #cond)
-#define FRT_SA_EQ_(a, b, ...) frt_sa_check((a) == (b), __FILE__, __LINE__, #a " == " #b)
+#define FRT_SA_COND_(cond, ...) \
+	((cond) ? (void)0 : frt_sa_fail(__FILE__, __LINE__, #cond, __VA_ARGS__))
+#define FRT_SA_EQ_(a, b, ...) \
+	(((a) == (b)) ? (void)0 : frt_sa_fail(__FILE__, __LINE__, #a " == " #b, __VA_ARGS__))
 #define cr_assert(...) FRT_SA_COND_(__VA_ARGS__, "")
 #define cr_expect(...) FRT_SA_COND_(__VA_ARGS__, "")
 #define cr_assert_eq(...) FRT_SA_EQ_(__VA_ARGS__, "")

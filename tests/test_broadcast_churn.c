@@ -19,7 +19,7 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_churn, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_churn, .fini = frt_cleanup, .timeout = 280);
 
 #define NCHURN 3
 #define ITERATIONS 500
@@ -46,17 +46,17 @@ __attribute__((format(printf, 2, 3))) static int churn_fail(struct churner *c, c
 	vsnprintf(c->error, sizeof c->error, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "[churner %u] %s\n", c->id, c->error);
-	return BCT_FAILED;
+	return FRT_CHILD_FAILED;
 }
 
 static int churner_main(void *arg)
 {
 	struct churner *c = arg;
-	uint64_t rng = bct_mix64(c->id * 1000003u + (uint64_t)getpid()) | 1;
+	uint64_t rng = frt_mix64(c->id * 1000003u + (uint64_t)getpid()) | 1;
 	int result = 0;
 	for (int it = 0; it < ITERATIONS && result == 0; it++) {
 		unsigned flags = FR_CONSUMER;
-		uint64_t r = bct_rand(&rng);
+		uint64_t r = frt_rand(&rng);
 		if (r & 1)
 			flags |= FR_LATEST;
 		if ((r >> 1) % 4 == 0)
@@ -74,7 +74,7 @@ static int churner_main(void *arg)
 		for (unsigned k = 0; k < want; k++) {
 			struct fr_frame f;
 			unsigned aflags = (flags & FR_LATEST) && ((r >> 5) & 1) ? FR_ACQUIRE_NEWEST : 0;
-			rc = fr_acquire_ex(ring, &f, BCT_WAIT_MS, aflags);
+			rc = fr_acquire_ex(ring, &f, FRT_WAIT_MS, aflags);
 			if (rc != 0) {
 				result = churn_fail(c, "iteration %d frame %u: fr_acquire_ex: %d (%s)",
 						    it, k, rc, fr_strerror(rc));
@@ -89,15 +89,15 @@ static int churner_main(void *arg)
 			if (result == 0 && (f.bytes != f.capacity || off >= 0))
 				result = churn_fail(c, "seq %llu torn at byte %ld", (unsigned long long)f.seq,
 						    off);
-			if (bct_rand(&rng) % 8 == 0)
-				bct_sleep_us((long)(bct_rand(&rng) % 1000));
+			if (frt_rand(&rng) % 8 == 0)
+				frt_sleep_us((long)(frt_rand(&rng) % 1000));
 			off = bct_check_byte(f.data, f.bytes, bct_byte(f.seq));
 			if (result == 0 && off >= 0)
 				result = churn_fail(c, "seq %llu overwritten while held, byte %ld",
 						    (unsigned long long)f.seq, off);
 			if (result != 0)
 				break;
-			if (k + 1 == want && bct_rand(&rng) % 3 == 0) {
+			if (k + 1 == want && frt_rand(&rng) % 3 == 0) {
 				c->closed_holding++; /* fr_close releases it */
 				break;
 			}
@@ -116,12 +116,12 @@ static int churner_main(void *arg)
 
 Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 8192 };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, sizeof name, "churn"), &cfg, &prod);
+	int rc = fr_create(frt_name(name, sizeof name, "churn"), &cfg, &prod);
 	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
-	sh = bct_shared(sizeof *sh);
+	sh = frt_shared_alloc(sizeof *sh);
 	cr_assert_not_null(sh);
 
 	int pipefd[2];
@@ -131,30 +131,30 @@ Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 		.name = name, .flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE,
 		.ready_fd = pipefd[1], .verify_twice = 1,
 	};
-	pids[0] = bct_spawn(bct_consume_main, &sh->steady);
+	pids[0] = frt_spawn(bct_consume_main, &sh->steady);
 	cr_assert_gt(pids[0], 0);
 	close(pipefd[1]);
-	int ready = bct_ready_wait(pipefd[0], 1, BCT_WAIT_MS);
+	int ready = frt_ready_wait(pipefd[0], 1, FRT_WAIT_MS);
 	close(pipefd[0]);
 	if (ready != 0) {
-		bct_kill(pids[0]);
+		frt_kill(pids[0]);
 		cr_assert_fail("steady consumer did not attach");
 	}
 	for (int i = 0; i < NCHURN; i++) {
 		sh->churn[i].name = name;
 		sh->churn[i].id = (unsigned)i;
-		pids[1 + i] = bct_spawn(churner_main, &sh->churn[i]);
+		pids[1 + i] = frt_spawn(churner_main, &sh->churn[i]);
 		cr_assert_gt(pids[1 + i], 0);
 	}
 
 	struct bct_producer p = {
 		.ring = prod, .pattern = BCT_PATTERN_BYTE, .count = 2000, .stop = &sh->stop,
-		.pace_us = 20, .claim_timeout_ms = BCT_WAIT_MS,
+		.pace_us = 20, .claim_timeout_ms = FRT_WAIT_MS,
 	};
 	int prc = bct_produce(&p);
 	fr_close(prod);
 	int bad;
-	int st = bct_wait_all(pids, 1 + NCHURN, BCT_CHILD_S, &bad);
+	int st = frt_wait_all(pids, 1 + NCHURN, FRT_BOUND_S, &bad);
 	cr_assert_eq(prc, 0, "producer: %s", p.error);
 	cr_assert_eq(st, 0, "%s %d ended with status %d: %s", bad == 0 ? "steady consumer" : "churner",
 		     bad, st, bad == 0 ? sh->steady.error : bad > 0 ? sh->churn[bad - 1].error : "");
@@ -172,18 +172,18 @@ Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 	fflush(stdout);
 
 	/* Everyone is gone: no slot may still be pinned or marked as being written. */
-	struct bct_view v;
-	cr_assert_eq(bct_view_open(name, &v), 0);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
 	unsigned writing;
-	uint64_t holders = bct_view_holders(&v, &writing);
+	uint64_t holders = bct_holders(&v, &writing);
 	for (uint32_t s = 0; s < v.slots; s++)
-		if (bct_view_turn(&v, s) & 0xffffffffu)
+		if (frt_view_turn(&v, s) & 0xffffffffu)
 			fprintf(stderr, "slot %u: turn word 0x%016llx\n", s,
-				(unsigned long long)bct_view_turn(&v, s));
+				(unsigned long long)frt_view_turn(&v, s));
 	unsigned not_free = 0;
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++)
-		not_free += bct_view_peer_state(&v, i) != 0;
-	bct_view_close(&v);
+		not_free += frt_view_peer_state(&v, i) != 0;
+	frt_view_close(&v);
 	cr_expect_eq(holders, 0, "holder bits left: 0x%llx", (unsigned long long)holders);
 	cr_expect_eq(writing, 0, "%u slots still marked as being written", writing);
 	cr_expect_eq(not_free, 0, "%u peer entries not free", not_free);
@@ -199,5 +199,5 @@ Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 	cr_expect_eq(info.live_peers, 0);
 	cr_expect_eq(info.latest_stalls, 0);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(sh, sizeof *sh);
+	frt_shared_free(sh, sizeof *sh);
 }

@@ -19,7 +19,7 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_crash, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_crash, .fini = frt_cleanup, .timeout = 280);
 
 #define FRAMES 3000
 #define KILLED_STATUS (128 + SIGKILL)
@@ -45,14 +45,14 @@ static int victim_main(void *arg)
  */
 static void run_with_victim(const char *tag, unsigned victim_flags, const char *hook, long hook_after)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 8192 };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, sizeof name, tag), &cfg, &prod);
+	int rc = fr_create(frt_name(name, sizeof name, tag), &cfg, &prod);
 	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
 
-	struct bct_consumer *surv = bct_shared(2 * sizeof *surv);
-	struct victim *vic = bct_shared(sizeof *vic);
+	struct bct_consumer *surv = frt_shared_alloc(2 * sizeof *surv);
+	struct victim *vic = frt_shared_alloc(sizeof *vic);
 	cr_assert(surv && vic);
 	surv[0] = (struct bct_consumer){ .flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE,
 					 .verify_twice = 1 };
@@ -74,42 +74,42 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 	for (int i = 0; i < 2; i++) {
 		surv[i].name = name;
 		surv[i].ready_fd = pipefd[1];
-		pids[i] = bct_spawn(bct_consume_main, &surv[i]);
+		pids[i] = frt_spawn(bct_consume_main, &surv[i]);
 		cr_assert_gt(pids[i], 0);
 	}
 	vic->c.name = name;
 	vic->c.ready_fd = pipefd[1];
-	vpid = bct_spawn(victim_main, vic);
+	vpid = frt_spawn(victim_main, vic);
 	cr_assert_gt(vpid, 0);
 	close(pipefd[1]);
-	int ready = bct_ready_wait(pipefd[0], 3, BCT_WAIT_MS);
+	int ready = frt_ready_wait(pipefd[0], 3, FRT_WAIT_MS);
 	close(pipefd[0]);
 	if (ready != 0) {
-		bct_kill(pids[0]);
-		bct_kill(pids[1]);
-		bct_kill(vpid);
+		frt_kill(pids[0]);
+		frt_kill(pids[1]);
+		frt_kill(vpid);
 		cr_assert_fail("consumers did not attach");
 	}
 	int victim_index = vic->c.peer_index;
 
 	struct bct_producer p = { .ring = prod, .pattern = BCT_PATTERN_BYTE, .count = FRAMES,
-				  .pace_us = 20, .claim_timeout_ms = BCT_WAIT_MS };
+				  .pace_us = 20, .claim_timeout_ms = FRT_WAIT_MS };
 	int prc = bct_produce(&p);
 	struct fr_info pinfo;
 	cr_assert_eq(fr_info(prod, &pinfo), 0);
 
 	int bad;
-	int vst = bct_wait_one(vpid, bct_now_s() + BCT_CHILD_S);
+	int vst = frt_wait(vpid, FRT_BOUND_S);
 	/* Before anyone attaches again: whether a waiter already reaped the victim. */
-	struct bct_view v;
-	int vrc = bct_view_open(name, &v);
+	struct frt_view v;
+	int vrc = frt_view_open(name, 0, &v);
 	uint64_t holders_before = 0;
 	uint32_t state_before = UINT32_MAX;
 	if (vrc == 0) {
 		unsigned w;
-		holders_before = bct_view_holders(&v, &w);
+		holders_before = bct_holders(&v, &w);
 		if (victim_index >= 0)
-			state_before = bct_view_peer_state(&v, (unsigned)victim_index);
+			state_before = frt_view_peer_state(&v, (unsigned)victim_index);
 	}
 	/* The attach of a new handle reaps whatever is left. */
 	struct fr_ring *late = NULL;
@@ -117,7 +117,7 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 	uint64_t holders_after_attach = 0;
 	unsigned writing = 0, victim_entries = 0;
 	if (vrc == 0)
-		holders_after_attach = bct_view_holders(&v, &writing);
+		holders_after_attach = bct_holders(&v, &writing);
 	if (orc == 0) {
 		/* The new handle may reuse the dead one's entry: look for its pid. */
 		static struct fr_info seen;
@@ -127,7 +127,7 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 		fr_close(late);
 	}
 	fr_close(prod);
-	int st = bct_wait_all(pids, 2, BCT_CHILD_S, &bad);
+	int st = frt_wait_all(pids, 2, FRT_BOUND_S, &bad);
 
 	cr_assert_eq(prc, 0, "producer: %s", p.error);
 	cr_assert_eq(st, 0, "survivor %d ended with status %d: %s", bad, st,
@@ -166,8 +166,8 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 	cr_expect_eq(writing, 0);
 
 	unsigned writing_end;
-	uint64_t holders_end = bct_view_holders(&v, &writing_end);
-	bct_view_close(&v);
+	uint64_t holders_end = bct_holders(&v, &writing_end);
+	frt_view_close(&v);
 	cr_expect_eq(holders_end, 0, "holder bits left at the end: 0x%llx",
 		     (unsigned long long)holders_end);
 	cr_expect_eq(writing_end, 0);
@@ -186,8 +186,8 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 	       (unsigned long long)surv[1].info_dropped);
 	fflush(stdout);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(surv, 2 * sizeof *surv);
-	bct_unshare(vic, sizeof *vic);
+	frt_shared_free(surv, 2 * sizeof *surv);
+	frt_shared_free(vic, sizeof *vic);
 }
 
 Test(broadcast_crash, reliable_consumer_killed_while_pinning_is_reaped_and_the_producer_goes_on)
@@ -224,13 +224,13 @@ static int pinner_main(void *arg)
 	struct pinner *pn = arg;
 	struct fr_ring *r = NULL;
 	if (fr_open(pn->name, FR_CONSUMER | pn->flags, &r) != 0)
-		return BCT_FAILED;
+		return FRT_CHILD_FAILED;
 	struct fr_frame f;
-	if (fr_acquire(r, &f, BCT_WAIT_MS) != 0)
-		return BCT_FAILED;
+	if (fr_acquire(r, &f, FRT_WAIT_MS) != 0)
+		return FRT_CHILD_FAILED;
 	pn->index = bct_find_self(r, FR_CONSUMER, pn->flags, NULL);
 	raise(SIGKILL);
-	return BCT_FAILED;
+	return FRT_CHILD_FAILED;
 }
 
 static void publish_byte(struct fr_ring *prod, uint64_t seq, int timeout_ms)
@@ -249,26 +249,26 @@ static int dead_pinner(char *name, const char *tag, unsigned flags, struct fr_ri
 		       struct pinner **pn)
 {
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 4, .frame_bytes = 4096 };
-	int rc = fr_create(bct_name(name, BCT_NAME_SIZE, tag), &cfg, prod);
+	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, prod);
 	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
 	publish_byte(*prod, 0, 0);
-	*pn = bct_shared(sizeof **pn);
+	*pn = frt_shared_alloc(sizeof **pn);
 	cr_assert_not_null(*pn);
 	(*pn)->name = name;
 	(*pn)->flags = flags;
 	(*pn)->index = -1;
-	pid_t pid = bct_spawn(pinner_main, *pn);
+	pid_t pid = frt_spawn(pinner_main, *pn);
 	cr_assert_gt(pid, 0);
-	int st = bct_wait_one(pid, bct_now_s() + BCT_CHILD_S);
+	int st = frt_wait(pid, FRT_BOUND_S);
 	cr_assert_eq(st, KILLED_STATUS, "the pinner ended with status %d", st);
 	cr_assert_geq((*pn)->index, 0);
 	/* Nobody waited and nobody attached since: the dead pin is still there. */
-	struct bct_view v;
-	cr_assert_eq(bct_view_open(name, &v), 0);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
 	unsigned writing;
-	uint64_t holders = bct_view_holders(&v, &writing);
-	uint32_t state = bct_view_peer_state(&v, (unsigned)(*pn)->index);
-	bct_view_close(&v);
+	uint64_t holders = bct_holders(&v, &writing);
+	uint32_t state = frt_view_peer_state(&v, (unsigned)(*pn)->index);
+	frt_view_close(&v);
 	cr_assert_eq(holders, UINT64_C(1) << (*pn)->index, "holders 0x%llx",
 		     (unsigned long long)holders);
 	cr_assert_eq(state, 1, "the dead consumer's entry is not live yet");
@@ -291,12 +291,12 @@ static int dead_pinner(char *name, const char *tag, unsigned flags, struct fr_ri
 
 static void expect_reaped(const char *name, int index)
 {
-	struct bct_view v;
-	cr_assert_eq(bct_view_open(name, &v), 0);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
 	unsigned writing;
-	uint64_t holders = bct_view_holders(&v, &writing);
-	uint32_t state = bct_view_peer_state(&v, (unsigned)index);
-	bct_view_close(&v);
+	uint64_t holders = bct_holders(&v, &writing);
+	uint32_t state = frt_view_peer_state(&v, (unsigned)index);
+	frt_view_close(&v);
 	cr_expect_eq(holders & (UINT64_C(1) << index), 0, "dead pin still set: holders 0x%llx",
 		     (unsigned long long)holders);
 	cr_expect_eq(writing, 0);
@@ -305,7 +305,7 @@ static void expect_reaped(const char *name, int index)
 
 Test(broadcast_crash, dead_latest_pin_stays_until_an_attach_reaps_it)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod;
 	struct pinner *pn;
 	int idx = dead_pinner(name, "deadlat", FR_LATEST, &prod, &pn);
@@ -322,12 +322,12 @@ Test(broadcast_crash, dead_latest_pin_stays_until_an_attach_reaps_it)
 	expect_reaped(name, idx);
 	fr_close(prod);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(pn, sizeof *pn);
+	frt_shared_free(pn, sizeof *pn);
 }
 
 Test(broadcast_crash, dead_reliable_consumer_is_reaped_by_the_waiting_producer)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod;
 	struct pinner *pn;
 	int idx = dead_pinner(name, "deadrel", 0, &prod, &pn);
@@ -337,11 +337,11 @@ Test(broadcast_crash, dead_reliable_consumer_is_reaped_by_the_waiting_producer)
 	struct fr_frame f;
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN, "the producer overwrote an unread frame");
 	/* A waiting claim outlives the reap interval and reaps the dead consumer. */
-	publish_byte(prod, 4, BCT_WAIT_MS);
+	publish_byte(prod, 4, FRT_WAIT_MS);
 	expect_reaped(name, idx);
 	for (uint64_t s = 5; s < 50; s++)
 		publish_byte(prod, s, 0);
 	fr_close(prod);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(pn, sizeof *pn);
+	frt_shared_free(pn, sizeof *pn);
 }

@@ -13,20 +13,20 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_fanout, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_fanout, .fini = frt_cleanup, .timeout = 280);
 
 #define NCONS 3
 #define FRAMES 100000
 
 Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 4096 };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, sizeof name, "fanout"), &cfg, &prod);
+	int rc = fr_create(frt_name(name, sizeof name, "fanout"), &cfg, &prod);
 	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
 
-	struct bct_consumer *cons = bct_shared(NCONS * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(NCONS * sizeof *cons);
 	cr_assert_not_null(cons);
 	int pipefd[2];
 	cr_assert_eq(pipe(pipefd), 0);
@@ -39,21 +39,21 @@ Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 		cons[i].max_len = 4096;
 		cons[i].ready_fd = pipefd[1];
 		cons[i].expect_first = 0;
-		pids[i] = bct_spawn(bct_consume_main, &cons[i]);
+		pids[i] = frt_spawn(bct_consume_main, &cons[i]);
 		cr_assert_gt(pids[i], 0, "fork");
 	}
 	close(pipefd[1]);
-	int ready = bct_ready_wait(pipefd[0], NCONS, BCT_WAIT_MS);
+	int ready = frt_ready_wait(pipefd[0], NCONS, FRT_WAIT_MS);
 	close(pipefd[0]);
 	if (ready != 0) {
 		for (int i = 0; i < NCONS; i++)
-			bct_kill(pids[i]);
+			frt_kill(pids[i]);
 		cr_assert_fail("consumers did not attach");
 	}
 
 	struct bct_producer p = {
 		.ring = prod, .pattern = BCT_PATTERN_SUM, .count = FRAMES,
-		.min_len = 24, .max_len = 4096, .claim_timeout_ms = BCT_WAIT_MS,
+		.min_len = 24, .max_len = 4096, .claim_timeout_ms = FRT_WAIT_MS,
 	};
 	int prc = bct_produce(&p);
 	struct fr_info info;
@@ -61,7 +61,7 @@ Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 	fr_close(prod); /* end of stream */
 
 	int bad;
-	int st = bct_wait_all(pids, NCONS, BCT_CHILD_S, &bad);
+	int st = frt_wait_all(pids, NCONS, FRT_BOUND_S, &bad);
 	cr_assert_eq(prc, 0, "producer: %s", p.error);
 	cr_assert_eq(st, 0, "consumer %d ended with status %d: %s", bad, st,
 		     bad >= 0 ? cons[bad].error : "");
@@ -90,6 +90,6 @@ Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 		     (unsigned long long)after.consumed);
 	cr_expect_eq(after.end_of_stream, 1);
 	cr_assert_eq(fr_unlink(name), 0);
-	cr_expect(!bct_shm_exists(name));
-	bct_unshare(cons, NCONS * sizeof *cons);
+	cr_expect(!frt_shm_exists(name));
+	frt_shared_free(cons, NCONS * sizeof *cons);
 }

@@ -18,13 +18,13 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_latest, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_latest, .fini = frt_cleanup, .timeout = 280);
 
 static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
 {
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = bytes };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, BCT_NAME_SIZE, tag), &cfg, &prod);
+	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, &prod);
 	cr_assert_eq(rc, 0, "fr_create: %d (%s)", rc, fr_strerror(rc));
 	return prod;
 }
@@ -77,7 +77,7 @@ static struct fr_peer_info self_info(struct fr_ring *r, unsigned flags)
 
 Test(broadcast_latest, new_consumer_starts_at_newest_frame_or_at_zero)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "start", 8, 4096);
 	struct fr_ring *early = open_consumer(name, 0);
 	for (uint64_t s = 0; s < 5; s++)
@@ -100,7 +100,7 @@ Test(broadcast_latest, new_consumer_starts_at_newest_frame_or_at_zero)
 
 Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint32_t slots = 8;
 	struct fr_ring *prod = make_ring(name, "hold", slots, 4096);
 	struct fr_ring *rel = open_consumer(name, 0);
@@ -146,7 +146,7 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 
 Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "newest", 8, 4096);
 	struct fr_ring *lat = open_consumer(name, FR_LATEST);
 	for (uint64_t s = 0; s < 5; s++)
@@ -234,10 +234,10 @@ static void check_latest_accounting(const struct bct_consumer *c, uint64_t publi
 
 Test(broadcast_latest, slow_latest_consumer_drops_and_never_stalls_the_producer)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 3000;
 	struct fr_ring *prod = make_ring(name, "slow", 8, 16384);
-	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
 	cr_assert_not_null(cons);
 	cons[0] = (struct bct_consumer){
 		.flags = FR_CONSUMER, .pattern = BCT_PATTERN_SUM, .min_len = 24, .max_len = 16384,
@@ -249,7 +249,7 @@ Test(broadcast_latest, slow_latest_consumer_drops_and_never_stalls_the_producer)
 	/* Paced at about one frame per ms so that the latest consumer sees a few hundred. */
 	struct bct_producer p = {
 		.pattern = BCT_PATTERN_SUM, .count = frames, .min_len = 24, .max_len = 16384,
-		.pace_us = 1000, .claim_timeout_ms = BCT_WAIT_MS,
+		.pace_us = 1000, .claim_timeout_ms = FRT_WAIT_MS,
 	};
 	run_stream(name, prod, &p, cons, 2);
 
@@ -273,15 +273,15 @@ Test(broadcast_latest, slow_latest_consumer_drops_and_never_stalls_the_producer)
 	       (unsigned long long)info.producer_waits, (unsigned long long)info.latest_stalls);
 	fflush(stdout);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(cons, 2 * sizeof *cons);
+	frt_shared_free(cons, 2 * sizeof *cons);
 }
 
 Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
 	struct fr_ring *prod = make_ring(name, "onlylatest", 8, 16384);
-	struct bct_consumer *cons = bct_shared(3 * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(3 * sizeof *cons);
 	cr_assert_not_null(cons);
 	for (int i = 0; i < 3; i++)
 		cons[i] = (struct bct_consumer){
@@ -305,7 +305,7 @@ Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 	cr_expect_eq(info.dropped,
 		     cons[0].info_dropped + cons[1].info_dropped + cons[2].info_dropped);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(cons, 3 * sizeof *cons);
+	frt_shared_free(cons, 3 * sizeof *cons);
 }
 
 Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_back)
@@ -313,10 +313,10 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 	/* The smallest pool (4 slots). The latest consumer keeps seq 0 until the
 	 * producer has published every frame: were its pin or its cursor holding
 	 * the producer back, the producer would wedge and time out. */
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 2000;
 	struct fr_ring *prod = make_ring(name, "pin", 4, 8192);
-	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
 	cr_assert_not_null(cons);
 	cons[0] = (struct bct_consumer){ .name = name, .flags = FR_CONSUMER,
 					 .pattern = BCT_PATTERN_BYTE };
@@ -328,30 +328,30 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 	pid_t pids[2];
 	for (int i = 0; i < 2; i++) {
 		cons[i].ready_fd = pipefd[1];
-		pids[i] = bct_spawn(bct_consume_main, &cons[i]);
+		pids[i] = frt_spawn(bct_consume_main, &cons[i]);
 		cr_assert_gt(pids[i], 0);
 	}
 	close(pipefd[1]);
-	int ready = bct_ready_wait(pipefd[0], 2, BCT_WAIT_MS);
+	int ready = frt_ready_wait(pipefd[0], 2, FRT_WAIT_MS);
 	close(pipefd[0]);
 	/* Publish seq 0 and wait until the latest consumer holds it. */
 	publish(prod, 0);
 	int held = -1;
-	double deadline = bct_now_s() + BCT_WAIT_MS / 1000.0;
+	uint64_t deadline = frt_now_ns() + FRT_WAIT_MS * UINT64_C(1000000);
 	static struct fr_info info;
-	while (ready == 0 && held != 0 && bct_now_s() < deadline) {
+	while (ready == 0 && held != 0 && frt_now_ns() < deadline) {
 		cr_assert_eq(fr_info(prod, &info), 0);
 		for (uint32_t i = 0; i < info.peer_count; i++)
 			if ((info.peers[i].flags & FR_LATEST) && info.peers[i].delivered == 1)
 				held = 0;
-		bct_sleep_us(1000);
+		frt_sleep_us(1000);
 	}
 	struct bct_producer p = { .ring = prod, .pattern = BCT_PATTERN_BYTE, .first = 1,
-				  .count = frames, .claim_timeout_ms = BCT_WAIT_MS };
+				  .count = frames, .claim_timeout_ms = FRT_WAIT_MS };
 	int prc = ready == 0 && held == 0 ? bct_produce(&p) : -1;
 	fr_close(prod);
 	int bad;
-	int st = bct_wait_all(pids, 2, BCT_CHILD_S, &bad);
+	int st = frt_wait_all(pids, 2, FRT_BOUND_S, &bad);
 	cr_assert_eq(ready, 0, "consumers did not attach");
 	cr_assert_eq(held, 0, "the latest consumer did not acquire seq 0");
 	cr_assert_eq(prc, 0, "producer: %s", p.error);
@@ -367,12 +367,12 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 	cr_assert_eq(fr_stat(name, &info), 0);
 	cr_expect_eq(info.latest_stalls, 0);
 	cr_assert_eq(fr_unlink(name), 0);
-	bct_unshare(cons, 2 * sizeof *cons);
+	frt_shared_free(cons, 2 * sizeof *cons);
 }
 
 Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "many", 64, 4096);
 	struct fr_ring *cons[FR_MAX_BROADCAST_CONSUMERS];
 	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++)
@@ -388,10 +388,10 @@ Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 		cr_assert_eq(fr_acquire(cons[i], &f[i], 0), 0, "consumer %d", i);
 		cr_assert_eq(f[i].seq, 0);
 	}
-	struct bct_view v;
-	cr_assert_eq(bct_view_open(name, &v), 0);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
 	unsigned writing;
-	cr_expect_eq(bct_view_holders(&v, &writing), 0x7fffffffu);
+	cr_expect_eq(bct_holders(&v, &writing), 0x7fffffffu);
 	cr_expect_eq(writing, 0);
 	/* The producer laps the ring around the pinned slot and never waits. */
 	for (uint64_t s = 1; s < 200; s++)
@@ -400,8 +400,8 @@ Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 		check_bytes(&f[i]);
 		cr_assert_eq(fr_release(cons[i], &f[i]), 0);
 	}
-	cr_expect_eq(bct_view_holders(&v, &writing), 0);
-	bct_view_close(&v);
+	cr_expect_eq(bct_holders(&v, &writing), 0);
+	frt_view_close(&v);
 
 	/* A detach frees an entry for the next consumer. */
 	fr_close(cons[7]);
@@ -416,7 +416,7 @@ Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 Test(broadcast_latest, consumers_are_limited_to_slots_minus_two)
 {
 	/* Pins of slots - 2 consumers leave the camera two free slots. */
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "limit", 4, 4096);
 	struct fr_ring *a = open_consumer(name, FR_LATEST);
 	struct fr_ring *b = open_consumer(name, 0);
@@ -436,7 +436,7 @@ Test(broadcast_latest, consumers_are_limited_to_slots_minus_two)
  */
 Test(broadcast_latest, reliable_from_oldest_consumer_starts_at_the_oldest_frame_still_held)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint32_t slots = 8;
 	struct fr_ring *prod = make_ring(name, "oldest", slots, 4096);
 	for (uint64_t s = 0; s < 20; s++)

@@ -13,7 +13,7 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_stream, .fini = bct_cleanup, .timeout = 120);
+TestSuite(broadcast_stream, .fini = frt_cleanup, .timeout = 120);
 
 static void publish(struct fr_ring *prod, uint64_t seq)
 {
@@ -49,10 +49,10 @@ static void expect_rc(struct fr_ring *cons, int want)
 
 Test(broadcast_stream, end_of_stream_after_drain_and_a_new_producer_continues)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 4096 };
 	struct fr_ring *prod = NULL, *rel = NULL, *lat = NULL, *second = NULL;
-	cr_assert_eq(fr_create(bct_name(name, sizeof name, "eos"), &cfg, &prod), 0);
+	cr_assert_eq(fr_create(frt_name(name, sizeof name, "eos"), &cfg, &prod), 0);
 	cr_assert_eq(fr_open(name, FR_CONSUMER, &rel), 0);
 	cr_assert_eq(fr_open(name, FR_CONSUMER | FR_LATEST, &lat), 0);
 	cr_assert_eq(fr_open(name, FR_PRODUCER, &second), -EBUSY, "a second live producer");
@@ -93,10 +93,10 @@ Test(broadcast_stream, end_of_stream_after_drain_and_a_new_producer_continues)
 
 Test(broadcast_stream, creator_closing_without_publishing_does_not_end_the_stream)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 4, .frame_bytes = 4096 };
 	struct fr_ring *creator = NULL, *cons = NULL, *prod = NULL;
-	cr_assert_eq(fr_create(bct_name(name, sizeof name, "create"), &cfg, &creator), 0);
+	cr_assert_eq(fr_create(frt_name(name, sizeof name, "create"), &cfg, &creator), 0);
 	fr_close(creator);
 	cr_assert_eq(fr_open(name, FR_CONSUMER, &cons), 0);
 	expect_rc(cons, -EAGAIN);

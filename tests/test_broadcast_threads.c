@@ -6,10 +6,13 @@
  * holding it for a random while; reliable consumers get every frame in order,
  * latest ones an increasing subsequence whose gaps are exactly the drops.
  *
- * Criterion cannot start under ThreadSanitizer, so with -DBCT_STANDALONE the
- * same cases are built as a plain program (CI runs it in suite 'threads').
+ * Criterion cannot start under ThreadSanitizer, so with -DFRT_STANDALONE the
+ * same cases are built as a plain program (standalone.h; CI runs it in suite
+ * 'threads'). Uses only cr_assert_eq, which standalone.h also provides.
  */
-#ifndef BCT_STANDALONE
+#ifdef FRT_STANDALONE
+#include "standalone.h" /* the ThreadSanitizer build: see there */
+#else
 #include <criterion/criterion.h>
 #endif
 
@@ -53,10 +56,10 @@ __attribute__((format(printf, 3, 4))) static int case_fail(char *why, size_t n, 
 
 static int run_case(struct tcase *t, char *why, size_t why_size)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = t->slots, .frame_bytes = t->bytes };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, sizeof name, t->tag), &cfg, &prod);
+	int rc = fr_create(frt_name(name, sizeof name, t->tag), &cfg, &prod);
 	if (rc != 0)
 		return case_fail(why, why_size, "fr_create: %d (%s)", rc, fr_strerror(rc));
 	int pipefd[2];
@@ -75,16 +78,16 @@ static int run_case(struct tcase *t, char *why, size_t why_size)
 		if (pthread_create(&tid[started], NULL, consumer_thread, &t->cons[started]) != 0)
 			break;
 	}
-	int ready = started == t->ncons ? bct_ready_wait(pipefd[0], t->ncons, BCT_WAIT_MS) : -1;
+	int ready = started == t->ncons ? frt_ready_wait(pipefd[0], t->ncons, FRT_WAIT_MS) : -1;
 	struct bct_producer p = { .ring = prod, .pattern = BCT_PATTERN_BYTE, .count = t->frames,
-				  .pace_us = t->pace_us, .claim_timeout_ms = BCT_WAIT_MS };
+				  .pace_us = t->pace_us, .claim_timeout_ms = FRT_WAIT_MS };
 	int prc = ready == 0 ? bct_produce(&p) : -1;
 	fr_close(prod); /* end of stream: the consumers finish */
 	int joined = 0;
 	for (int i = 0; i < started; i++) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += BCT_CHILD_S;
+		until.tv_sec += FRT_BOUND_S;
 		if (pthread_timedjoin_np(tid[i], NULL, &until) != 0)
 			break; /* a wedged consumer: report it; the process ends with the test */
 		joined++;
@@ -174,45 +177,18 @@ static int smallest_pool(char *why, size_t n)
 	return run_case(&t, why, n);
 }
 
-#ifndef BCT_STANDALONE
-
-TestSuite(broadcast_threads, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_threads, .fini = frt_cleanup, .timeout = 280);
 
 Test(broadcast_threads, reliable_and_latest_threads_never_see_a_torn_frame)
 {
 	char why[512] = "";
-	cr_assert_eq(mixed(why, sizeof why), 0, "%s", why);
+	int rc = mixed(why, sizeof why);
+	cr_assert_eq(rc, 0, "%s", why);
 }
 
 Test(broadcast_threads, latest_threads_on_the_smallest_pool_never_see_a_torn_frame)
 {
 	char why[512] = "";
-	cr_assert_eq(smallest_pool(why, sizeof why), 0, "%s", why);
+	int rc = smallest_pool(why, sizeof why);
+	cr_assert_eq(rc, 0, "%s", why);
 }
-
-#else
-
-int main(void)
-{
-	static const struct {
-		const char *name;
-		int (*fn)(char *, size_t);
-	} cases[] = {
-		{ "broadcast_threads::reliable_and_latest_threads_never_see_a_torn_frame", mixed },
-		{ "broadcast_threads::latest_threads_on_the_smallest_pool_never_see_a_torn_frame",
-		  smallest_pool },
-	};
-	int failed = 0;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char why[512] = "";
-		int rc = cases[i].fn(why, sizeof why);
-		bct_cleanup();
-		printf("[%s] %s%s%s\n", rc == 0 ? "PASS" : "FAIL", cases[i].name, rc ? ": " : "",
-		       rc ? why : "");
-		fflush(stdout);
-		failed += rc != 0;
-	}
-	return failed ? 1 : 0;
-}
-
-#endif

@@ -14,13 +14,13 @@
 
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_torn, .fini = bct_cleanup, .timeout = 280);
+TestSuite(broadcast_torn, .fini = frt_cleanup, .timeout = 280);
 
 static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
 {
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = bytes };
 	struct fr_ring *prod = NULL;
-	int rc = fr_create(bct_name(name, BCT_NAME_SIZE, tag), &cfg, &prod);
+	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, &prod);
 	cr_assert_eq(rc, 0, "fr_create: %d (%s)", rc, fr_strerror(rc));
 	return prod;
 }
@@ -63,10 +63,10 @@ static void run(const char *name, struct fr_ring *prod, uint64_t frames, long pa
 
 Test(broadcast_torn, reliable_and_latest_fast_and_slow_never_see_a_torn_frame)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
 	struct fr_ring *prod = make_ring(name, "torn", 8, 16384);
-	struct bct_consumer *cons = bct_shared(4 * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(4 * sizeof *cons);
 	cr_assert_not_null(cons);
 	const struct bct_consumer base = {
 		.flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE, .verify_twice = 1,
@@ -82,18 +82,18 @@ Test(broadcast_torn, reliable_and_latest_fast_and_slow_never_see_a_torn_frame)
 	/* latest, 0..2 ms on every frame */
 	cons[3].flags |= FR_LATEST;
 	cons[3].hold_rand_us = 2000;
-	run(name, prod, frames, 0, cons, 4, BCT_WAIT_MS);
-	bct_unshare(cons, 4 * sizeof *cons);
+	run(name, prod, frames, 0, cons, 4, FRT_WAIT_MS);
+	frt_shared_free(cons, 4 * sizeof *cons);
 }
 
 Test(broadcast_torn, latest_consumers_on_the_smallest_pool_never_see_a_torn_frame)
 {
 	/* 4 slots, 2 latest consumers pinning: the producer has exactly the
 	 * minimum of two unpinned slots and laps the readers constantly. */
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
 	struct fr_ring *prod = make_ring(name, "tornmin", 4, 65536);
-	struct bct_consumer *cons = bct_shared(2 * sizeof *cons);
+	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
 	cr_assert_not_null(cons);
 	for (int i = 0; i < 2; i++)
 		cons[i] = (struct bct_consumer){
@@ -105,5 +105,5 @@ Test(broadcast_torn, latest_consumers_on_the_smallest_pool_never_see_a_torn_fram
 	/* Only latest consumers: the claim must never wait (timeout 0). Paced
 	 * (about 50 us a frame) so that each held frame is lapped many times. */
 	run(name, prod, frames, 50, cons, 2, 0);
-	bct_unshare(cons, 2 * sizeof *cons);
+	frt_shared_free(cons, 2 * sizeof *cons);
 }

@@ -17,9 +17,10 @@
 
 #include <framering.h>
 
+#include "layout.h"
 #include "test_broadcast_util.h"
 
-TestSuite(broadcast_wake, .fini = bct_cleanup, .timeout = 120);
+TestSuite(broadcast_wake, .fini = frt_cleanup, .timeout = 120);
 
 #define SLOTS 4
 #define PRODUCER_ENTRY 31 /* the broadcast producer's peer entry */
@@ -33,7 +34,7 @@ struct claimer {
 static void *claim_thread(void *arg)
 {
 	struct claimer *c = arg;
-	c->rc = fr_claim(c->prod, &c->f, BCT_WAIT_MS);
+	c->rc = fr_claim(c->prod, &c->f, FRT_WAIT_MS);
 	return NULL;
 }
 
@@ -42,10 +43,10 @@ enum unblock { BY_RELEASE, BY_DETACH };
 /* One try: 1 when the unblocking call bumped the event, 0 when it did not. */
 static int try_once(enum unblock how)
 {
-	char name[BCT_NAME_SIZE];
+	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = SLOTS, .frame_bytes = 4096 };
 	struct fr_ring *prod = NULL, *cons = NULL;
-	cr_assert_eq(fr_create(bct_name(name, sizeof name, "wake"), &cfg, &prod), 0);
+	cr_assert_eq(fr_create(frt_name(name, sizeof name, "wake"), &cfg, &prod), 0);
 	cr_assert_eq(fr_open(name, FR_CONSUMER, &cons), 0);
 	for (int i = 0; i < SLOTS; i++) {
 		struct fr_frame f;
@@ -56,8 +57,8 @@ static int try_once(enum unblock how)
 	if (how == BY_RELEASE) /* hold seq 0: its slot is pinned, the others unread */
 		cr_assert_eq(fr_acquire(cons, &held, 0), 0);
 
-	struct bct_view v;
-	cr_assert_eq(bct_view_open(name, &v), 0);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
 	static struct claimer c;
 	memset(&c, 0, sizeof c);
 	c.prod = prod;
@@ -67,24 +68,24 @@ static int try_once(enum unblock how)
 	/* Until the producer announced itself as a sleeper. */
 	uint32_t e0;
 	uint64_t waiters = 0;
-	double deadline = bct_now_s() + BCT_WAIT_MS / 1000.0;
+	uint64_t deadline = frt_now_ns() + FRT_WAIT_MS * UINT64_C(1000000);
 	do {
-		bct_sleep_us(1000);
-		bct_view_space_wait(&v, &e0, &waiters);
-	} while (!(waiters & (UINT64_C(1) << PRODUCER_ENTRY)) && bct_now_s() < deadline);
+		frt_sleep_ms(1);
+		waiters = frt_view_waiters(&v.hdr->space_wait);
+		e0 = frt_view_event(&v.hdr->space_wait);
+	} while (!(waiters & (UINT64_C(1) << PRODUCER_ENTRY)) && frt_now_ns() < deadline);
 	cr_assert(waiters & (UINT64_C(1) << PRODUCER_ENTRY), "the producer never slept");
 
 	if (how == BY_RELEASE)
 		cr_assert_eq(fr_release(cons, &held), 0);
 	else
 		fr_close(cons);
-	uint32_t e1;
-	bct_view_space_wait(&v, &e1, &waiters);
+	uint32_t e1 = frt_view_event(&v.hdr->space_wait);
 
 	pthread_join(tid, NULL);
 	cr_assert_eq(c.rc, 0, "fr_claim: %d (%s)", c.rc, fr_strerror(c.rc));
 	cr_assert_eq(fr_cancel(prod, &c.f), 0);
-	bct_view_close(&v);
+	frt_view_close(&v);
 	if (how == BY_RELEASE)
 		fr_close(cons);
 	fr_close(prod);
