@@ -27,14 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <framering.h>
 
 #include <testhooks.h>
+
+#include "helpers.h"
+
+TestSuite(torture, .fini = frt_cleanup);
 
 #define ROUNDS 500
 #define SLOW_ROUNDS 100    /* the slow-peer runs: fewer rounds keep CI time level */
@@ -45,9 +46,8 @@
 #define MAX_ROLES 6
 #define STOP_PAUSE_US 20000 /* a stopped peer is resumed within this (plus scheduling) */
 
-enum { EXIT_OK = 0, EXIT_TORN = 10, EXIT_WEDGED, EXIT_ERROR, EXIT_ORDER };
-
-/* Shared between the test and its children (MAP_SHARED | MAP_ANONYMOUS). */
+/* Shared between the test and its children (frt_shared_alloc). A child that
+ * fails says why in detail and exits FRT_CHILD_FAILED. */
 struct ledger {
 	_Atomic uint64_t next_index; /* frame ids, handed out before each claim */
 	_Atomic uint64_t allowed;    /* producers stay below this (paced per round) */
@@ -57,7 +57,7 @@ struct ledger {
 	_Atomic uint32_t redelivered[MAX_FRAMES];
 	_Atomic uint8_t released[MAX_FRAMES]; /* fr_release calls that returned 0 */
 	_Atomic uint64_t witness_next; /* broadcast: next seq the witness expects */
-	_Atomic unsigned consumers_ready;
+	_Atomic uint32_t consumers_ready;
 	_Atomic uint32_t holding[MAX_ROLES]; /* role i's process holds a claimed/acquired frame */
 	char detail[256];
 };
@@ -98,37 +98,31 @@ static void note(const char *what)
 	snprintf(L->detail, sizeof(L->detail), "%s (pid %d)", what, (int)getpid());
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-	nanosleep(&ts, NULL);
-}
-
 static int producer_main(const char *name)
 {
 	struct fr_ring *r;
 	int rc;
 	for (int tries = 0; (rc = fr_open(name, FR_PRODUCER, &r)) == -EBUSY && tries < 2000; tries++)
-		sleep_us(1000); /* the dead predecessor's registration is being reaped */
+		frt_sleep_us(1000); /* the dead predecessor's registration is being reaped */
 	if (rc < 0) {
 		note("producer open failed");
-		return EXIT_ERROR;
+		return FRT_CHILD_FAILED;
 	}
 	while (!atomic_load(&L->stop)) {
 		uint64_t id = atomic_load(&L->next_index);
 		if (id >= atomic_load(&L->allowed) || id >= MAX_FRAMES) {
-			sleep_us(200);
+			frt_sleep_us(200);
 			continue;
 		}
 		struct fr_frame f;
 		rc = fr_claim(r, &f, WAIT_BOUND_MS);
 		if (rc == -ETIMEDOUT) {
 			note("producer wedged in claim");
-			return EXIT_WEDGED;
+			return FRT_CHILD_FAILED;
 		}
 		if (rc < 0) {
 			note("producer claim failed");
-			return EXIT_ERROR;
+			return FRT_CHILD_FAILED;
 		}
 		id = atomic_fetch_add(&L->next_index, 1);
 		if (id >= MAX_FRAMES) {
@@ -142,13 +136,13 @@ static int producer_main(const char *name)
 		/* A producer that was stopped while holding the claim still owns it. */
 		if (fr_publish(r, &f) < 0) {
 			note("producer publish failed");
-			return EXIT_ERROR;
+			return FRT_CHILD_FAILED;
 		}
 		atomic_store(&L->holding[my_role], 0);
 		atomic_store(&L->published[id], 1);
 	}
 	fr_close(r); /* the last producer's close ends the stream */
-	return EXIT_OK;
+	return 0;
 }
 
 static int check_frame(const struct fr_frame *f, uint64_t *id_out)
@@ -172,10 +166,10 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 	struct fr_ring *r;
 	int rc;
 	for (int tries = 0; (rc = fr_open(name, FR_CONSUMER, &r)) == -EBUSY && tries < 2000; tries++)
-		sleep_us(1000);
+		frt_sleep_us(1000);
 	if (rc < 0) {
 		note("consumer open failed");
-		return EXIT_ERROR;
+		return FRT_CHILD_FAILED;
 	}
 	atomic_fetch_add(&L->consumers_ready, 1);
 	int64_t last_seq = -1;
@@ -186,28 +180,28 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 			break;
 		if (rc == -ETIMEDOUT) {
 			note("consumer wedged in acquire");
-			return EXIT_WEDGED;
+			return FRT_CHILD_FAILED;
 		}
 		if (rc < 0) {
 			note("consumer acquire failed");
-			return EXIT_ERROR;
+			return FRT_CHILD_FAILED;
 		}
 		uint64_t id;
 		atomic_store(&L->holding[my_role], 1);
 		if (check_frame(&f, &id) < 0) {
 			note("torn or foreign frame");
-			return EXIT_TORN;
+			return FRT_CHILD_FAILED;
 		}
 		if (mode != FR_MPMC && (int64_t)f.seq <= last_seq) {
 			note("seq went backwards");
-			return EXIT_ORDER;
+			return FRT_CHILD_FAILED;
 		}
 		if (witness) {
 			uint64_t want = atomic_load(&L->witness_next);
 			if (f.seq != want) {
 				snprintf(L->detail, sizeof(L->detail), "witness got seq %llu, expected %llu",
 					 (unsigned long long)f.seq, (unsigned long long)want);
-				return EXIT_ORDER;
+				return FRT_CHILD_FAILED;
 			}
 			atomic_store(&L->witness_next, want + 1);
 		} else {
@@ -219,19 +213,38 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 		/* A consumer that was stopped while holding the frame still owns it. */
 		if (fr_release(r, &f) < 0) {
 			note("consumer release failed");
-			return EXIT_ERROR;
+			return FRT_CHILD_FAILED;
 		}
 		atomic_store(&L->holding[my_role], 0);
 		if (!witness && mode != FR_BROADCAST)
 			atomic_fetch_add(&L->released[id], 1);
 	}
 	fr_close(r);
-	return EXIT_OK;
+	return 0;
+}
+
+/* What a child runs (copied into it by fork). */
+struct child {
+	const char *name;
+	unsigned mode;
+	unsigned role; /* index in the run's roles */
+	const struct role *ro;
+	const char *point;
+	long after;
+};
+
+static int child_main(void *arg)
+{
+	const struct child *c = arg;
+	my_role = c->role;
+	atomic_store(&L->holding[my_role], 0);
+	fr_test_hook_arm_action(c->point, c->after, c->ro->action);
+	return c->ro->flags == FR_PRODUCER ? producer_main(c->name)
+					   : consumer_main(c->name, c->ro->witness, c->mode);
 }
 
 static pid_t spawn(const char *name, struct run *run, struct role *ro, bool arm)
 {
-	unsigned mode = run->mode;
 	ro->armed = false;
 	ro->action = FR_TEST_KILL;
 	const char *point = NULL;
@@ -247,48 +260,25 @@ static pid_t spawn(const char *name, struct run *run, struct role *ro, bool arm)
 		if (run->slow && rand() % 3 == 0)
 			ro->action = FR_TEST_STOP;
 	}
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork");
-	if (pid == 0) {
-		my_role = (unsigned)(ro - run->roles);
-		atomic_store(&L->holding[my_role], 0);
-		fr_test_hook_arm_action(point, after, ro->action);
-		_exit(ro->flags == FR_PRODUCER ? producer_main(name)
-					       : consumer_main(name, ro->witness, mode));
-	}
-	ro->pid = pid;
-	return pid;
+	struct child c = {.name = name, .mode = run->mode, .role = (unsigned)(ro - run->roles),
+			  .ro = ro, .point = point, .after = after};
+	ro->pid = frt_spawn_ok(child_main, &c);
+	return ro->pid;
 }
 
-/* Wait for @pid with a bound; returns its status, or -1 after killing it. */
-static int wait_bounded(pid_t pid, int bound_ms)
-{
-	int status;
-	for (int waited = 0; waited < bound_ms * 10; waited++) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			return status;
-		sleep_us(100);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
+/* Statuses as frt_wait() reports them: exit code, 128 + signal, -1 wedged (killed). */
 static void expect_clean_exit(int status, const char *who)
 {
 	cr_assert(status != -1, "%s did not finish within its bound (wedged): %s", who, L->detail);
-	cr_assert(WIFEXITED(status), "%s died by signal %d", who, WTERMSIG(status));
-	cr_assert_eq(WEXITSTATUS(status), EXIT_OK, "%s failed with %d: %s", who, WEXITSTATUS(status),
-		     L->detail);
+	cr_assert(status < 128, "%s died by signal %d", who, status - 128);
+	cr_assert_eq(status, 0, "%s failed with %d: %s", who, status, L->detail);
 }
 
 static void expect_killed(int status, const char *who)
 {
-	cr_assert(!WIFEXITED(status), "%s exited with %d before being killed: %s", who,
-		  WEXITSTATUS(status), L->detail);
-	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "%s died by signal %d", who,
-		  WTERMSIG(status));
+	cr_assert(status >= 128, "%s exited with %d before being killed: %s", who, status,
+		  L->detail);
+	cr_assert_eq(status, 128 + SIGKILL, "%s died by signal %d", who, status - 128);
 }
 
 /* A role's process died (SIGKILL): count it and staff the role again. */
@@ -303,25 +293,10 @@ static void replace(const char *name, struct run *run, struct role *ro, bool at_
 /* Resume a stopped process after a short random pause: slow, not dead. */
 static void resume(struct run *run, struct role *ro, bool at_point)
 {
-	sleep_us(1000 + rand() % STOP_PAUSE_US);
-	kill(ro->pid, SIGCONT);
+	frt_sleep_us(1000 + rand() % STOP_PAUSE_US);
+	frt_continue(ro->pid);
 	run->stops++;
 	run->stops_injected += at_point;
-}
-
-/*
- * Wait at most @bound_ms for @ro to stop or die. Returns 1 (stopped), 0
- * (died; *status set) or -1 (neither). Stop reports need WUNTRACED.
- */
-static int wait_stop_or_death(struct role *ro, int bound_ms, int *status)
-{
-	for (int waited = 0; waited < bound_ms * 10; waited++) {
-		pid_t w = waitpid(ro->pid, status, WNOHANG | WUNTRACED);
-		if (w == ro->pid)
-			return WIFSTOPPED(*status) ? 1 : 0;
-		sleep_us(100);
-	}
-	return -1;
 }
 
 /*
@@ -332,11 +307,10 @@ static int wait_stop_or_death(struct role *ro, int bound_ms, int *status)
 static void tend_armed(const char *name, struct run *run, struct role *roles, unsigned nroles)
 {
 	for (unsigned i = 0; i < nroles; i++) {
-		int status;
-		if (!roles[i].armed ||
-		    waitpid(roles[i].pid, &status, WNOHANG | WUNTRACED) != roles[i].pid)
+		int status, got;
+		if (!roles[i].armed || (got = frt_wait_stopped(roles[i].pid, 0, &status)) < 0)
 			continue;
-		if (WIFSTOPPED(status)) {
+		if (got == 0) { /* stopped */
 			cr_assert_eq(roles[i].action, FR_TEST_STOP, "a process armed to die stopped");
 			roles[i].armed = false; /* a point fires once */
 			resume(run, &roles[i], true);
@@ -373,7 +347,7 @@ static void kill_another(const char *name, struct run *run, struct role *roles, 
 	int status;
 	bool at_point = false;
 	if (w->armed && w->action == FR_TEST_KILL) {
-		status = wait_bounded(w->pid, 50); /* its own point, if it gets there */
+		status = frt_wait_ms(w->pid, 50); /* its own point, if it gets there */
 		if (status != -1)
 			expect_killed(status, "armed process");
 		at_point = status != -1;
@@ -382,10 +356,9 @@ static void kill_another(const char *name, struct run *run, struct role *roles, 
 		 * reaper must tell apart from the stopped peer. */
 		unsigned i = (unsigned)(w - roles);
 		for (int waited = 0; waited < 200 && !atomic_load(&L->holding[i]); waited++)
-			sleep_us(100);
-		kill(w->pid, SIGKILL); /* also ends one stopped at its point */
-		waitpid(w->pid, &status, 0);
-		expect_killed(status, "second victim");
+			frt_sleep_us(100);
+		/* SIGKILL also ends one stopped at its point. */
+		expect_killed(frt_kill(w->pid), "second victim");
 	}
 	run->kills_while_stopped++;
 	replace(name, run, w, at_point);
@@ -395,23 +368,24 @@ static void kill_another(const char *name, struct run *run, struct role *roles, 
 static void stop_victim(const char *name, struct run *run, struct role *roles, unsigned nroles,
 			struct role *ro)
 {
+	/* frt_wait_stopped: 0 stopped, 1 died (status set), -1 neither. */
 	int status, got = -1;
 	bool at_point = false;
 	if (ro->armed && ro->action == FR_TEST_STOP) {
 		/* Give it time to reach its point. */
-		got = wait_stop_or_death(ro, 200, &status);
-		cr_assert(got != 0, "a process armed to stop died: %s", L->detail);
-		if (got == 1) {
+		got = frt_wait_stopped(ro->pid, 200, &status);
+		cr_assert(got != 1, "a process armed to stop died: %s", L->detail);
+		if (got == 0) {
 			ro->armed = false;
 			at_point = true;
 		}
 	}
-	if (got != 1) {
-		sleep_us(rand() % 3000);
+	if (got != 0) {
+		frt_sleep_us(rand() % 3000);
 		kill(ro->pid, SIGSTOP);
-		got = wait_stop_or_death(ro, 5000, &status);
+		got = frt_wait_stopped(ro->pid, 5000, &status);
 		cr_assert(got != -1, "a process did not stop within 5 s of SIGSTOP");
-		if (got == 0) {
+		if (got == 1) {
 			/* Its kill point came first. */
 			expect_killed(status, "armed victim");
 			cr_assert(ro->armed && ro->action == FR_TEST_KILL,
@@ -430,10 +404,10 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 	cr_assert_leq(nroles, MAX_ROLES);
 	run->roles = roles;
 	run->nroles = nroles;
-	char name[64];
-	snprintf(name, sizeof(name), "/frt-torture-%u-%d", mode, (int)getpid());
-	L = mmap(NULL, sizeof(*L), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert(L != MAP_FAILED);
+	char name[FRT_NAME_SIZE];
+	frt_name(name, sizeof name, "torture");
+	L = frt_shared_alloc(sizeof(*L));
+	cr_assert_not_null(L);
 	srand((unsigned)getpid());
 
 	struct fr_config cfg = {.mode = mode, .slots = 8, .format = FR_FORMAT_RAW,
@@ -449,10 +423,8 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 			spawn(name, run, &roles[i], false);
 			nconsumers++;
 		}
-	for (int waited = 0; atomic_load(&L->consumers_ready) < nconsumers; waited++) {
-		cr_assert(waited < 100000, "consumers did not attach");
-		sleep_us(100);
-	}
+	cr_assert_eq(frt_wait_flag(&L->consumers_ready, nconsumers, 0, FRT_BOUND_S), 0,
+		     "consumers did not attach");
 	for (unsigned i = 0; i < nroles; i++)
 		if (roles[i].flags == FR_PRODUCER)
 			spawn(name, run, &roles[i], false);
@@ -473,17 +445,15 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 		bool at_point = false;
 		if (ro->armed && ro->action == FR_TEST_KILL) {
 			/* Give it time to reach its injection point, then make sure. */
-			status = wait_bounded(ro->pid, 200);
+			status = frt_wait_ms(ro->pid, 200);
 			if (status != -1)
 				expect_killed(status, "armed victim");
 			at_point = status != -1;
 		} else {
 			/* Unarmed, or armed to stop: killed at a random moment (also
 			 * while it may be stopped at its point: SIGKILL ends it). */
-			sleep_us(rand() % 3000);
-			kill(ro->pid, SIGKILL);
-			waitpid(ro->pid, &status, 0);
-			expect_killed(status, "victim");
+			frt_sleep_us(rand() % 3000);
+			expect_killed(frt_kill(ro->pid), "victim");
 		}
 		replace(name, run, ro, at_point);
 	}
@@ -493,10 +463,7 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 	for (unsigned i = 0; i < nroles; i++) {
 		if (!roles[i].armed)
 			continue;
-		int status;
-		kill(roles[i].pid, SIGKILL);
-		waitpid(roles[i].pid, &status, 0);
-		expect_killed(status, "armed process");
+		expect_killed(frt_kill(roles[i].pid), "armed process");
 		run->deaths++;
 		run->consumer_deaths += roles[i].flags == FR_CONSUMER;
 		spawn(name, run, &roles[i], false);
@@ -507,10 +474,10 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 	atomic_store(&L->stop, 1);
 	for (unsigned i = 0; i < nroles; i++)
 		if (roles[i].flags == FR_PRODUCER)
-			expect_clean_exit(wait_bounded(roles[i].pid, 60000), "producer");
+			expect_clean_exit(frt_wait(roles[i].pid, 60), "producer");
 	for (unsigned i = 0; i < nroles; i++)
 		if (roles[i].flags == FR_CONSUMER)
-			expect_clean_exit(wait_bounded(roles[i].pid, 60000), "consumer");
+			expect_clean_exit(frt_wait(roles[i].pid, 60), "consumer");
 
 	struct fr_info info;
 	cr_assert_eq(fr_stat(name, &info), 0);
@@ -555,7 +522,7 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 		run->stops, run->stops_injected, (unsigned long long)published,
 		(unsigned long long)redelivered, (unsigned long long)info.aborted);
 	cr_assert_eq(fr_unlink(name), 0);
-	munmap(L, sizeof(*L));
+	frt_shared_free(L, sizeof(*L));
 }
 
 /* Hook point names of the new library (issue 9); see docs/design.md. */
