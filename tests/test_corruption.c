@@ -21,7 +21,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -30,9 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <framering.h>
@@ -268,10 +265,7 @@ static int consumer_main(void *arg)
 struct scenario {
 	struct shared *sh;
 	pid_t pid[2];
-	uint8_t *map;
-	size_t len;
-	uint32_t slots, log_count;
-	uint64_t desc_offset, log_offset;
+	struct frt_view v; /* writable; where things are as the creator made them */
 };
 
 static const char *side_name(int i)
@@ -332,19 +326,8 @@ static void start(struct scenario *sc, uint32_t mode, const char *tag)
 	FRT_ASSERT_OK(fr_info(ring, &info));
 	sh->slot_bytes = info.payload_stride;
 	fr_close(ring); /* never published: not end of stream */
-
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, sh->name), O_RDWR);
-	cr_assert_geq(fd, 0);
-	sc->len = (size_t)info.segment_bytes;
-	sc->map = mmap(NULL, sc->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	cr_assert_neq(sc->map, MAP_FAILED);
-	const struct fr_shm_header *h = (const struct fr_shm_header *)(void *)sc->map;
-	sc->slots = h->slot_count;
-	sc->log_count = h->log_count;
-	sc->desc_offset = h->desc_offset;
-	sc->log_offset = h->log_offset;
+	frt_view_open_ok(sh->name, 1, &sc->v);
+	cr_assert_eq(sc->v.len, info.segment_bytes);
 
 	sc->pid[0] = frt_spawn(producer_main, sh);
 	sc->pid[1] = frt_spawn(consumer_main, sh);
@@ -373,24 +356,9 @@ static void finish(struct scenario *sc, const char *what)
 				"signal n)", what, side_name(i), st);
 		}
 	}
-	munmap(sc->map, sc->len);
+	frt_view_close(&sc->v);
 	fr_unlink(sc->sh->name);
 	frt_shared_free(sc->sh, sizeof *sc->sh);
-}
-
-static uint64_t load_field(const uint8_t *at, unsigned size)
-{
-	if (size == 4)
-		return __atomic_load_n((const uint32_t *)(const void *)at, __ATOMIC_RELAXED);
-	return __atomic_load_n((const uint64_t *)(const void *)at, __ATOMIC_RELAXED);
-}
-
-static void store_field(uint8_t *at, unsigned size, uint64_t v)
-{
-	if (size == 4)
-		__atomic_store_n((uint32_t *)(void *)at, (uint32_t)v, __ATOMIC_RELAXED);
-	else
-		__atomic_store_n((uint64_t *)(void *)at, v, __ATOMIC_RELAXED);
 }
 
 /* Where @t lives, the n-th place of several (peers, slots, log entries); NULL past the last. */
@@ -399,34 +367,32 @@ static uint8_t *field_at(struct scenario *sc, const struct target *t, unsigned n
 	/* Peer entries: producer and consumer (whichever the mode gives them) and an idle one. */
 	static const unsigned peers_p2p[] = {0, 1, 7};
 	static const unsigned peers_bc[] = {31, 0, 7};
-	size_t off;
+	const unsigned *e = sc->sh->mode == FR_BROADCAST ? peers_bc : peers_p2p;
+	uint8_t *at;
 	switch (t->area) {
 	case AREA_HEADER:
 		if (n)
 			return NULL;
-		off = t->offset;
+		at = sc->v.map + t->offset;
 		break;
-	case AREA_PEER: {
-		const unsigned *e = sc->sh->mode == FR_BROADCAST ? peers_bc : peers_p2p;
+	case AREA_PEER:
 		if (n >= 3)
 			return NULL;
-		off = offsetof(struct fr_shm_header, peers) + (size_t)e[n] * FR_SHM_PEER_BYTES +
-		      t->offset;
+		at = (uint8_t *)&sc->v.hdr->peers[e[n]] + t->offset;
 		break;
-	}
 	case AREA_DESC:
-		if (n >= sc->slots)
+		if (n >= sc->v.slots)
 			return NULL;
-		off = sc->desc_offset + (size_t)n * FR_SHM_DESC_BYTES + t->offset;
+		at = (uint8_t *)&sc->v.desc[n] + t->offset;
 		break;
 	default:
-		if (n >= sc->log_count)
+		if (n >= sc->v.log_count)
 			return NULL;
-		off = sc->log_offset + (size_t)n * sizeof(struct fr_shm_log);
+		at = (uint8_t *)&sc->v.log[n];
 		break;
 	}
-	cr_assert_leq(off + t->size, sc->len);
-	return sc->map + off;
+	cr_assert_leq((size_t)(at - sc->v.map) + t->size, sc->v.len);
+	return at;
 }
 
 /*
@@ -490,8 +456,9 @@ static void scribble(uint32_t mode, const struct target *t)
 		uint64_t v = 0;
 		for (unsigned n = 0; field_at(&sc, t, n); n++) {
 			uint8_t *at = field_at(&sc, t, n);
-			uint64_t vn = value_for(&values[k], load_field(at, t->size), t->size, sc.slots);
-			store_field(at, t->size, vn);
+			uint64_t vn = value_for(&values[k], frt_field_load(at, t->size), t->size,
+						sc.v.slots);
+			frt_field_store(at, t->size, vn);
 			if (n == 0)
 				v = vn;
 		}
@@ -543,10 +510,9 @@ Test(corruption, mpmc_turn_ahead_of_tail)
 	const struct target turn = DF(turn);
 	for (int round = 0; round < 8; round++) {
 		/* Make the slot at tail read as published two laps ahead. */
-		const struct fr_shm_header *h = (const struct fr_shm_header *)(void *)sc.map;
-		uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-		store_field(field_at(&sc, &turn, (unsigned)(tail & (sc.slots - 1))), 8,
-			    tail + 1 + 2 * sc.slots);
+		uint64_t tail = atomic_load_explicit(&sc.v.hdr->tail, memory_order_relaxed);
+		frt_field_store(field_at(&sc, &turn, (unsigned)(tail & (sc.v.slots - 1))), 8,
+				tail + 1 + 2 * sc.v.slots);
 		expect_progress(&sc, 3, "mpmc: turn at tail = tail + 1 + 2 laps");
 	}
 	finish(&sc, "mpmc: turn ahead of tail");
@@ -573,36 +539,6 @@ static const struct image_spec images[IMG_COUNT] = {
 	[IMG_YUYV] = {"broadcast yuyv 16x16",
 		      {.mode = FR_BROADCAST, .width = 16, .height = 16, .format = FR_FORMAT_YUYV}},
 };
-
-/* The bytes of a freshly created and closed segment. */
-static uint8_t *image(int which, size_t *len)
-{
-	char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16];
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "img"), &images[which].cfg, &ring));
-	fr_close(ring);
-	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY);
-	cr_assert_geq(fd, 0);
-	struct stat st;
-	cr_assert_eq(fstat(fd, &st), 0);
-	*len = (size_t)st.st_size;
-	uint8_t *buf = malloc(*len);
-	cr_assert_not_null(buf);
-	cr_assert_eq(pread(fd, buf, *len, 0), (ssize_t)*len);
-	close(fd);
-	FRT_ASSERT_OK(fr_unlink(name));
-	return buf;
-}
-
-static void write_image(char *name, const uint8_t *buf, size_t len)
-{
-	char path[FRT_NAME_SIZE + 16];
-	frt_name(name, FRT_NAME_SIZE, "id");
-	int fd = open(frt_shm_path(path, sizeof path, name), O_CREAT | O_EXCL | O_RDWR, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
 
 /* A field, how to change it, and what opening the result must give. */
 struct perturb {
@@ -701,12 +637,12 @@ static const struct perturb perturbs[] = {
 static void check_perturb(const struct perturb *p)
 {
 	size_t len;
-	uint8_t *img = image(p->image, &len);
-	uint64_t cur = load_field(img + p->offset, p->size);
+	uint8_t *img = frt_segment_image_ok(&images[p->image].cfg, &len);
+	uint64_t cur = frt_field_load(img + p->offset, p->size);
 	uint64_t v = p->rel == ADD ? cur + p->v : p->v;
-	store_field(img + p->offset, p->size, v);
+	frt_field_store(img + p->offset, p->size, v);
 	char name[FRT_NAME_SIZE];
-	write_image(name, img, len);
+	frt_segment_write_ok(name, "id", img, len);
 	free(img);
 	char what[160];
 	snprintf(what, sizeof what, "%s: %s %#llx -> %#llx", images[p->image].label, p->field,
@@ -757,14 +693,14 @@ Test(open_identity, each_field_alone)
 Test(open_identity, default_geometry_whose_size_wraps)
 {
 	size_t len;
-	uint8_t *img = image(IMG_GRAY8, &len);
+	uint8_t *img = frt_segment_image_ok(&images[IMG_GRAY8].cfg, &len);
 	struct fr_shm_header *h = (struct fr_shm_header *)(void *)img;
 	h->format = FR_FORMAT_GRAY16;
 	h->width = 0xffffffffu;
 	h->height = 0x80000000u;
 	h->stride = 0;
 	char name[FRT_NAME_SIZE];
-	write_image(name, img, len);
+	frt_segment_write_ok(name, "id", img, len);
 	free(img);
 	struct fr_info info;
 	struct fr_ring *ring = NULL;
@@ -781,9 +717,9 @@ Test(open_identity, unchanged_images_open)
 {
 	for (int i = 0; i < IMG_COUNT; i++) {
 		size_t len;
-		uint8_t *img = image(i, &len);
+		uint8_t *img = frt_segment_image_ok(&images[i].cfg, &len);
 		char name[FRT_NAME_SIZE];
-		write_image(name, img, len);
+		frt_segment_write_ok(name, "id", img, len);
 		free(img);
 		struct fr_info info;
 		FRT_ASSERT_OK(fr_stat(name, &info));
@@ -812,12 +748,7 @@ Test(open_identity, unchanged_images_open)
 struct exact {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod, *cons;
-	uint8_t *map;
-	size_t len;
-	struct fr_shm_header *h;
-	struct fr_shm_desc *desc;
-	struct fr_shm_log *log;
-	uint32_t slots;
+	struct frt_view v; /* writable */
 };
 
 static void exact_start(struct exact *x, uint32_t mode, uint32_t format)
@@ -830,26 +761,14 @@ static void exact_start(struct exact *x, uint32_t mode, uint32_t format)
 		cfg.width = cfg.height = 16;
 	FRT_ASSERT_OK(fr_create(frt_name(x->name, sizeof x->name, "exact"), &cfg, &x->prod));
 	FRT_ASSERT_OK(fr_open(x->name, FR_CONSUMER, &x->cons));
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, x->name), O_RDWR);
-	cr_assert_geq(fd, 0);
-	struct stat st;
-	cr_assert_eq(fstat(fd, &st), 0);
-	x->len = (size_t)st.st_size;
-	x->map = mmap(NULL, x->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	cr_assert_neq(x->map, MAP_FAILED);
-	x->h = (struct fr_shm_header *)(void *)x->map;
-	x->desc = (struct fr_shm_desc *)(void *)(x->map + x->h->desc_offset);
-	x->log = x->h->log_offset ? (struct fr_shm_log *)(void *)(x->map + x->h->log_offset) : NULL;
-	x->slots = x->h->slot_count;
+	frt_view_open_ok(x->name, 1, &x->v);
 }
 
 static void exact_finish(struct exact *x)
 {
 	fr_close(x->cons);
 	fr_close(x->prod);
-	munmap(x->map, x->len);
+	frt_view_close(&x->v);
 	FRT_ASSERT_OK(fr_unlink(x->name));
 }
 
@@ -862,8 +781,8 @@ static uint64_t publish_one(struct exact *x, uint32_t *slot)
 	FRT_ASSERT_OK(fr_publish(x->prod, &f));
 	if (slot) {
 		*slot = UINT32_MAX;
-		for (uint32_t s = 0; s < x->slots; s++)
-			if (x->desc[s].seq == f.seq)
+		for (uint32_t s = 0; s < x->v.slots; s++)
+			if (x->v.desc[s].seq == f.seq)
 				*slot = s;
 		cr_assert_neq(*slot, UINT32_MAX);
 	}
@@ -891,7 +810,7 @@ static void spoiled_descriptor(uint32_t mode, uint32_t format, const char *what,
 	exact_start(&x, mode, format);
 	uint32_t slot;
 	publish_one(&x, &slot);
-	poke(&x.desc[slot]);
+	poke(&x.v.desc[slot]);
 	publish_one(&x, NULL);
 	char label[128];
 	snprintf(label, sizeof label, "%s %s", mode_name(mode), what);
@@ -962,7 +881,7 @@ Test(corruption, exact_broadcast_log_slot_out_of_range)
 		exact_start(&x, FR_BROADCAST, FR_FORMAT_RAW);
 		uint64_t seq = publish_one(&x, NULL);
 		publish_one(&x, NULL);
-		struct fr_shm_log *e = &x.log[seq & (x.h->log_count - 1)];
+		struct fr_shm_log *e = &x.v.log[seq & (x.v.hdr->log_count - 1)];
 		uint64_t v = atomic_load_explicit(&e->entry, memory_order_relaxed);
 		cr_assert_eq(v >> 32, seq, "log entry of seq %llu", (unsigned long long)seq);
 		atomic_store_explicit(&e->entry, (v & ~UINT64_C(0xffffffff)) | bad_slots[i],
@@ -982,15 +901,15 @@ Test(corruption, exact_counters)
 	/* SPSC head far past what was published: the consumer does not read garbage slots. */
 	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
 	publish_one(&x, NULL);
-	atomic_store_explicit(&x.h->head, UINT64_C(1) + x.slots + 5, memory_order_relaxed);
+	atomic_store_explicit(&x.v.hdr->head, UINT64_C(1) + x.v.slots + 5, memory_order_relaxed);
 	expect_acquire(&x, -EPROTO, "spsc head ahead by more than the ring");
 	exact_finish(&x);
 
 	/* SPSC tail past the producer: the producer does not overwrite unread slots. */
 	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
-	for (uint32_t i = 0; i < x.slots; i++)
+	for (uint32_t i = 0; i < x.v.slots; i++)
 		publish_one(&x, NULL);
-	atomic_store_explicit(&x.h->tail, UINT64_C(1) << 40, memory_order_relaxed);
+	atomic_store_explicit(&x.v.hdr->tail, UINT64_C(1) << 40, memory_order_relaxed);
 	struct fr_frame f;
 	int rc = fr_claim(x.prod, &f, 0);
 	cr_assert_eq(rc, -EPROTO, "spsc tail past head: fr_claim returned %d", rc);
@@ -1002,7 +921,7 @@ Test(corruption, exact_counters)
 	publish_one(&x, NULL);
 	expect_acquire(&x, 0, "broadcast before");
 	expect_acquire(&x, 0, "broadcast before");
-	atomic_store_explicit(&x.h->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&x.v.hdr->head, 0, memory_order_relaxed);
 	expect_acquire(&x, -EPROTO, "broadcast head went backwards");
 	exact_finish(&x);
 }
@@ -1028,13 +947,9 @@ static int head_far_ahead_child(void *arg)
 	FRT_CHILD_OK(fr_claim(prod, &f, 0));
 	FRT_CHILD_OK(fr_publish(prod, &f));
 	fr_close(prod);
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
-	FRT_CHILD_CHECK(fd >= 0);
-	struct fr_shm_header *h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	FRT_CHILD_CHECK(h != MAP_FAILED);
-	atomic_store_explicit(&h->head, UINT64_C(1) << 40, memory_order_relaxed);
+	struct frt_view v;
+	FRT_CHILD_OK(frt_view_open(name, 1, &v));
+	atomic_store_explicit(&v.hdr->head, UINT64_C(1) << 40, memory_order_relaxed);
 	for (int i = 0; i < 4; i++) {
 		int rc = fr_acquire(cons, &f, 0);
 		FRT_CHILD_CHECKF(rc == -EPROTO || rc == -EAGAIN || rc == -EPIPE || rc == 0,
@@ -1044,7 +959,7 @@ static int head_far_ahead_child(void *arg)
 			FRT_CHILD_OK(fr_release(cons, &f));
 		}
 	}
-	munmap(h, sizeof *h);
+	frt_view_close(&v);
 	fr_close(cons);
 	return 0;
 }

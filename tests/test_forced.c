@@ -20,10 +20,8 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <framering.h>
@@ -456,20 +454,12 @@ Test(forced, reaper_never_aborts_a_live_producers_slot)
 /* Zero the `held` record of the (dead) peer entry of process @pid in the segment file. */
 static void zero_held_hint(const char *name, pid_t pid)
 {
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	struct fr_shm_header *h =
-		mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	cr_assert_neq(h, MAP_FAILED, "mmap: %s", strerror(errno));
-	int entry = -1;
-	for (int i = 0; i < FR_MAX_PEERS; i++)
-		if (h->peers[i].pid == pid && atomic_load(&h->peers[i].state) != FR_PEER_FREE)
-			entry = i;
+	struct frt_view v;
+	frt_view_open_ok(name, 1, &v);
+	int entry = frt_view_find_peer(&v, pid);
 	cr_assert_geq(entry, 0, "no peer entry of process %d", (int)pid);
-	atomic_store(&h->peers[entry].held, 0);
-	munmap(h, sizeof *h);
+	atomic_store(&v.hdr->peers[entry].held, 0);
+	frt_view_close(&v);
 }
 
 /*

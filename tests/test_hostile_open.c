@@ -26,14 +26,11 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <framering.h>
@@ -81,39 +78,6 @@ struct hostile {
 	char mismatch[256];             /* the first of them */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static void store_field(uint8_t *at, unsigned size, uint64_t v)
-{
-	/* Atomic stores: the openers read these words concurrently, and the
-	 * point is the values they see, not a data race in the test itself. */
-	if (size == 4)
-		__atomic_store_n((uint32_t *)(void *)at, (uint32_t)v, __ATOMIC_RELAXED);
-	else
-		__atomic_store_n((uint64_t *)(void *)at, v, __ATOMIC_RELAXED);
-}
-
-static uint64_t load_field(const uint8_t *at, unsigned size)
-{
-	if (size == 4)
-		return __atomic_load_n((const uint32_t *)(const void *)at, __ATOMIC_RELAXED);
-	return __atomic_load_n((const uint64_t *)(const void *)at, __ATOMIC_RELAXED);
-}
-
 /* A short, random dwell, so that readers meet both values at every distance. */
 static void dwell(uint64_t n)
 {
@@ -126,36 +90,36 @@ static void dwell(uint64_t n)
 static int writer_main(void *arg)
 {
 	struct hostile *hs = arg;
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, hs->name), O_RDWR | O_CLOEXEC);
-	FRT_CHILD_CHECKF(fd >= 0, "writer: open %s: %s", path, strerror(errno));
-	uint8_t *map = mmap(NULL, sizeof(struct fr_shm_header), PROT_READ | PROT_WRITE, MAP_SHARED,
-			    fd, 0);
-	close(fd);
-	FRT_CHILD_CHECK(map != MAP_FAILED);
+	/* Atomic stores (frt_field_store): the openers read these words
+	 * concurrently, and the point is the values they see, not a data race
+	 * in the test itself. */
+	struct frt_view v;
+	int rc = frt_view_open(hs->name, 1, &v);
+	FRT_CHILD_CHECKF(rc == 0, "writer: a view of %s: %s", hs->name, strerror(-rc));
+	uint8_t *map = v.map;
 	uint64_t seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull | 1;
 	unsigned field = 0;
 	while (!atomic_load_explicit(&hs->stop, memory_order_relaxed)) {
 		const struct flip *fl = &hs->flips[field];
 		uint8_t *at = map + fl->offset;
-		uint64_t until = now_ns() + FIELD_TURN_NS;
+		uint64_t until = frt_now_ns() + FIELD_TURN_NS;
 		uint64_t n = 0;
 		do {
 			for (int k = 0; k < 64; k++, n++) {
-				uint64_t x = xorshift(&seed);
-				store_field(at, fl->size, fl->bad[x % fl->nbad]);
+				uint64_t x = frt_rand(&seed);
+				frt_field_store(at, fl->size, fl->bad[x % fl->nbad]);
 				dwell((x >> 20) & 63);
-				store_field(at, fl->size, fl->valid);
+				frt_field_store(at, fl->size, fl->valid);
 				dwell((x >> 40) & 63);
 			}
-		} while (now_ns() < until);
+		} while (frt_now_ns() < until);
 		atomic_fetch_add_explicit(&hs->flipped, n, memory_order_relaxed);
 		field = (field + 1) % hs->nflips;
 	}
 	/* Leave the segment as the creator made it (the test checks it opens). */
 	for (unsigned i = 0; i < hs->nflips; i++)
-		store_field(map + hs->flips[i].offset, hs->flips[i].size, hs->flips[i].valid);
-	munmap(map, sizeof(struct fr_shm_header));
+		frt_field_store(map + hs->flips[i].offset, hs->flips[i].size, hs->flips[i].valid);
+	frt_view_close(&v);
 	return 0;
 }
 
@@ -234,7 +198,7 @@ static void add(struct hostile *hs, const char *name, size_t offset, unsigned si
 	fl->name = name;
 	fl->offset = offset;
 	fl->size = size;
-	fl->valid = load_field(hdr + offset, size);
+	fl->valid = frt_field_load(hdr + offset, size);
 	fl->nbad = 0;
 	for (unsigned i = 0; i < nbad; i++) {
 		uint64_t v = size == 4 ? (uint32_t)bad[i] : bad[i];
@@ -273,7 +237,7 @@ static void build_flips(struct hostile *hs, const uint8_t *hdr)
 	/* zero magic and state INIT look like a segment in the making: openers
 	 * wait for it (bounded) and must then give up or see it READY */
 	add(hs, "magic", offsetof(struct fr_shm_header, magic), 8, hdr,
-	    (const uint64_t[]){0, magic_other, ~load_field(hdr, 8)}, 3);
+	    (const uint64_t[]){0, magic_other, ~frt_field_load(hdr, 8)}, 3);
 	FIELD(abi_version, 0, h->abi_version + 1, UINT32_MAX);
 	FIELD(header_bytes, 0, h->header_bytes + FR_SHM_PAGE, UINT32_MAX);
 	FIELD(segment_bytes, 0, size + FR_SHM_PAGE, size * 2, UINT64_MAX);
@@ -327,13 +291,10 @@ static void hostile_open(uint32_t mode)
 	 * one producer); it published nothing, so the stream does not end. */
 	fr_close(ring);
 
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, hs->name), O_RDONLY);
-	cr_assert_geq(fd, 0);
-	static struct fr_shm_header hdr; /* aligned like the mapping */
-	cr_assert_eq(pread(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
-	close(fd);
-	build_flips(hs, (const uint8_t *)&hdr);
+	struct frt_view v;
+	frt_view_open_ok(hs->name, 0, &v);
+	build_flips(hs, v.map);
+	frt_view_close(&v);
 
 	pid_t writer = frt_spawn(writer_main, hs);
 	cr_assert_gt(writer, 0);

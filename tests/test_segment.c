@@ -511,20 +511,9 @@ Test(segment, peer_generation_and_counters)
 /* The bytes of a freshly created, closed segment (SPSC, 4 slots of 4096 bytes). */
 static unsigned char *valid_image(size_t *len, uint32_t mode)
 {
-	char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16];
 	struct fr_config cfg = { .mode = mode, .slots = 4, .frame_bytes = 4096 };
-	fr_close(create_ok(frt_name(name, sizeof name, "img"), &cfg));
-	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY);
-	cr_assert_geq(fd, 0);
-	struct stat sb;
-	cr_assert_eq(fstat(fd, &sb), 0);
-	*len = (size_t)sb.st_size;
+	unsigned char *buf = frt_segment_image_ok(&cfg, len);
 	cr_assert_geq(*len, sizeof(struct fr_shm_header));
-	unsigned char *buf = malloc(*len);
-	cr_assert_not_null(buf);
-	cr_assert_eq(pread(fd, buf, *len, 0), (ssize_t)*len);
-	close(fd);
-	FRT_ASSERT_OK(fr_unlink(name));
 	return buf;
 }
 
@@ -533,22 +522,11 @@ static struct fr_shm_header *hdr(unsigned char *img)
 	return (struct fr_shm_header *)(void *)img;
 }
 
-/* Write bytes into a new file under /dev/shm; returns its segment name in name. */
-static void write_file(char *name, size_t size, const void *buf, size_t len)
-{
-	char path[FRT_NAME_SIZE + 16];
-	frt_name(name, size, "bad");
-	int fd = open(frt_shm_path(path, sizeof path, name), O_CREAT | O_EXCL | O_RDWR, 0600);
-	cr_assert_geq(fd, 0, "create %s", path);
-	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
-
 /* Every way of looking at these bytes says -EPROTO (fr_stat too when stat_too). */
 static void expect_eproto_ex(const void *buf, size_t len, const char *what, int stat_too)
 {
 	char name[FRT_NAME_SIZE];
-	write_file(name, sizeof name, buf, len);
+	frt_segment_write_ok(name, "bad", buf, len);
 	struct fr_ring *ring = NULL;
 	int rc = fr_open(name, FR_CONSUMER, &ring);
 	cr_expect_eq(rc, -EPROTO, "%s: fr_open(consumer) returned %d", what, rc);
@@ -580,7 +558,7 @@ Test(segment, eproto_control_copy_opens)
 		size_t len;
 		unsigned char *img = valid_image(&len, modes[m]);
 		char name[FRT_NAME_SIZE];
-		write_file(name, sizeof name, img, len);
+		frt_segment_write_ok(name, "bad", img, len);
 		struct fr_ring *prod = open_ok(name, FR_PRODUCER);
 		struct fr_ring *cons = open_ok(name, FR_CONSUMER);
 		struct fr_frame f;
@@ -764,7 +742,7 @@ Test(segment, never_ready_is_refused)
 	unsigned char *img = valid_image(&len, FR_SPSC);
 	atomic_store(&hdr(img)->state, FR_SHM_INIT);
 	char name[FRT_NAME_SIZE];
-	write_file(name, sizeof name, img, len);
+	frt_segment_write_ok(name, "bad", img, len);
 	struct fr_ring *ring = NULL;
 	int rc = fr_open(name, FR_CONSUMER, &ring);
 	cr_expect_lt(rc, 0, "fr_open of a segment stuck in INIT returned %d", rc);
@@ -794,7 +772,7 @@ Test(segment, identity_line_byte_corruption)
 			unsigned char saved = img[at];
 			img[at] = values[v];
 			char name[FRT_NAME_SIZE];
-			write_file(name, sizeof name, img, len);
+			frt_segment_write_ok(name, "bad", img, len);
 			img[at] = saved;
 			struct fr_ring *prod = NULL, *cons = NULL;
 			int rc = fr_open(name, FR_PRODUCER, &prod);

@@ -12,11 +12,9 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <framering.h>
@@ -44,33 +42,6 @@ static struct fr_ring *open_ok(const char *name, unsigned flags)
 	return ring;
 }
 
-/* A read-only view of the segment header, to look at its wait lines. */
-static const struct fr_shm_header *map_header(const char *name)
-{
-	char path[FRT_NAME_SIZE + 16];
-	int fd = open(frt_shm_path(path, sizeof path, name), O_RDONLY);
-	cr_assert_geq(fd, 0);
-	void *p = mmap(NULL, sizeof(struct fr_shm_header), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	cr_assert_neq(p, MAP_FAILED);
-	return p;
-}
-
-static void unmap_header(const struct fr_shm_header *h)
-{
-	munmap((void *)(uintptr_t)h, sizeof *h);
-}
-
-static uint32_t event_of(const struct fr_shm_wait *w)
-{
-	return atomic_load((_Atomic uint32_t *)(uintptr_t)&w->event);
-}
-
-static uint64_t waiters_of(const struct fr_shm_wait *w)
-{
-	return atomic_load((_Atomic uint64_t *)(uintptr_t)&w->waiters);
-}
-
 struct child_arg {
 	const char *name;
 	uint32_t slots;
@@ -94,17 +65,7 @@ static int wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w)
 	for (int i = 0; i < 1000; i++) {
 		if (frt_wait_futex_sleep(pid, 60) != 0)
 			return -1;
-		if (waiters_of(w) != 0)
-			return 0;
-		frt_sleep_ms(1);
-	}
-	return -1;
-}
-
-static int wait_progress(_Atomic uint32_t *progress, uint32_t want)
-{
-	for (int i = 0; i < FRT_BOUND_S * 1000; i++) {
-		if (atomic_load(progress) >= want)
+		if (frt_view_waiters(w) != 0)
 			return 0;
 		frt_sleep_ms(1);
 	}
@@ -157,27 +118,30 @@ static void consumer_woken_by_publish(uint32_t mode, long spin_ns, int timeout_m
 	struct child_arg *a = child_arg_new(name, 4, spin_ns, timeout_ms);
 	pid_t pid = frt_spawn(blocked_consumer, a);
 	cr_assert_gt(pid, 0);
-	const struct fr_shm_header *h = map_header(name);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
+	const struct fr_shm_header *h = v.hdr;
 	int woken = 0;
 	for (uint32_t r = 0; r < ROUNDS; r++) {
 		cr_assert_eq(wait_announced_sleep(pid, &h->data_wait), 0,
 			     "round %u: the waiting consumer never slept announced in a futex wait",
 			     r);
 		cr_assert_eq(atomic_load(a->attached), 1);
-		uint32_t before = event_of(&h->data_wait);
+		uint32_t before = frt_view_event(&h->data_wait);
 		struct fr_frame f;
 		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
 		frt_fill(f.data, 200, 77 + r);
 		f.bytes = 200;
 		FRT_ASSERT_OK(fr_publish(prod, &f));
-		woken += event_of(&h->data_wait) != before;
-		cr_assert_eq(wait_progress(a->progress, r + 1), 0, "round %u: consumer stuck", r);
+		woken += frt_view_event(&h->data_wait) != before;
+		cr_assert_eq(frt_wait_flag(a->progress, r + 1, pid, FRT_BOUND_S), 0,
+			     "round %u: consumer stuck", r);
 	}
 	FRT_ASSERT_CHILD(pid);
 	cr_expect_geq(woken, ROUNDS - 1, "only %d of %d publishes woke the sleeping consumer",
 		      woken, ROUNDS);
-	cr_expect_eq(waiters_of(&h->data_wait), 0, "the consumer is still announced");
-	unmap_header(h);
+	cr_expect_eq(frt_view_waiters(&h->data_wait), 0, "the consumer is still announced");
+	frt_view_close(&v);
 
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_info(prod, &info));
@@ -247,7 +211,9 @@ static void producer_woken_by_release(uint32_t mode)
 	struct child_arg *a = child_arg_new(name, slots, 0, -1);
 	pid_t pid = frt_spawn(blocked_producer, a);
 	cr_assert_gt(pid, 0);
-	const struct fr_shm_header *h = map_header(name);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
+	const struct fr_shm_header *h = v.hdr;
 	struct fr_frame f;
 	uint64_t id, sum;
 	int woken = 0;
@@ -256,18 +222,19 @@ static void producer_woken_by_release(uint32_t mode)
 			     "round %u: the waiting producer never slept announced in a futex wait",
 			     r);
 		cr_assert_eq(atomic_load(a->attached), 1, "the producer did not fill the ring");
-		uint32_t before = event_of(&h->space_wait);
+		uint32_t before = frt_view_event(&h->space_wait);
 		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 		cr_assert_eq(f.seq, r);
 		FRT_ASSERT_OK(fr_release(cons, &f));
-		woken += event_of(&h->space_wait) != before;
-		cr_assert_eq(wait_progress(a->progress, r + 1), 0, "round %u: producer stuck", r);
+		woken += frt_view_event(&h->space_wait) != before;
+		cr_assert_eq(frt_wait_flag(a->progress, r + 1, pid, FRT_BOUND_S), 0,
+			     "round %u: producer stuck", r);
 	}
 	FRT_ASSERT_CHILD(pid);
 	cr_expect_geq(woken, ROUNDS - 1, "only %d of %d releases woke the sleeping producer",
 		      woken, ROUNDS);
-	cr_expect_eq(waiters_of(&h->space_wait), 0, "the producer is still announced");
-	unmap_header(h);
+	cr_expect_eq(frt_view_waiters(&h->space_wait), 0, "the producer is still announced");
+	frt_view_close(&v);
 	for (uint64_t i = ROUNDS; i < slots + ROUNDS; i++) {
 		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 		cr_assert_eq(f.seq, i);
@@ -300,8 +267,10 @@ static void no_sleeper_no_wake(uint32_t mode)
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "nowake", mode, 4);
 	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
-	const struct fr_shm_header *h = map_header(name);
-	uint32_t data = event_of(&h->data_wait), space = event_of(&h->space_wait);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
+	const struct fr_shm_header *h = v.hdr;
+	uint32_t data = frt_view_event(&h->data_wait), space = frt_view_event(&h->space_wait);
 	for (int i = 0; i < 100; i++) {
 		struct fr_frame f;
 		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
@@ -309,9 +278,9 @@ static void no_sleeper_no_wake(uint32_t mode)
 		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 		FRT_ASSERT_OK(fr_release(cons, &f));
 	}
-	cr_expect_eq(event_of(&h->data_wait), data, "publish woke consumers nobody had to wake");
-	cr_expect_eq(event_of(&h->space_wait), space, "release woke producers nobody had to wake");
-	unmap_header(h);
+	cr_expect_eq(frt_view_event(&h->data_wait), data, "publish woke consumers nobody had to wake");
+	cr_expect_eq(frt_view_event(&h->space_wait), space, "release woke producers nobody had to wake");
+	frt_view_close(&v);
 	fr_close(cons);
 	fr_close(prod);
 	FRT_ASSERT_OK(fr_unlink(name));
