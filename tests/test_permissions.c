@@ -21,14 +21,10 @@
 #define NOBODY 65534
 /* A group id no test user belongs to; it need not exist in /etc/group. */
 #define SHARE_GID 47311
+/* Why a test skips as another user than root. */
+#define NEEDS_ROOT "needs root to switch users and groups (run the tests as root)"
 
 TestSuite(permissions, .fini = frt_cleanup, .timeout = 120);
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch users and groups (run the tests as root)");
-}
 
 static struct stat file_stat(const char *name)
 {
@@ -94,7 +90,7 @@ static void create_closed(const char *name, uint32_t perms)
 
 Test(permissions, private_segment_refuses_other_users)
 {
-	need_root();
+	FRT_SKIP_UNLESS(geteuid() == 0, NEEDS_ROOT);
 	char name[FRT_NAME_SIZE];
 	create_closed(frt_name(name, sizeof name, "perm"), 0); /* default: 0600 */
 	cr_assert_eq(file_stat(name).st_mode & 07777, 0600);
@@ -135,7 +131,7 @@ static void create_shared(const char *name, uint32_t perms)
 
 Test(permissions, group_0660_shares_between_users)
 {
-	need_root();
+	FRT_SKIP_UNLESS(geteuid() == 0, NEEDS_ROOT);
 	char name[FRT_NAME_SIZE];
 	create_shared(frt_name(name, sizeof name, "grp"), 0660);
 	/* A member of the group (uid nobody) opens it in both roles and moves a frame. */
@@ -150,7 +146,7 @@ Test(permissions, group_0660_shares_between_users)
 
 Test(permissions, group_read_only_can_stat_but_not_attach)
 {
-	need_root();
+	FRT_SKIP_UNLESS(geteuid() == 0, NEEDS_ROOT);
 	char name[FRT_NAME_SIZE];
 	create_shared(frt_name(name, sizeof name, "grp"), 0640);
 	/* Attaching writes (peer table, counters): read access is not enough. */

@@ -276,12 +276,14 @@ Test(segfd, named_segments_in_another_tmpfs)
 {
 	char dir[] = "/tmp/frt-dir-XXXXXX";
 	cr_assert_neq(mkdtemp(dir), NULL);
-	if (mount("frt-tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700") != 0) {
-		int err = errno;
+	int mounted = mount("frt-tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV,
+			    "size=16m,mode=0700") == 0;
+	int err = errno;
+	if (!mounted)
 		rmdir(dir);
-		cr_skip_test("cannot mount a tmpfs here (%s): the directory override is untested",
-			     strerror(err));
-	}
+	FRT_SKIP_UNLESS(mounted,
+			"cannot mount a tmpfs here (%s): the directory override is untested",
+			strerror(err));
 	char name[FRT_NAME_SIZE];
 	snprintf(name, sizeof name, "frt-dir-%d", (int)getpid());
 	setenv("FRAMERING_DIR", dir, 1);

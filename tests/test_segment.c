@@ -283,8 +283,7 @@ static int open_as_nobody(void *p)
 
 Test(segment, eacces_for_other_users)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to another user");
+	FRT_SKIP_UNLESS(geteuid() == 0, "needs root to switch to another user");
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_MPMC, .frame_bytes = 64 };
 	struct fr_ring *ring = create_ok(frt_name(name, sizeof name, "acc"), &cfg);
