@@ -726,11 +726,7 @@ Test(open_identity, unchanged_images_open)
 		struct fr_ring *prod = NULL, *cons = NULL;
 		FRT_ASSERT_OK(fr_open(name, FR_PRODUCER, &prod));
 		FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
-		struct fr_frame f;
-		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
-		FRT_ASSERT_OK(fr_publish(prod, &f));
-		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
-		FRT_ASSERT_OK(fr_release(cons, &f));
+		frt_pass_one(prod, cons);
 		fr_close(cons);
 		fr_close(prod);
 		FRT_ASSERT_OK(fr_unlink(name));

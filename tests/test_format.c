@@ -131,29 +131,34 @@ Test(format, planar_sizes)
 
 Test(format, invalid_sizes)
 {
+	static const struct {
+		uint32_t format, width, height, stride;
+		const char *why;
+	} bad[] = {
+		{ FR_FORMAT_RAW, 64, 64, 0, "no geometry: RAW needs frame_bytes" },
+		{ FR_FORMAT_JPEG, 64, 64, 0, "no geometry: JPEG needs frame_bytes" },
+		{ FR_FORMAT_COUNT, 64, 64, 0, "unknown format" },
+		/* Chroma subsampling needs even sizes. */
+		{ FR_FORMAT_YUYV, 641, 480, 0, "odd width" },
+		{ FR_FORMAT_NV12, 641, 480, 0, "odd width" },
+		{ FR_FORMAT_NV12, 640, 481, 0, "odd height" },
+		{ FR_FORMAT_I420, 641, 480, 0, "odd width" },
+		{ FR_FORMAT_I420, 640, 481, 0, "odd height" },
+		/* A stride below the row. */
+		{ FR_FORMAT_RGB24, 100, 3, 299, "stride below the row" },
+		{ FR_FORMAT_GRAY16, 100, 3, 199, "stride below the row" },
+		{ FR_FORMAT_NV12, 100, 2, 99, "stride below the row" },
+		{ FR_FORMAT_YUYV, 100, 2, 199, "stride below the row" },
+		/* Overflow of 64 bits: a 4 GiB stride times 4 G rows, plus planes. */
+		{ FR_FORMAT_RGBA32, UINT32_MAX, UINT32_MAX, 0, "64-bit overflow" },
+		{ FR_FORMAT_NV12, 0xfffffffeu, 0xfffffffeu, 0, "64-bit overflow" },
+		{ FR_FORMAT_I420, 0xfffffffeu, 0xfffffffeu, 0, "64-bit overflow" },
+	};
 	uint64_t bytes = 12345;
-	/* No geometry: RAW and JPEG need frame_bytes. */
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_RAW, 64, 64, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_JPEG, 64, 64, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_COUNT, 64, 64, 0, &bytes), -EINVAL);
-	/* Chroma subsampling needs even sizes. */
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_YUYV, 641, 480, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_NV12, 641, 480, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_NV12, 640, 481, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_I420, 641, 480, 0, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_I420, 640, 481, 0, &bytes), -EINVAL);
-	/* A stride below the row. */
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_RGB24, 100, 3, 299, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_GRAY16, 100, 3, 199, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_NV12, 100, 2, 99, &bytes), -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_YUYV, 100, 2, 199, &bytes), -EINVAL);
-	/* Overflow of 64 bits: a 4 GiB stride times 4 G rows, plus planes. */
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_RGBA32, UINT32_MAX, UINT32_MAX, 0, &bytes),
-		     -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_NV12, 0xfffffffeu, 0xfffffffeu, 0, &bytes),
-		     -EINVAL);
-	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_I420, 0xfffffffeu, 0xfffffffeu, 0, &bytes),
-		     -EINVAL);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(fr_format_frame_bytes(bad[i].format, bad[i].width, bad[i].height,
+						   bad[i].stride, &bytes),
+			     -EINVAL, "case %zu: %s", i, bad[i].why);
 	cr_expect_eq(fr_format_frame_bytes(FR_FORMAT_GRAY8, 16, 16, 0, NULL), -EINVAL);
 }
 
@@ -222,16 +227,5 @@ Test(format, create_rejects_bad_geometry)
 		{ .format = FR_FORMAT_RGB24, .width = 100, .height = 2, .stride = 299 },
 		{ .format = FR_FORMAT_GRAY8, .width = 64, .height = 64, .frame_bytes = 100 },
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char name[FRT_NAME_SIZE];
-		frt_name(name, sizeof name, "badgeom");
-		struct fr_ring *ring = NULL;
-		int rc = fr_create(name, &bad[i], &ring);
-		cr_expect_eq(rc, -EINVAL, "config %zu: fr_create returned %d", i, rc);
-		cr_expect_null(ring);
-		if (rc == 0)
-			fr_close(ring);
-		struct fr_info info;
-		cr_expect_eq(fr_stat(name, &info), -ENOENT, "config %zu left a segment", i);
-	}
+	frt_expect_create_einval(bad, sizeof bad / sizeof bad[0], "badgeom");
 }

@@ -19,19 +19,7 @@ TestSuite(mpmc, .fini = frt_cleanup, .timeout = 240);
 static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
 {
 	struct fr_config cfg = { .mode = FR_MPMC, .slots = slots, .frame_bytes = bytes };
-	struct fr_ring *ring = NULL;
-	frt_name(name, FRT_NAME_SIZE, tag);
-	FRT_ASSERT_OK(fr_create(name, &cfg, &ring));
-	cr_assert_not_null(ring);
-	return ring;
-}
-
-static struct fr_ring *open_ok(const char *name, unsigned flags)
-{
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_open(name, flags, &ring));
-	cr_assert_not_null(ring);
-	return ring;
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
 }
 
 static void publish_id(struct fr_ring *prod, uint64_t id)
@@ -63,9 +51,9 @@ Test(mpmc, timeouts_when_empty_and_full)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p0 = make_ring(name, "to", 4, 1024);
-	struct fr_ring *p1 = open_ok(name, FR_PRODUCER);
-	struct fr_ring *c0 = open_ok(name, FR_CONSUMER);
-	struct fr_ring *c1 = open_ok(name, FR_CONSUMER);
+	struct fr_ring *p1 = frt_open_ok(name, FR_PRODUCER);
+	struct fr_ring *c0 = frt_open_ok(name, FR_CONSUMER);
+	struct fr_ring *c1 = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 
 	FRT_ASSERT_ERR(fr_acquire(c0, &f, 0), -EAGAIN);
@@ -96,8 +84,8 @@ Test(mpmc, cancel_and_out_of_order_publish)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p0 = make_ring(name, "cancel", 4, 1024);
-	struct fr_ring *p1 = open_ok(name, FR_PRODUCER);
-	struct fr_ring *c = open_ok(name, FR_CONSUMER);
+	struct fr_ring *p1 = frt_open_ok(name, FR_PRODUCER);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame a, b, f;
 
 	FRT_ASSERT_OK(fr_claim(p0, &a, 0));
@@ -138,9 +126,9 @@ Test(mpmc, epipe_after_every_producer_closed)
 {
 	char name[FRT_NAME_SIZE];
 	fr_close(make_ring(name, "eos", 8, 1024)); /* create-only: not a producer that published */
-	struct fr_ring *p0 = open_ok(name, FR_PRODUCER);
-	struct fr_ring *p1 = open_ok(name, FR_PRODUCER);
-	struct fr_ring *c = open_ok(name, FR_CONSUMER);
+	struct fr_ring *p0 = frt_open_ok(name, FR_PRODUCER);
+	struct fr_ring *p1 = frt_open_ok(name, FR_PRODUCER);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 
 	publish_id(p0, 0);
@@ -168,8 +156,8 @@ Test(mpmc, close_with_claimed_frame)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p0 = make_ring(name, "closeclaim", 4, 1024);
-	struct fr_ring *p1 = open_ok(name, FR_PRODUCER);
-	struct fr_ring *c = open_ok(name, FR_CONSUMER);
+	struct fr_ring *p1 = frt_open_ok(name, FR_PRODUCER);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	FRT_ASSERT_OK(fr_claim(p0, &f, 0));
 	fr_close(p0);
@@ -181,7 +169,7 @@ Test(mpmc, close_with_claimed_frame)
 		cr_assert_eq(acquire_id(c, NULL), 10 + i);
 	}
 	/* A consumer closing with an acquired frame releases it. */
-	struct fr_ring *c2 = open_ok(name, FR_CONSUMER);
+	struct fr_ring *c2 = frt_open_ok(name, FR_CONSUMER);
 	publish_id(p1, 20);
 	publish_id(p1, 21);
 	FRT_ASSERT_OK(fr_acquire(c2, &f, 0));
@@ -199,7 +187,7 @@ Test(mpmc, counters)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = make_ring(name, "cnt", 128, 1024);
-	struct fr_ring *c = open_ok(name, FR_CONSUMER);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	for (uint64_t i = 0; i < 100; i++) {
 		publish_id(p, i);
 		if (i % 3 == 0)

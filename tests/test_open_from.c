@@ -12,12 +12,9 @@ TestSuite(open_from, .fini = frt_cleanup);
 
 static struct fr_ring *make(char *name, size_t size, unsigned mode)
 {
-	frt_name(name, size, "from");
 	struct fr_config cfg = {.mode = mode, .slots = 4, .format = FR_FORMAT_RAW,
 				.frame_bytes = 4096};
-	struct fr_ring *r;
-	cr_assert_eq(fr_create(name, &cfg, &r), 0);
-	return r;
+	return frt_create_ok(frt_name(name, size, "from"), &cfg);
 }
 
 Test(open_from, shares_the_mapping_and_outlives_its_sibling)

@@ -294,11 +294,7 @@ Test(segfd, named_segments_in_another_tmpfs)
 	cr_assert_eq(dir_entries_with(dir, name), 1, "the segment is not in FRAMERING_DIR");
 	cr_assert_eq(dir_entries_with("/dev/shm", name), 0, "the segment went to /dev/shm");
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &rx));
-	struct fr_frame f;
-	FRT_ASSERT_OK(fr_claim(tx, &f, 0));
-	FRT_ASSERT_OK(fr_publish(tx, &f));
-	FRT_ASSERT_OK(fr_acquire(rx, &f, 0));
-	FRT_ASSERT_OK(fr_release(rx, &f));
+	frt_pass_one(tx, rx);
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_stat(name, &info));
 	cr_assert_eq(info.published, 1);

@@ -23,22 +23,6 @@
 
 TestSuite(segment, .fini = frt_cleanup, .timeout = 120);
 
-static struct fr_ring *create_ok(const char *name, const struct fr_config *cfg)
-{
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_create(name, cfg, &ring));
-	cr_assert_not_null(ring);
-	return ring;
-}
-
-static struct fr_ring *open_ok(const char *name, unsigned flags)
-{
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_open(name, flags, &ring));
-	cr_assert_not_null(ring);
-	return ring;
-}
-
 static mode_t file_mode(const char *name)
 {
 	char path[FRT_NAME_SIZE + 16];
@@ -55,8 +39,8 @@ Test(segment, create_open_unlink_round_trip)
 	frt_name(name, sizeof name, "rt");
 	struct fr_config cfg = { .mode = FR_SPSC, .slots = 8, .format = FR_FORMAT_RGB24,
 				 .width = 320, .height = 240 };
-	struct fr_ring *prod = create_ok(name, &cfg);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *prod = frt_create_ok(name, &cfg);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 
 	struct fr_info info, st;
 	FRT_ASSERT_OK(fr_info(cons, &info));
@@ -138,12 +122,12 @@ Test(segment, recreate_after_unlink)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
-	struct fr_ring *old_prod = create_ok(frt_name(name, sizeof name, "again"), &cfg);
-	struct fr_ring *old_cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *old_prod = frt_create_ok(frt_name(name, sizeof name, "again"), &cfg);
+	struct fr_ring *old_cons = frt_open_ok(name, FR_CONSUMER);
 	FRT_ASSERT_OK(fr_unlink(name));
 	cfg.slots = 8;
-	struct fr_ring *new_prod = create_ok(name, &cfg); /* not -EEXIST, not -EBUSY */
-	struct fr_ring *new_cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *new_prod = frt_create_ok(name, &cfg); /* not -EEXIST, not -EBUSY */
+	struct fr_ring *new_cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_info(new_cons, &info));
 	cr_expect_eq(info.slots, 8);
@@ -175,7 +159,7 @@ Test(segment, defaults_and_limits)
 
 	/* Zero config except the size: SPSC, 4 slots, RAW. */
 	struct fr_config cfg = { .frame_bytes = 1000 };
-	struct fr_ring *ring = create_ok(frt_name(name, sizeof name, "def"), &cfg);
+	struct fr_ring *ring = frt_create_ok(frt_name(name, sizeof name, "def"), &cfg);
 	FRT_ASSERT_OK(fr_info(ring, &info));
 	cr_expect_eq(info.mode, FR_SPSC);
 	cr_expect_eq(info.slots, 4);
@@ -188,7 +172,7 @@ Test(segment, defaults_and_limits)
 	static const uint32_t good_slots[] = { FR_MIN_SLOTS, 16, FR_MAX_SLOTS };
 	for (size_t i = 0; i < 3; i++) {
 		struct fr_config c = { .mode = FR_MPMC, .slots = good_slots[i], .frame_bytes = 64 };
-		ring = create_ok(frt_name(name, sizeof name, "slots"), &c);
+		ring = frt_create_ok(frt_name(name, sizeof name, "slots"), &c);
 		FRT_ASSERT_OK(fr_info(ring, &info));
 		cr_expect_eq(info.slots, good_slots[i]);
 		fr_close(ring);
@@ -210,18 +194,7 @@ Test(segment, create_rejects_bad_config)
 		{ .frame_bytes = UINT64_MAX },
 		{ .frame_bytes = 64, .perms = 010000 }, /* not file mode bits */
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char name[FRT_NAME_SIZE];
-		frt_name(name, sizeof name, "badcfg");
-		struct fr_ring *ring = NULL;
-		int rc = fr_create(name, &bad[i], &ring);
-		cr_expect_eq(rc, -EINVAL, "config %zu: fr_create returned %d", i, rc);
-		cr_expect_null(ring);
-		if (rc == 0)
-			fr_close(ring);
-		struct fr_info info;
-		cr_expect_eq(fr_stat(name, &info), -ENOENT, "config %zu left a segment", i);
-	}
+	frt_expect_create_einval(bad, sizeof bad / sizeof bad[0], "badcfg");
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *ring = NULL;
 	cr_expect_eq(fr_create(frt_name(name, sizeof name, "nullout"),
@@ -286,7 +259,7 @@ Test(segment, eacces_for_other_users)
 	FRT_SKIP_UNLESS(geteuid() == 0, "needs root to switch to another user");
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_MPMC, .frame_bytes = 64 };
-	struct fr_ring *ring = create_ok(frt_name(name, sizeof name, "acc"), &cfg);
+	struct fr_ring *ring = frt_create_ok(frt_name(name, sizeof name, "acc"), &cfg);
 	struct access_arg a = { name, -EACCES };
 	FRT_ASSERT_CHILD(frt_spawn(open_as_nobody, &a));
 	fr_close(ring);
@@ -294,7 +267,7 @@ Test(segment, eacces_for_other_users)
 
 	/* The same user with perms 0666 gets in: the check above is about permissions. */
 	cfg.perms = 0666;
-	ring = create_ok(frt_name(name, sizeof name, "acc"), &cfg);
+	ring = frt_create_ok(frt_name(name, sizeof name, "acc"), &cfg);
 	a.want = 0;
 	FRT_ASSERT_CHILD(frt_spawn(open_as_nobody, &a));
 	fr_close(ring);
@@ -317,7 +290,7 @@ Test(segment, eexist_and_enoent)
 	FRT_ASSERT_ERR(fr_stat(name, &info), -ENOENT);
 	FRT_ASSERT_ERR(fr_unlink(name), -ENOENT);
 
-	ring = create_ok(name, &cfg);
+	ring = frt_create_ok(name, &cfg);
 	FRT_ASSERT_ERR(fr_create(name, &cfg, &again), -EEXIST);
 	cr_expect_null(again);
 	fr_close(ring);
@@ -344,7 +317,7 @@ Test(segment, open_rejects_bad_flags)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_MPMC, .frame_bytes = 64 };
-	struct fr_ring *ring = create_ok(frt_name(name, sizeof name, "flags"), &cfg);
+	struct fr_ring *ring = frt_create_ok(frt_name(name, sizeof name, "flags"), &cfg);
 	struct fr_ring *h = NULL;
 	FRT_ASSERT_ERR(fr_open(name, 0, &h), -EINVAL);
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER | FR_CONSUMER, &h), -EINVAL);
@@ -364,21 +337,21 @@ Test(segment, spsc_second_producer_or_consumer_is_ebusy)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
-	struct fr_ring *prod = create_ok(frt_name(name, sizeof name, "busy"), &cfg);
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "busy"), &cfg);
 	struct fr_ring *h = NULL;
 
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER, &h), -EBUSY);
 	cr_expect_null(h);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	FRT_ASSERT_ERR(fr_open(name, FR_CONSUMER, &h), -EBUSY);
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER, &h), -EBUSY);
 	cr_expect_null(h);
 
 	/* Detaching frees the role. */
 	fr_close(cons);
-	cons = open_ok(name, FR_CONSUMER);
+	cons = frt_open_ok(name, FR_CONSUMER);
 	fr_close(prod);
-	prod = open_ok(name, FR_PRODUCER);
+	prod = frt_open_ok(name, FR_PRODUCER);
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER, &h), -EBUSY);
 
 	/* The failed attempts disturbed nothing: a frame still goes through. */
@@ -408,8 +381,8 @@ Test(segment, spsc_ebusy_across_processes)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
-	struct fr_ring *prod = create_ok(frt_name(name, sizeof name, "busyx"), &cfg);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "busyx"), &cfg);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	FRT_ASSERT_CHILD(frt_spawn(open_expect_busy, name));
 	fr_close(cons);
 	fr_close(prod);
@@ -421,9 +394,9 @@ Test(segment, mpmc_many_handles_then_ebusy)
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_MPMC, .frame_bytes = 64 };
 	struct fr_ring *h[FR_MAX_PEERS] = { 0 };
-	h[0] = create_ok(frt_name(name, sizeof name, "many"), &cfg);
+	h[0] = frt_create_ok(frt_name(name, sizeof name, "many"), &cfg);
 	for (int i = 1; i < FR_MAX_PEERS; i++)
-		h[i] = open_ok(name, i % 2 ? FR_CONSUMER : FR_PRODUCER);
+		h[i] = frt_open_ok(name, i % 2 ? FR_CONSUMER : FR_PRODUCER);
 	struct fr_ring *extra = NULL;
 	FRT_ASSERT_ERR(fr_open(name, FR_CONSUMER, &extra), -EBUSY);
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER, &extra), -EBUSY);
@@ -431,7 +404,7 @@ Test(segment, mpmc_many_handles_then_ebusy)
 	FRT_ASSERT_OK(fr_stat(name, &info));
 	cr_expect_eq(info.live_peers, FR_MAX_PEERS);
 	fr_close(h[5]);
-	h[5] = open_ok(name, FR_CONSUMER);
+	h[5] = frt_open_ok(name, FR_CONSUMER);
 	for (int i = 0; i < FR_MAX_PEERS; i++)
 		fr_close(h[i]);
 	FRT_ASSERT_OK(fr_stat(name, &info));
@@ -466,16 +439,12 @@ Test(segment, peer_generation_and_counters)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_config cfg = { .mode = FR_SPSC, .frame_bytes = 64 };
-	struct fr_ring *prod = create_ok(frt_name(name, sizeof name, "gen"), &cfg);
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "gen"), &cfg);
 	uint64_t last_gen = 0;
 	for (int round = 0; round < 3; round++) {
-		struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+		struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 		for (int i = 0; i <= round; i++) {
-			struct fr_frame f;
-			FRT_ASSERT_OK(fr_claim(prod, &f, 0));
-			FRT_ASSERT_OK(fr_publish(prod, &f));
-			FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
-			FRT_ASSERT_OK(fr_release(cons, &f));
+			frt_pass_one(prod, cons);
 		}
 		struct fr_info info;
 		FRT_ASSERT_OK(fr_info(prod, &info));
@@ -558,13 +527,9 @@ Test(segment, eproto_control_copy_opens)
 		unsigned char *img = valid_image(&len, modes[m]);
 		char name[FRT_NAME_SIZE];
 		frt_segment_write_ok(name, "bad", img, len);
-		struct fr_ring *prod = open_ok(name, FR_PRODUCER);
-		struct fr_ring *cons = open_ok(name, FR_CONSUMER);
-		struct fr_frame f;
-		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
-		FRT_ASSERT_OK(fr_publish(prod, &f));
-		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
-		FRT_ASSERT_OK(fr_release(cons, &f));
+		struct fr_ring *prod = frt_open_ok(name, FR_PRODUCER);
+		struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
+		frt_pass_one(prod, cons);
 		fr_close(cons);
 		fr_close(prod);
 		struct fr_info info;
@@ -659,7 +624,7 @@ Test(segment, eproto_slot_count_not_power_of_two_consistent)
 		for (size_t m = 0; m < 2; m++) {
 			char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16], what[64];
 			struct fr_config cfg = { .mode = modes[m], .slots = 8, .frame_bytes = 4096 };
-			fr_close(create_ok(frt_name(name, sizeof name, "img8"), &cfg));
+			fr_close(frt_create_ok(frt_name(name, sizeof name, "img8"), &cfg));
 			int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
 			cr_assert_geq(fd, 0);
 			struct fr_shm_header h;

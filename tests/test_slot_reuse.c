@@ -14,12 +14,9 @@ TestSuite(slot_reuse, .fini = frt_cleanup);
 
 static struct fr_ring *make(char *name, size_t size, uint64_t frame_bytes)
 {
-	frt_name(name, size, "reuse");
 	struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .format = FR_FORMAT_RAW,
 				.frame_bytes = frame_bytes};
-	struct fr_ring *r;
-	cr_assert_eq(fr_create(name, &cfg, &r), 0);
-	return r;
+	return frt_create_ok(frt_name(name, size, "reuse"), &cfg);
 }
 
 static void *publish_byte(struct fr_ring *p, unsigned char v)

@@ -19,19 +19,7 @@ TestSuite(spsc, .fini = frt_cleanup, .timeout = 240);
 static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
 {
 	struct fr_config cfg = { .mode = FR_SPSC, .slots = slots, .frame_bytes = bytes };
-	struct fr_ring *ring = NULL;
-	frt_name(name, FRT_NAME_SIZE, tag);
-	FRT_ASSERT_OK(fr_create(name, &cfg, &ring));
-	cr_assert_not_null(ring);
-	return ring;
-}
-
-static struct fr_ring *open_ok(const char *name, unsigned flags)
-{
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_open(name, flags, &ring));
-	cr_assert_not_null(ring);
-	return ring;
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
 }
 
 static void publish_id(struct fr_ring *prod, uint64_t id, uint64_t len)
@@ -61,7 +49,7 @@ Test(spsc, timeouts_when_empty_and_full)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "to", 4, 256);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
@@ -99,7 +87,7 @@ Test(spsc, held_frame_blocks_its_slot)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "hold", 2, 128);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	publish_id(prod, 0, 100);
 	publish_id(prod, 1, 100);
 
@@ -155,7 +143,7 @@ Test(spsc, fifo_order_and_metadata)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "meta", 4, 4096);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 
 	/* 1000 frames through 4 slots, in batches of 1..4, with all metadata varied. */
 	uint64_t next_pub = 0, next_acq = 0;
@@ -221,7 +209,7 @@ Test(spsc, cancel_and_bad_publish)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "cancel", 4, 512);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 
 	/* A cancelled frame is never delivered and takes no seq. */
@@ -281,7 +269,7 @@ Test(spsc, epipe_after_producer_closed_and_drained)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "eos", 8, 256);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	for (uint64_t i = 0; i < 3; i++)
 		publish_id(prod, i, 100);
@@ -299,7 +287,7 @@ Test(spsc, epipe_after_producer_closed_and_drained)
 	cr_expect_eq(info.end_of_stream, 1);
 
 	/* A producer that attaches again clears the end of stream. */
-	prod = open_ok(name, FR_PRODUCER);
+	prod = frt_open_ok(name, FR_PRODUCER);
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
 	publish_id(prod, 3, 100);
 	acquire_id(cons, 3, 3);
@@ -308,7 +296,7 @@ Test(spsc, epipe_after_producer_closed_and_drained)
 
 	/* A consumer attaching after the end also drains, then gets -EPIPE. */
 	fr_close(cons);
-	cons = open_ok(name, FR_CONSUMER);
+	cons = frt_open_ok(name, FR_CONSUMER);
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, -1), -EPIPE);
 	fr_close(cons);
 	FRT_ASSERT_OK(fr_unlink(name));
@@ -318,7 +306,7 @@ Test(spsc, epipe_only_after_drain)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "drain", 4, 256);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	for (uint64_t i = 0; i < 4; i++)
 		publish_id(prod, i, 64);
@@ -341,7 +329,7 @@ Test(spsc, close_gives_back_held_frames)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "closeheld", 2, 256);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	publish_id(prod, 0, 64);
 	publish_id(prod, 1, 64);
@@ -349,7 +337,7 @@ Test(spsc, close_gives_back_held_frames)
 	cr_assert_eq(f.seq, 0);
 	fr_close(cons); /* holding seq 0: released, not redelivered */
 	publish_id(prod, 2, 64); /* its slot is free again */
-	cons = open_ok(name, FR_CONSUMER);
+	cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame g;
 	FRT_ASSERT_OK(fr_acquire(cons, &g, 0));
 	cr_assert_eq(g.seq, 1);
@@ -362,7 +350,7 @@ Test(spsc, close_gives_back_held_frames)
 	fr_close(prod);
 	acquire_id(cons, 2, 2);
 	FRT_ASSERT_ERR(fr_acquire(cons, &g, 0), -EPIPE);
-	prod = open_ok(name, FR_PRODUCER);
+	prod = frt_open_ok(name, FR_PRODUCER);
 	publish_id(prod, 3, 64);
 	publish_id(prod, 4, 64);
 	acquire_id(cons, 3, 3);
@@ -377,14 +365,14 @@ Test(spsc, create_only_close_is_not_end_of_stream)
 {
 	char name[FRT_NAME_SIZE];
 	fr_close(make_ring(name, "createonly", 4, 256));
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 10), -ETIMEDOUT);
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_info(cons, &info));
 	cr_expect_eq(info.end_of_stream, 0);
-	struct fr_ring *prod = open_ok(name, FR_PRODUCER);
+	struct fr_ring *prod = frt_open_ok(name, FR_PRODUCER);
 	publish_id(prod, 42, 64);
 	acquire_id(cons, 0, 42);
 	fr_close(prod);

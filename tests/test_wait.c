@@ -27,19 +27,7 @@ TestSuite(wait, .fini = frt_cleanup, .timeout = 240);
 static struct fr_ring *make_ring(char *name, const char *tag, uint32_t mode, uint32_t slots)
 {
 	struct fr_config cfg = { .mode = mode, .slots = slots, .frame_bytes = 256 };
-	struct fr_ring *ring = NULL;
-	frt_name(name, FRT_NAME_SIZE, tag);
-	FRT_ASSERT_OK(fr_create(name, &cfg, &ring));
-	cr_assert_not_null(ring);
-	return ring;
-}
-
-static struct fr_ring *open_ok(const char *name, unsigned flags)
-{
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_open(name, flags, &ring));
-	cr_assert_not_null(ring);
-	return ring;
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
 }
 
 struct child_arg {
@@ -207,7 +195,7 @@ static void producer_woken_by_release(uint32_t mode)
 	char name[FRT_NAME_SIZE];
 	const uint32_t slots = 4;
 	fr_close(make_ring(name, "space", mode, slots));
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct child_arg *a = child_arg_new(name, slots, 0, -1);
 	pid_t pid = frt_spawn(blocked_producer, a);
 	cr_assert_gt(pid, 0);
@@ -266,17 +254,13 @@ static void no_sleeper_no_wake(uint32_t mode)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = make_ring(name, "nowake", mode, 4);
-	struct fr_ring *cons = open_ok(name, FR_CONSUMER);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct frt_view v;
 	frt_view_open_ok(name, 0, &v);
 	const struct fr_shm_header *h = v.hdr;
 	uint32_t data = frt_view_event(&h->data_wait), space = frt_view_event(&h->space_wait);
 	for (int i = 0; i < 100; i++) {
-		struct fr_frame f;
-		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
-		FRT_ASSERT_OK(fr_publish(prod, &f));
-		FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
-		FRT_ASSERT_OK(fr_release(cons, &f));
+		frt_pass_one(prod, cons);
 	}
 	cr_expect_eq(frt_view_event(&h->data_wait), data, "publish woke consumers nobody had to wake");
 	cr_expect_eq(frt_view_event(&h->space_wait), space, "release woke producers nobody had to wake");
@@ -363,7 +347,7 @@ static void interrupted_wait(uint32_t mode, int producer, int timeout_ms)
 	const uint32_t slots = 2;
 	fr_close(make_ring(name, "intr", mode, slots));
 	/* The other side, so the wait has a peer and no end of stream. */
-	struct fr_ring *other = open_ok(name, producer ? FR_CONSUMER : FR_PRODUCER);
+	struct fr_ring *other = frt_open_ok(name, producer ? FR_CONSUMER : FR_PRODUCER);
 	_Atomic uint32_t *attached = frt_shared_alloc(sizeof *attached);
 	cr_assert_not_null(attached);
 	struct child_arg a = { .name = name, .slots = slots, .timeout_ms = timeout_ms,
