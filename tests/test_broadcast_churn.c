@@ -117,10 +117,7 @@ static int churner_main(void *arg)
 Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 8192 };
-	struct fr_ring *prod = NULL;
-	int rc = fr_create(frt_name(name, sizeof name, "churn"), &cfg, &prod);
-	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
+	struct fr_ring *prod = bct_create_ok(name, "churn", 8, 8192);
 	sh = frt_shared_alloc(sizeof *sh);
 	cr_assert_not_null(sh);
 

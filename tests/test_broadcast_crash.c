@@ -46,10 +46,7 @@ static int victim_main(void *arg)
 static void run_with_victim(const char *tag, unsigned victim_flags, const char *hook, long hook_after)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 8192 };
-	struct fr_ring *prod = NULL;
-	int rc = fr_create(frt_name(name, sizeof name, tag), &cfg, &prod);
-	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
+	struct fr_ring *prod = bct_create_ok(name, tag, 8, 8192);
 
 	struct bct_consumer *surv = frt_shared_alloc(2 * sizeof *surv);
 	struct victim *vic = frt_shared_alloc(sizeof *vic);
@@ -233,25 +230,12 @@ static int pinner_main(void *arg)
 	return FRT_CHILD_FAILED;
 }
 
-static void publish_byte(struct fr_ring *prod, uint64_t seq, int timeout_ms)
-{
-	struct fr_frame f;
-	int rc = fr_claim(prod, &f, timeout_ms);
-	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
-		     fr_strerror(rc));
-	memset(f.data, bct_byte(seq), f.capacity);
-	f.bytes = f.capacity;
-	cr_assert_eq(fr_publish(prod, &f), 0);
-}
-
 /* Fork a pinner on a fresh 4-slot segment with one frame published; returns its entry. */
 static int dead_pinner(char *name, const char *tag, unsigned flags, struct fr_ring **prod,
 		       struct pinner **pn)
 {
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 4, .frame_bytes = 4096 };
-	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, prod);
-	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
-	publish_byte(*prod, 0, 0);
+	*prod = bct_create_ok(name, tag, 4, 4096);
+	bct_publish_byte(*prod, 0, 0);
 	*pn = frt_shared_alloc(sizeof **pn);
 	cr_assert_not_null(*pn);
 	(*pn)->name = name;
@@ -311,7 +295,7 @@ Test(broadcast_crash, dead_latest_pin_stays_until_an_attach_reaps_it)
 	int idx = dead_pinner(name, "deadlat", FR_LATEST, &prod, &pn);
 	/* The producer never waits for a latest pin, dead or alive. */
 	for (uint64_t s = 1; s < 50; s++)
-		publish_byte(prod, s, 0);
+		bct_publish_byte(prod, s, 0);
 	struct fr_info info;
 	cr_assert_eq(fr_info(prod, &info), 0);
 	cr_expect_eq(info.producer_waits, 0);
@@ -333,14 +317,14 @@ Test(broadcast_crash, dead_reliable_consumer_is_reaped_by_the_waiting_producer)
 	int idx = dead_pinner(name, "deadrel", 0, &prod, &pn);
 	/* Its cursor (1) lets the producer fill the other slots, then holds it back. */
 	for (uint64_t s = 1; s < 4; s++)
-		publish_byte(prod, s, 0);
+		bct_publish_byte(prod, s, 0);
 	struct fr_frame f;
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN, "the producer overwrote an unread frame");
 	/* A waiting claim outlives the reap interval and reaps the dead consumer. */
-	publish_byte(prod, 4, FRT_WAIT_MS);
+	bct_publish_byte(prod, 4, FRT_WAIT_MS);
 	expect_reaped(name, idx);
 	for (uint64_t s = 5; s < 50; s++)
-		publish_byte(prod, s, 0);
+		bct_publish_byte(prod, s, 0);
 	fr_close(prod);
 	cr_assert_eq(fr_unlink(name), 0);
 	frt_shared_free(pn, sizeof *pn);

@@ -21,13 +21,8 @@ TestSuite(broadcast_fanout, .fini = frt_cleanup, .timeout = 280);
 Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = 8, .frame_bytes = 4096 };
-	struct fr_ring *prod = NULL;
-	int rc = fr_create(frt_name(name, sizeof name, "fanout"), &cfg, &prod);
-	cr_assert_eq(rc, 0, "fr_create: %s", fr_strerror(rc));
-
-	struct bct_consumer *cons = frt_shared_alloc(NCONS * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "fanout", 8, 4096);
+	struct bct_consumer *cons = bct_consumers_ok(NCONS);
 	int pipefd[2];
 	cr_assert_eq(pipe(pipefd), 0);
 	pid_t pids[NCONS];

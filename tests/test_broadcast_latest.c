@@ -20,52 +20,15 @@
 
 TestSuite(broadcast_latest, .fini = frt_cleanup, .timeout = 280);
 
-static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
-{
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = bytes };
-	struct fr_ring *prod = NULL;
-	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, &prod);
-	cr_assert_eq(rc, 0, "fr_create: %d (%s)", rc, fr_strerror(rc));
-	return prod;
-}
-
 static struct fr_ring *open_consumer(const char *name, unsigned flags)
 {
-	struct fr_ring *r = NULL;
-	int rc = fr_open(name, FR_CONSUMER | flags, &r);
-	cr_assert_eq(rc, 0, "fr_open: %d (%s)", rc, fr_strerror(rc));
-	return r;
+	return frt_open_ok(name, FR_CONSUMER | flags);
 }
 
 /* Publish one frame filled with bct_byte(seq); the producer must not wait. */
 static void publish(struct fr_ring *prod, uint64_t seq)
 {
-	struct fr_frame f;
-	int rc = fr_claim(prod, &f, 0);
-	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
-		     fr_strerror(rc));
-	memset(f.data, bct_byte(seq), f.capacity);
-	f.bytes = f.capacity;
-	cr_assert_eq(fr_publish(prod, &f), 0);
-	cr_assert_eq(f.seq, seq);
-}
-
-static void check_bytes(const struct fr_frame *f)
-{
-	long off = bct_check_byte(f->data, f->bytes, bct_byte(f->seq));
-	cr_assert_eq(off, -1, "seq %llu: byte %ld overwritten", (unsigned long long)f->seq, off);
-}
-
-/* Acquire (with flags), expect seq, check the bytes, release. */
-static void acquire_expect(struct fr_ring *cons, unsigned flags, uint64_t seq)
-{
-	struct fr_frame f;
-	int rc = fr_acquire_ex(cons, &f, 0, flags);
-	cr_assert_eq(rc, 0, "fr_acquire_ex: %d (%s)", rc, fr_strerror(rc));
-	cr_assert_eq(f.seq, seq, "got seq %llu, expected %llu", (unsigned long long)f.seq,
-		     (unsigned long long)seq);
-	check_bytes(&f);
-	cr_assert_eq(fr_release(cons, &f), 0);
+	bct_publish_byte(prod, seq, 0);
 }
 
 static struct fr_peer_info self_info(struct fr_ring *r, unsigned flags)
@@ -78,20 +41,20 @@ static struct fr_peer_info self_info(struct fr_ring *r, unsigned flags)
 Test(broadcast_latest, new_consumer_starts_at_newest_frame_or_at_zero)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_ring *prod = make_ring(name, "start", 8, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "start", 8, 4096);
 	struct fr_ring *early = open_consumer(name, 0);
 	for (uint64_t s = 0; s < 5; s++)
 		publish(prod, s);
 	struct fr_ring *late = open_consumer(name, FR_LATEST);
-	acquire_expect(early, 0, 0); /* attached before anything was published */
-	acquire_expect(late, 0, 4);  /* the newest published frame */
+	bct_acquire_expect(early, 0, 0); /* attached before anything was published */
+	bct_acquire_expect(late, 0, 4);  /* the newest published frame */
 	publish(prod, 5);
-	acquire_expect(late, 0, 5);
+	bct_acquire_expect(late, 0, 5);
 	struct fr_frame f;
 	cr_assert_eq(fr_acquire(late, &f, 0), -EAGAIN);
 	cr_assert_eq(self_info(late, FR_LATEST).dropped, 0, "starting late is not a drop");
 	for (uint64_t s = 1; s < 6; s++)
-		acquire_expect(early, 0, s);
+		bct_acquire_expect(early, 0, s);
 	fr_close(late);
 	fr_close(early);
 	fr_close(prod);
@@ -102,7 +65,7 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 {
 	char name[FRT_NAME_SIZE];
 	const uint32_t slots = 8;
-	struct fr_ring *prod = make_ring(name, "hold", slots, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "hold", slots, 4096);
 	struct fr_ring *rel = open_consumer(name, 0);
 	struct fr_ring *lat = open_consumer(name, FR_LATEST);
 	/* Every slot holds a frame the reliable consumer has not read yet. */
@@ -120,14 +83,14 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 	cr_expect_eq(info.tail, 0, "tail is the slowest reliable cursor");
 	cr_expect_eq(info.fill, slots);
 	/* What a latest consumer reads frees nothing for the producer. */
-	acquire_expect(lat, 0, 0);
+	bct_acquire_expect(lat, 0, 0);
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
 	/* Reading seq 0 frees its slot, and only that one. */
-	acquire_expect(rel, 0, 0);
+	bct_acquire_expect(rel, 0, 0);
 	publish(prod, slots);
 	cr_assert_eq(fr_claim(prod, &f, 0), -EAGAIN);
 	for (uint64_t s = 1; s <= slots; s++)
-		acquire_expect(rel, 0, s);
+		bct_acquire_expect(rel, 0, s);
 	pi = self_info(rel, 0);
 	cr_expect_eq(pi.cursor, slots + 1);
 	cr_expect_eq(pi.lag, 0);
@@ -147,15 +110,15 @@ Test(broadcast_latest, reliable_consumer_holds_the_producer_back)
 Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_ring *prod = make_ring(name, "newest", 8, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "newest", 8, 4096);
 	struct fr_ring *lat = open_consumer(name, FR_LATEST);
 	for (uint64_t s = 0; s < 5; s++)
 		publish(prod, s);
-	acquire_expect(lat, FR_ACQUIRE_NEWEST, 4);
+	bct_acquire_expect(lat, FR_ACQUIRE_NEWEST, 4);
 	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 4);
 	for (uint64_t s = 5; s < 8; s++)
 		publish(prod, s);
-	acquire_expect(lat, FR_ACQUIRE_NEWEST, 7);
+	bct_acquire_expect(lat, FR_ACQUIRE_NEWEST, 7);
 	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
 
 	/* Nothing newer: nothing to return, nothing dropped. */
@@ -164,7 +127,7 @@ Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
 	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
 	/* Exactly the next one: no drop either. */
 	publish(prod, 8);
-	acquire_expect(lat, FR_ACQUIRE_NEWEST, 8);
+	bct_acquire_expect(lat, FR_ACQUIRE_NEWEST, 8);
 	cr_assert_eq(self_info(lat, FR_LATEST).dropped, 6);
 
 	/* While a frame is held, acquire_ex refuses and the frame stays intact
@@ -176,10 +139,10 @@ Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
 	cr_assert_eq(fr_acquire_ex(lat, &g, 0, FR_ACQUIRE_NEWEST), -EBUSY);
 	for (uint64_t s = 10; s < 100; s++)
 		publish(prod, s);
-	check_bytes(&f);
+	bct_expect_bytes(&f);
 	cr_assert_eq(fr_acquire_ex(lat, &g, 0, FR_ACQUIRE_NEWEST), -EBUSY);
 	cr_assert_eq(fr_release(lat, &f), 0);
-	acquire_expect(lat, FR_ACQUIRE_NEWEST, 99);
+	bct_acquire_expect(lat, FR_ACQUIRE_NEWEST, 99);
 	struct fr_peer_info pi = self_info(lat, FR_LATEST);
 	cr_assert_eq(pi.dropped, 6 + 89);
 	cr_assert_eq(pi.delivered, 5);
@@ -190,7 +153,7 @@ Test(broadcast_latest, acquire_newest_jumps_and_counts_the_skipped_frames)
 		publish(prod, s);
 	cr_assert_eq(fr_acquire(lat, &f, 0), 0);
 	cr_assert_gt(f.seq, 100);
-	check_bytes(&f);
+	bct_expect_bytes(&f);
 	pi = self_info(lat, FR_LATEST);
 	cr_assert_eq(pi.delivered + pi.dropped, f.seq + 1, "delivered %llu + dropped %llu != %llu",
 		     (unsigned long long)pi.delivered, (unsigned long long)pi.dropped,
@@ -236,9 +199,8 @@ Test(broadcast_latest, slow_latest_consumer_drops_and_never_stalls_the_producer)
 {
 	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 3000;
-	struct fr_ring *prod = make_ring(name, "slow", 8, 16384);
-	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "slow", 8, 16384);
+	struct bct_consumer *cons = bct_consumers_ok(2);
 	cons[0] = (struct bct_consumer){
 		.flags = FR_CONSUMER, .pattern = BCT_PATTERN_SUM, .min_len = 24, .max_len = 16384,
 	};
@@ -280,9 +242,8 @@ Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 {
 	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
-	struct fr_ring *prod = make_ring(name, "onlylatest", 8, 16384);
-	struct bct_consumer *cons = frt_shared_alloc(3 * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "onlylatest", 8, 16384);
+	struct bct_consumer *cons = bct_consumers_ok(3);
 	for (int i = 0; i < 3; i++)
 		cons[i] = (struct bct_consumer){
 			.flags = FR_CONSUMER | FR_LATEST, .pattern = BCT_PATTERN_BYTE,
@@ -315,9 +276,8 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 	 * the producer back, the producer would wedge and time out. */
 	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 2000;
-	struct fr_ring *prod = make_ring(name, "pin", 4, 8192);
-	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "pin", 4, 8192);
+	struct bct_consumer *cons = bct_consumers_ok(2);
 	cons[0] = (struct bct_consumer){ .name = name, .flags = FR_CONSUMER,
 					 .pattern = BCT_PATTERN_BYTE };
 	cons[1] = (struct bct_consumer){ .name = name, .flags = FR_CONSUMER | FR_LATEST,
@@ -373,7 +333,7 @@ Test(broadcast_latest, latest_consumer_holding_a_frame_never_holds_the_producer_
 Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_ring *prod = make_ring(name, "many", 64, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "many", 64, 4096);
 	struct fr_ring *cons[FR_MAX_BROADCAST_CONSUMERS];
 	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++)
 		cons[i] = open_consumer(name, FR_LATEST);
@@ -397,7 +357,7 @@ Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 	for (uint64_t s = 1; s < 200; s++)
 		publish(prod, s);
 	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++) {
-		check_bytes(&f[i]);
+		bct_expect_bytes(&f[i]);
 		cr_assert_eq(fr_release(cons[i], &f[i]), 0);
 	}
 	cr_expect_eq(bct_holders(&v, &writing), 0);
@@ -406,7 +366,7 @@ Test(broadcast_latest, thirty_one_consumers_pin_one_frame_and_a_32nd_is_refused)
 	/* A detach frees an entry for the next consumer. */
 	fr_close(cons[7]);
 	cr_assert_eq(fr_open(name, FR_CONSUMER, &cons[7]), 0);
-	acquire_expect(cons[7], 0, 199);
+	bct_acquire_expect(cons[7], 0, 199);
 	for (int i = 0; i < FR_MAX_BROADCAST_CONSUMERS; i++)
 		fr_close(cons[i]);
 	fr_close(prod);
@@ -417,7 +377,7 @@ Test(broadcast_latest, consumers_are_limited_to_slots_minus_two)
 {
 	/* Pins of slots - 2 consumers leave the camera two free slots. */
 	char name[FRT_NAME_SIZE];
-	struct fr_ring *prod = make_ring(name, "limit", 4, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "limit", 4, 4096);
 	struct fr_ring *a = open_consumer(name, FR_LATEST);
 	struct fr_ring *b = open_consumer(name, 0);
 	struct fr_ring *c = NULL;
@@ -438,13 +398,13 @@ Test(broadcast_latest, reliable_from_oldest_consumer_starts_at_the_oldest_frame_
 {
 	char name[FRT_NAME_SIZE];
 	const uint32_t slots = 8;
-	struct fr_ring *prod = make_ring(name, "oldest", slots, 4096);
+	struct fr_ring *prod = bct_create_ok(name, "oldest", slots, 4096);
 	for (uint64_t s = 0; s < 20; s++)
 		publish(prod, s);
 	/* Idle producer: the ring holds seqs 12..19. */
 	struct fr_ring *idle = open_consumer(name, FR_FROM_OLDEST);
 	for (uint64_t s = 20 - slots; s < 20; s++)
-		acquire_expect(idle, 0, s);
+		bct_acquire_expect(idle, 0, s);
 	cr_expect_eq(self_info(idle, FR_FROM_OLDEST).dropped, 0);
 	fr_close(idle);
 
@@ -456,13 +416,13 @@ Test(broadcast_latest, reliable_from_oldest_consumer_starts_at_the_oldest_frame_
 		     "attached at seq %llu, the oldest held is %u",
 		     (unsigned long long)self_info(rel, FR_FROM_OLDEST).cursor, 21 - slots);
 	for (uint64_t s = 21 - slots; s < 20; s++)
-		acquire_expect(rel, 0, s);
+		bct_acquire_expect(rel, 0, s);
 	/* A frame gone before it attached is no drop of this consumer. */
 	cr_expect_eq(self_info(rel, FR_FROM_OLDEST).dropped, 0);
 	memset(w.data, bct_byte(20), w.capacity);
 	w.bytes = w.capacity;
 	cr_assert_eq(fr_publish(prod, &w), 0);
-	acquire_expect(rel, 0, 20);
+	bct_acquire_expect(rel, 0, 20);
 	fr_close(rel);
 	fr_close(prod);
 	cr_assert_eq(fr_unlink(name), 0);

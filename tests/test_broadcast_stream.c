@@ -15,28 +15,16 @@
 
 TestSuite(broadcast_stream, .fini = frt_cleanup, .timeout = 120);
 
+/* Publish frame seq at once (bct_byte pattern). */
 static void publish(struct fr_ring *prod, uint64_t seq)
 {
-	struct fr_frame f;
-	int rc = fr_claim(prod, &f, 0);
-	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
-		     fr_strerror(rc));
-	memset(f.data, bct_byte(seq), f.capacity);
-	f.bytes = f.capacity;
-	cr_assert_eq(fr_publish(prod, &f), 0);
-	cr_assert_eq(f.seq, seq);
+	bct_publish_byte(prod, seq, 0);
 }
 
+/* The next frame at once: seq, its bytes intact. */
 static void acquire_expect(struct fr_ring *cons, uint64_t seq)
 {
-	struct fr_frame f;
-	int rc = fr_acquire(cons, &f, 0);
-	cr_assert_eq(rc, 0, "fr_acquire (expecting seq %llu): %d (%s)", (unsigned long long)seq, rc,
-		     fr_strerror(rc));
-	cr_assert_eq(f.seq, seq, "got seq %llu, expected %llu", (unsigned long long)f.seq,
-		     (unsigned long long)seq);
-	cr_assert_eq(bct_check_byte(f.data, f.bytes, bct_byte(seq)), -1);
-	cr_assert_eq(fr_release(cons, &f), 0);
+	bct_acquire_expect(cons, 0, seq);
 }
 
 static void expect_rc(struct fr_ring *cons, int want)

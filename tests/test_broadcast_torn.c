@@ -16,15 +16,6 @@
 
 TestSuite(broadcast_torn, .fini = frt_cleanup, .timeout = 280);
 
-static struct fr_ring *make_ring(char *name, const char *tag, uint32_t slots, uint64_t bytes)
-{
-	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = bytes };
-	struct fr_ring *prod = NULL;
-	int rc = fr_create(frt_name(name, FRT_NAME_SIZE, tag), &cfg, &prod);
-	cr_assert_eq(rc, 0, "fr_create: %d (%s)", rc, fr_strerror(rc));
-	return prod;
-}
-
 static void run(const char *name, struct fr_ring *prod, uint64_t frames, long pace_us,
 		struct bct_consumer *cons, int ncons, int claim_timeout_ms)
 {
@@ -65,9 +56,8 @@ Test(broadcast_torn, reliable_and_latest_fast_and_slow_never_see_a_torn_frame)
 {
 	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
-	struct fr_ring *prod = make_ring(name, "torn", 8, 16384);
-	struct bct_consumer *cons = frt_shared_alloc(4 * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "torn", 8, 16384);
+	struct bct_consumer *cons = bct_consumers_ok(4);
 	const struct bct_consumer base = {
 		.flags = FR_CONSUMER, .pattern = BCT_PATTERN_BYTE, .verify_twice = 1,
 	};
@@ -92,9 +82,8 @@ Test(broadcast_torn, latest_consumers_on_the_smallest_pool_never_see_a_torn_fram
 	 * minimum of two unpinned slots and laps the readers constantly. */
 	char name[FRT_NAME_SIZE];
 	const uint64_t frames = 20000;
-	struct fr_ring *prod = make_ring(name, "tornmin", 4, 65536);
-	struct bct_consumer *cons = frt_shared_alloc(2 * sizeof *cons);
-	cr_assert_not_null(cons);
+	struct fr_ring *prod = bct_create_ok(name, "tornmin", 4, 65536);
+	struct bct_consumer *cons = bct_consumers_ok(2);
 	for (int i = 0; i < 2; i++)
 		cons[i] = (struct bct_consumer){
 			.flags = FR_CONSUMER | FR_LATEST, .pattern = BCT_PATTERN_BYTE,

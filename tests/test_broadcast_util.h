@@ -115,4 +115,60 @@ int bct_find_self(struct fr_ring *r, unsigned role, unsigned flags, struct fr_pe
 /* OR of the holder bits (0..30) of every slot's turn word; *writing = slots with bit 31 set. */
 uint64_t bct_holders(const struct frt_view *v, unsigned *writing);
 
+/* ---- in the test process (Criterion; see helpers.h) ---------------------- */
+
+#ifdef CRITERION_H_
+
+/* A broadcast segment named frt_name(name, FRT_NAME_SIZE, tag): the creator's producer handle. */
+static inline struct fr_ring *bct_create_ok(char *name, const char *tag, uint32_t slots,
+					    uint64_t frame_bytes)
+{
+	struct fr_config cfg = { .mode = FR_BROADCAST, .slots = slots, .frame_bytes = frame_bytes };
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
+}
+
+/* Zeroed shared memory for n consumers run in child processes. */
+static inline struct bct_consumer *bct_consumers_ok(int n)
+{
+	struct bct_consumer *cons = frt_shared_alloc((size_t)n * sizeof *cons);
+	cr_assert_not_null(cons);
+	return cons;
+}
+
+/* Publish frame seq, every byte bct_byte(seq), within timeout_ms; it must get that seq. */
+static inline void bct_publish_byte(struct fr_ring *prod, uint64_t seq, int timeout_ms)
+{
+	struct fr_frame f;
+	int rc = fr_claim(prod, &f, timeout_ms);
+	cr_assert_eq(rc, 0, "fr_claim for seq %llu: %d (%s)", (unsigned long long)seq, rc,
+		     fr_strerror(rc));
+	memset(f.data, bct_byte(seq), f.capacity);
+	f.bytes = f.capacity;
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	cr_assert_eq(f.seq, seq, "published seq %llu, expected %llu", (unsigned long long)f.seq,
+		     (unsigned long long)seq);
+}
+
+/* Every byte of a frame held is still bct_byte(seq): nothing wrote over it. */
+static inline void bct_expect_bytes(const struct fr_frame *f)
+{
+	long off = bct_check_byte(f->data, f->bytes, bct_byte(f->seq));
+	cr_assert_eq(off, -1, "seq %llu: byte %ld overwritten", (unsigned long long)f->seq, off);
+}
+
+/* Acquire at once (fr_acquire_ex with flags; fr_acquire when 0): seq, its bytes; release. */
+static inline void bct_acquire_expect(struct fr_ring *cons, unsigned flags, uint64_t seq)
+{
+	struct fr_frame f;
+	int rc = flags ? fr_acquire_ex(cons, &f, 0, flags) : fr_acquire(cons, &f, 0);
+	cr_assert_eq(rc, 0, "fr_acquire (flags %#x, expecting seq %llu): %d (%s)", flags,
+		     (unsigned long long)seq, rc, fr_strerror(rc));
+	cr_assert_eq(f.seq, seq, "got seq %llu, expected %llu", (unsigned long long)f.seq,
+		     (unsigned long long)seq);
+	bct_expect_bytes(&f);
+	FRT_ASSERT_OK(fr_release(cons, &f));
+}
+
+#endif /* CRITERION_H_ */
+
 #endif /* FRAMERING_TEST_BROADCAST_UTIL_H */
