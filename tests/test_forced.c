@@ -257,17 +257,7 @@ static struct shared *shared_new(void)
 static struct fr_ring *create_mpmc(char *name, const char *tag)
 {
 	struct fr_config cfg = {.mode = FR_MPMC, .slots = SLOTS, .frame_bytes = FRAME_BYTES};
-	struct fr_ring *prod = NULL;
-	frt_name(name, FRT_NAME_SIZE, tag);
-	FRT_ASSERT_OK(fr_create(name, &cfg, &prod));
-	return prod;
-}
-
-static pid_t spawn(int (*fn)(void *), struct child *c)
-{
-	pid_t pid = frt_spawn(fn, c);
-	cr_assert_gt(pid, 0, "fork failed");
-	return pid;
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
 }
 
 static void expect_stopped(pid_t pid, const char *who, const char *point)
@@ -319,13 +309,6 @@ static void run_laps(struct fr_ring *prod, struct fr_ring *cons, uint64_t from, 
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
 }
 
-static struct fr_info info_of(struct fr_ring *r)
-{
-	struct fr_info info;
-	FRT_ASSERT_OK(fr_info(r, &info));
-	return info;
-}
-
 /* ---- 1 ---------------------------------------------------------------------- */
 
 /*
@@ -350,18 +333,18 @@ Test(forced, consumer_stopped_before_cas_then_holder_killed)
 	/* The consumers wait LONG_MS per call: the parent's bounds report a hang first. */
 	struct child c1 = {.name = name, .sh = sh, .stop_at = "mpmc_acquire_before_cas",
 			   .wait_ms = LONG_MS};
-	pid_t p1 = spawn(consume_loop_main, &c1);
+	pid_t p1 = frt_spawn_ok(consume_loop_main, &c1);
 	expect_stopped(p1, "consumer C1", c1.stop_at);
 
 	struct child c2 = {.name = name, .sh = sh};
-	pid_t p2 = spawn(hold_main, &c2);
+	pid_t p2 = frt_spawn_ok(hold_main, &c2);
 	expect_flag(&sh->holding, 1, p2, "C2 never acquired seq 0");
 	cr_assert_eq(atomic_load(&sh->seen[0]), 1);
 	frt_kill(p2);
 	FRT_ASSERT_OK(frt_continue(p1));
 
 	struct child c3 = {.name = name, .sh = sh, .wait_ms = LONG_MS};
-	pid_t p3 = spawn(consume_loop_main, &c3);
+	pid_t p3 = frt_spawn_ok(consume_loop_main, &c3);
 	expect_flag(&sh->flagged[0], 1, p3,
 		    "seq 0 was not delivered again after its holder C2 died");
 
@@ -371,7 +354,7 @@ Test(forced, consumer_stopped_before_cas_then_holder_killed)
 			     (unsigned long)id, (unsigned long)id, rc, fr_strerror(rc));
 	}
 	expect_flag(&sh->received, 2 + MORE, 0, "the consumers did not receive every frame");
-	struct fr_info info = info_of(prod);
+	struct fr_info info = frt_info_ok(prod);
 	cr_assert_eq(info.redelivered, 1, "info.redelivered %lu", (unsigned long)info.redelivered);
 	fr_close(prod); /* end of stream: both consumers drain and end */
 	FRT_ASSERT_CHILD(p1);
@@ -413,15 +396,15 @@ Test(forced, reaper_never_aborts_a_live_producers_slot)
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
 
 	struct child d = {.name = name, .sh = sh, .stop_at = "mpmc_claim_before_cas"};
-	pid_t pd = spawn(claim_main, &d);
+	pid_t pd = frt_spawn_ok(claim_main, &d);
 	expect_stopped(pd, "producer D", d.stop_at);
 	struct child p = {.name = name, .sh = sh, .stop_at = "mpmc_claim_won"};
-	pid_t pp = spawn(claim_main, &p);
+	pid_t pp = frt_spawn_ok(claim_main, &p);
 	expect_stopped(pp, "producer P", p.stop_at);
 	frt_kill(pd);
 
 	struct child r = {.name = name, .sh = sh, .stop_at = "mpmc_reap_found"};
-	pid_t pr = spawn(reaper_main, &r);
+	pid_t pr = frt_spawn_ok(reaper_main, &r);
 	int st = -1;
 	int stopped = frt_wait_stopped(pr, HANG_S * 1000L, &st);
 	cr_assert(stopped == 0 || (stopped == 1 && st == 0),
@@ -436,11 +419,11 @@ Test(forced, reaper_never_aborts_a_live_producers_slot)
 		FRT_ASSERT_CHILD(pr);
 	}
 
-	struct fr_info info = info_of(cons);
+	struct fr_info info = frt_info_ok(cons);
 	cr_assert_eq(info.aborted, 0, "info.aborted %lu: the reaper aborted live producer P's slot",
 		     (unsigned long)info.aborted);
 	run_laps(prod, cons, 1, 1 + MORE); /* and seq 0 does not come again */
-	info = info_of(cons);
+	info = frt_info_ok(cons);
 	cr_assert_eq(info.aborted, 0, "info.aborted %lu", (unsigned long)info.aborted);
 	cr_assert_eq(info.redelivered, 0, "info.redelivered %lu", (unsigned long)info.redelivered);
 	cr_assert_eq(info.published, 1 + MORE);
@@ -481,14 +464,14 @@ Test(forced, reaper_ignores_stale_held_hint)
 	FRT_ASSERT_OK(put(prod, 0, 0));
 
 	struct child c2 = {.name = name, .sh = sh};
-	pid_t p2 = spawn(hold_main, &c2);
+	pid_t p2 = frt_spawn_ok(hold_main, &c2);
 	expect_flag(&sh->holding, 1, p2, "C2 never acquired seq 0");
 	frt_kill(p2);
 	zero_held_hint(name, p2);
 
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
 	expect_frame(cons, 0, 1);
-	struct fr_info info = info_of(cons);
+	struct fr_info info = frt_info_ok(cons);
 	cr_assert_eq(info.redelivered, 1, "info.redelivered %lu", (unsigned long)info.redelivered);
 	run_laps(prod, cons, 1, 1 + MORE);
 	fr_close(cons);
@@ -521,7 +504,7 @@ Test(forced, broadcast_newest_jump_wakes_blocked_camera)
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
 
 	struct child cam = {.name = name, .sh = sh};
-	pid_t pc = spawn(camera_main, &cam);
+	pid_t pc = frt_spawn_ok(camera_main, &cam);
 	expect_flag(&sh->opened, 1, pc, "the camera could not publish its first 4 frames");
 	cr_assert_eq(frt_wait_futex_sleep(pc, HANG_S), 0, "the camera never slept in fr_claim");
 	cr_assert_eq(atomic_load(&sh->done), 0,
@@ -566,18 +549,18 @@ Test(forced, reaper_wakes_after_orphan_state)
 	FRT_ASSERT_OK(put(prod, 0, 0));
 
 	struct child c2 = {.name = name, .sh = sh};
-	pid_t p2 = spawn(hold_main, &c2);
+	pid_t p2 = frt_spawn_ok(hold_main, &c2);
 	expect_flag(&sh->holding, 1, p2, "C2 never acquired seq 0");
 
 	struct shared *sh3 = shared_new(); /* C3's report */
 	struct child c3 = {.name = name, .sh = sh3};
-	pid_t p3 = spawn(sleep_acquire_main, &c3);
+	pid_t p3 = frt_spawn_ok(sleep_acquire_main, &c3);
 	expect_flag(&sh3->opened, 1, p3, "C3 could not open");
 	cr_assert_eq(frt_wait_futex_sleep(p3, HANG_S), 0, "C3 never slept in fr_acquire");
 	frt_kill(p2);
 
 	struct child r = {.name = name, .sh = sh, .stop_at = "reap_before_state", .linger = 1};
-	pid_t pr = spawn(reaper_main, &r);
+	pid_t pr = frt_spawn_ok(reaper_main, &r);
 	expect_stopped(pr, "reaper R", r.stop_at);
 	cr_assert_eq(frt_wait_futex_sleep(p3, HANG_S), 0, "C3 is not asleep while R is stopped");
 	cr_assert_eq(atomic_load(&sh3->done), 0, "C3 returned %d before the orphan was recorded",
@@ -623,7 +606,7 @@ Test(forced, mpmc_publish_wakes_one_consumer)
 	pid_t pids[SLEEPERS];
 	long before[SLEEPERS], after[SLEEPERS];
 	for (int i = 0; i < SLEEPERS; i++)
-		pids[i] = spawn(consume_loop_main, &c);
+		pids[i] = frt_spawn_ok(consume_loop_main, &c);
 	expect_flag(&sh->opened, SLEEPERS, 0, "the consumers could not open");
 	for (int i = 0; i < SLEEPERS; i++) {
 		cr_assert_eq(frt_wait_futex_sleep(pids[i], HANG_S), 0, "consumer %d never slept", i);
@@ -674,24 +657,24 @@ Test(forced, no_spurious_end_while_producer_attaching)
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
 
 	struct child c = {.name = name, .sh = shc};
-	pid_t pc = spawn(early_producer_main, &c);
+	pid_t pc = frt_spawn_ok(early_producer_main, &c);
 	expect_flag(&shc->done, 1, pc, "producer C could not publish");
 	struct child n = {.name = name, .sh = shn, .stop_at = "peer_attach_before_live"};
-	pid_t pn = spawn(late_producer_main, &n);
+	pid_t pn = frt_spawn_ok(late_producer_main, &n);
 	expect_stopped(pn, "producer N", n.stop_at);
 	atomic_store(&shc->go, 1);
 	FRT_ASSERT_CHILD(pc); /* C closed */
 	FRT_ASSERT_OK(frt_continue(pn));
 	expect_flag(&shn->opened, 1, pn, "producer N could not open");
 
-	struct fr_info info = info_of(cons);
+	struct fr_info info = frt_info_ok(cons);
 	cr_assert_eq(info.end_of_stream, 0, "end_of_stream %u with producer N attached",
 		     info.end_of_stream);
 	atomic_store(&shn->go, 1);
 	expect_flag(&shn->done, 1, pn, "producer N could not publish");
 	expect_frame(cons, 0, 0);
 	expect_frame(cons, 1, 0);
-	info = info_of(cons);
+	info = frt_info_ok(cons);
 	cr_assert_eq(info.end_of_stream, 0, "end_of_stream %u with producer N attached",
 		     info.end_of_stream);
 	struct fr_frame f;
@@ -699,7 +682,7 @@ Test(forced, no_spurious_end_while_producer_attaching)
 
 	atomic_store(&shn->go, 2);
 	FRT_ASSERT_CHILD(pn);
-	info = info_of(cons);
+	info = frt_info_ok(cons);
 	cr_assert_eq(info.end_of_stream, 1, "no end of stream after the last producer closed");
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EPIPE);
 	fr_close(cons);
@@ -791,7 +774,7 @@ Test(forced, create_only_close_does_not_end_stream)
 	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
 	fr_close(creator);
 
-	struct fr_info info = info_of(cons);
+	struct fr_info info = frt_info_ok(cons);
 	cr_assert_eq(info.end_of_stream, 0, "the create-only close ended the stream");
 	struct fr_frame f;
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
@@ -800,7 +783,7 @@ Test(forced, create_only_close_does_not_end_stream)
 	FRT_ASSERT_OK(put(prod, 0, 0));
 	expect_frame(cons, 0, 0);
 	fr_close(prod);
-	info = info_of(cons);
+	info = frt_info_ok(cons);
 	cr_assert_eq(info.end_of_stream, 1, "no end after the camera closed");
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EPIPE);
 	fr_close(cons);

@@ -146,9 +146,7 @@ static struct fr_ring *create(const char *name, uint32_t mode)
 {
 	struct fr_config cfg = {.mode = mode, .slots = mode == FR_BROADCAST ? 8 : 4,
 				.frame_bytes = FRAME_BYTES};
-	struct fr_ring *ring = NULL;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &ring));
-	return ring;
+	return frt_create_ok(name, &cfg);
 }
 
 static uint8_t fill_byte(uint64_t seq)
@@ -186,18 +184,6 @@ static bool helper_alive(pid_t pid)
 {
 	char st = frt_proc_state(pid);
 	return pid > 0 && st != 0 && st != 'Z' && st != 'X';
-}
-
-static int wait_stage(struct forkt *ft, uint32_t stage, pid_t child)
-{
-	for (int i = 0; i < BOUND_S * 1000; i++) {
-		if (atomic_load(&ft->stage) >= stage)
-			return 0;
-		if (child > 0 && frt_try_wait(child) >= 0)
-			return -1; /* it ended before getting there */
-		frt_sleep_ms(1);
-	}
-	return -1;
 }
 
 /* ---- (1), (2): calls in the child, fr_close or not ------------------------------ */
@@ -377,8 +363,8 @@ Test(crash, fork_helper_outlives_spsc_consumer)
 	publish(prod, 1);
 	pid_t holder = frt_spawn(holding_consumer_main, ft);
 	cr_assert_gt(holder, 0);
-	cr_assert_eq(wait_stage(ft, 1, holder), 0, "the consumer never held seq 0 (status %d)",
-		     frt_try_wait(holder));
+	cr_assert_eq(frt_wait_flag(&ft->stage, 1, holder, BOUND_S), 0,
+		     "the consumer never held seq 0 (status %d)", frt_try_wait(holder));
 	pid_t helper = atomic_load(&ft->helper);
 	cr_assert(helper_alive(helper));
 	frt_kill(holder); /* SIGKILL and reap: its fds are closed once waitpid returns */
@@ -431,8 +417,8 @@ Test(crash, fork_helper_outlives_mpmc_consumer)
 	publish(prod, 0);
 	pid_t holder = frt_spawn(holding_consumer_main, ft);
 	cr_assert_gt(holder, 0);
-	cr_assert_eq(wait_stage(ft, 1, holder), 0, "the consumer never held seq 0 (status %d)",
-		     frt_try_wait(holder));
+	cr_assert_eq(frt_wait_flag(&ft->stage, 1, holder, BOUND_S), 0,
+		     "the consumer never held seq 0 (status %d)", frt_try_wait(holder));
 	pid_t helper = atomic_load(&ft->helper);
 	/* The other consumer is asleep waiting when the holder dies: nothing but
 	 * the dead holder's frame can wake it with a frame. */
@@ -488,8 +474,8 @@ Test(crash, fork_helper_outlives_broadcast_producer)
 	FRT_ASSERT_OK(fr_open(ft->name, FR_CONSUMER, &cons)); /* reliable, from seq 0 */
 	pid_t holder = frt_spawn(holding_producer_main, ft);
 	cr_assert_gt(holder, 0);
-	cr_assert_eq(wait_stage(ft, 1, holder), 0, "the producer never got its claim (status %d)",
-		     frt_try_wait(holder));
+	cr_assert_eq(frt_wait_flag(&ft->stage, 1, holder, BOUND_S), 0,
+		     "the producer never got its claim (status %d)", frt_try_wait(holder));
 	pid_t helper = atomic_load(&ft->helper);
 	cr_assert(helper_alive(helper));
 	frt_kill(holder);

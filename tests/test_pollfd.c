@@ -132,17 +132,15 @@ static void produce_with_pauses(struct fr_ring *prod, uint64_t count, uint64_t s
 		if (seed % 4096 == 0)
 			frt_sleep_ms((long)(seed >> 32) % PAUSE_MAX_MS + 1); /* the consumer sleeps */
 		else if (seed % 64 == 0)
-			usleep((useconds_t)((seed >> 40) % 200)); /* the consumer about to sleep */
+			frt_sleep_us((long)((seed >> 40) % 200)); /* the consumer about to sleep */
 	}
 }
 
 static void run_epoll_stream(uint32_t mode, uint32_t slots, uint64_t count, unsigned flags)
 {
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "poll");
 	struct fr_config cfg = {.mode = mode, .slots = slots, .frame_bytes = FRAME_MAX};
-	struct fr_ring *prod;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &prod));
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "poll"), &cfg);
 	struct report *rep = frt_shared_alloc(sizeof *rep);
 	cr_assert(rep);
 	struct pcfg c = {.name = name, .count = count, .flags = flags, .rep = rep};
@@ -199,10 +197,8 @@ static int slow_release_main(void *arg)
 Test(pollfd, epoll_producer_woken_by_release)
 {
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "pollp");
 	struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .frame_bytes = 256};
-	struct fr_ring *prod;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &prod));
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "pollp"), &cfg);
 	int fd = fr_fd(prod);
 	cr_assert_geq(fd, 0, "fr_fd: %d", fd);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -238,11 +234,9 @@ Test(pollfd, epoll_producer_woken_by_release)
 Test(pollfd, end_of_stream_wakes_poller)
 {
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "polleos");
 	struct fr_config cfg = {.mode = FR_MPMC, .slots = 4, .frame_bytes = 256};
-	struct fr_ring *prod, *cons;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &prod));
-	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "polleos"), &cfg);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	struct fr_frame f;
 	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
 	FRT_ASSERT_OK(fr_publish(prod, &f));
@@ -273,10 +267,8 @@ static int child_fd_main(void *arg)
 Test(pollfd, inherited_handle_has_no_fd)
 {
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "pollfork");
 	struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .frame_bytes = 256};
-	struct fr_ring *prod;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &prod));
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "pollfork"), &cfg);
 	cr_assert_geq(fr_fd(prod), 0);
 	FRT_ASSERT_CHILD(frt_spawn(child_fd_main, prod));
 	FRT_ASSERT_ERR(fr_fd(NULL), -EINVAL);

@@ -57,14 +57,43 @@ static void child_acquire(struct fr_ring *ring, struct fr_frame *f, uint64_t wan
 	FRT_CHILD_CHECK((f->flags & FR_FRAME_USER_MASK) == FRT_ID_FLAGS(want));
 }
 
-static int wait_stage(struct shared *sh, uint32_t stage)
+/*
+ * A fresh segment (mode, slots, frame_bytes) named for tag and the block its
+ * children share. *prod gets the creator's handle; without prod the creator
+ * closes at once (it published nothing: no end of stream).
+ */
+static struct shared *restart_new(char *name, const char *tag, uint32_t mode, uint32_t slots,
+				  uint64_t frame_bytes, struct fr_ring **prod)
 {
-	for (int i = 0; i < FRT_BOUND_S * 1000; i++) {
-		if (atomic_load(&sh->stage) >= stage)
-			return 0;
-		frt_sleep_ms(1);
+	struct fr_config cfg = { .mode = mode, .slots = slots, .frame_bytes = frame_bytes };
+	struct fr_ring *creator = frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
+	if (prod)
+		*prod = creator;
+	else
+		fr_close(creator);
+	struct shared *sh = frt_shared_alloc(sizeof *sh);
+	cr_assert_not_null(sh);
+	sh->name = name;
+	return sh;
+}
+
+/* Fork fn(sh) and wait until it reports stage 1; else kill it and fail with why. */
+static pid_t spawn_to_stage(int (*fn)(void *), struct shared *sh, const char *why)
+{
+	pid_t pid = frt_spawn_ok(fn, sh);
+	if (frt_wait_flag(&sh->stage, 1, pid, FRT_BOUND_S) != 0) {
+		int st = frt_try_wait(pid);
+		frt_kill(pid);
+		cr_assert_fail("%s (status %d: -1 still running, 128+n signal n)", why, st);
 	}
-	return -1;
+	return pid;
+}
+
+/* SIGKILL a child, which must not have ended before. */
+static void kill_child(pid_t pid)
+{
+	int st = frt_kill(pid);
+	cr_assert_eq(st, 128 + SIGKILL, "the child ended with status %d before the kill", st);
 }
 
 /* ---- consumer killed while sleeping, and while holding a frame ------------ */
@@ -120,32 +149,23 @@ static int second_consumer(void *p)
 static void consumer_killed(int holding)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_SPSC, .slots = 8, .frame_bytes = 512 };
-	struct fr_ring *prod = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, holding ? "hold" : "idle"), &cfg,
-				&prod));
-	struct shared *sh = frt_shared_alloc(sizeof *sh);
-	cr_assert_not_null(sh);
-	sh->name = name;
+	struct fr_ring *prod;
+	struct shared *sh = restart_new(name, holding ? "hold" : "idle", FR_SPSC, 8, 512, &prod);
 	sh->expect_redelivered = (uint32_t)holding;
 	atomic_store(&sh->released, 5);
 	publish_range(prod, 0, holding ? 6 : 5);
 
-	pid_t first = frt_spawn(first_consumer, sh);
-	cr_assert_gt(first, 0);
-	int ok = wait_stage(sh, 1);
-	if (ok == 0 && !holding)
-		ok = frt_wait_futex_sleep(first, 60);
-	if (ok != 0)
+	pid_t first = spawn_to_stage(first_consumer, sh, "first consumer did not get ready");
+	if (!holding && frt_wait_futex_sleep(first, 60) != 0) {
 		frt_kill(first);
-	cr_assert_eq(ok, 0, "first consumer did not get ready (status %d)", frt_try_wait(first));
+		cr_assert_fail("first consumer did not get ready: it never slept");
+	}
 
 	/* While it lives, the role is taken. */
 	struct fr_ring *intruder = NULL;
 	FRT_ASSERT_ERR(fr_open(name, FR_CONSUMER, &intruder), -EBUSY);
 
-	kill(first, SIGKILL);
-	cr_assert_eq(frt_wait(first, FRT_BOUND_S), 128 + SIGKILL);
+	kill_child(first);
 
 	/* Frames published after the crash. */
 	publish_range(prod, holding ? 6 : 5, 8);
@@ -241,14 +261,9 @@ static int stream_second_consumer(void *p)
 Test(restart, consumer_killed_mid_stream)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_SPSC, .slots = 8, .frame_bytes = 4096 };
-	struct fr_ring *creator = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "mid"), &cfg, &creator));
-	fr_close(creator);
-	struct shared *sh = frt_shared_alloc(sizeof *sh);
+	struct shared *sh = restart_new(name, "mid", FR_SPSC, 8, 4096, NULL);
 	struct frt_stream *ps = frt_shared_alloc(sizeof *ps);
-	cr_assert(sh && ps);
-	sh->name = name;
+	cr_assert_not_null(ps);
 	ps->name = name;
 	ps->count = STREAM_FRAMES;
 	ps->min_len = 64;
@@ -258,9 +273,8 @@ Test(restart, consumer_killed_mid_stream)
 	pid_t prod = frt_spawn(frt_produce_main, ps);
 	pid_t first = frt_spawn(stream_first_consumer, sh);
 	cr_assert(prod > 0 && first > 0);
-	int ok = wait_stage(sh, 1);
-	kill(first, SIGKILL);
-	int st = frt_wait(first, FRT_BOUND_S);
+	int ok = frt_wait_flag(&sh->stage, 1, first, FRT_BOUND_S);
+	int st = frt_kill(first);
 	if (ok != 0)
 		frt_kill(prod);
 	cr_assert_eq(ok, 0, "first consumer made no progress (status %d)", st);
@@ -336,26 +350,13 @@ static int second_producer(void *p)
 Test(restart, producer_killed_while_claiming)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_SPSC, .slots = 4, .frame_bytes = 512 };
-	struct fr_ring *creator = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "prod"), &cfg, &creator));
-	fr_close(creator);
-	struct fr_ring *cons = NULL;
-	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
-	struct shared *sh = frt_shared_alloc(sizeof *sh);
-	cr_assert_not_null(sh);
-	sh->name = name;
+	struct shared *sh = restart_new(name, "prod", FR_SPSC, 4, 512, NULL);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 
-	pid_t first = frt_spawn(first_producer, sh);
-	cr_assert_gt(first, 0);
-	int ok = wait_stage(sh, 1);
-	if (ok != 0)
-		frt_kill(first);
-	cr_assert_eq(ok, 0, "first producer did not get ready");
+	pid_t first = spawn_to_stage(first_producer, sh, "first producer did not get ready");
 	struct fr_ring *intruder = NULL;
 	FRT_ASSERT_ERR(fr_open(name, FR_PRODUCER, &intruder), -EBUSY);
-	kill(first, SIGKILL);
-	cr_assert_eq(frt_wait(first, FRT_BOUND_S), 128 + SIGKILL);
+	kill_child(first);
 
 	struct fr_frame f;
 	uint64_t id, sum;
@@ -407,24 +408,12 @@ static int mpmc_holder(void *p)
 Test(restart, mpmc_consumer_killed_while_holding_a_frame)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_MPMC, .slots = 4, .frame_bytes = 512 };
-	struct fr_ring *prod = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "mpmchold"), &cfg, &prod));
-	struct fr_ring *cons = NULL;
-	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
-	struct shared *sh = frt_shared_alloc(sizeof *sh);
-	cr_assert_not_null(sh);
-	sh->name = name;
+	struct fr_ring *prod;
+	struct shared *sh = restart_new(name, "mpmchold", FR_MPMC, 4, 512, &prod);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 	publish_range(prod, 0, 3);
 
-	pid_t holder = frt_spawn(mpmc_holder, sh);
-	cr_assert_gt(holder, 0);
-	int ok = wait_stage(sh, 1);
-	if (ok != 0)
-		frt_kill(holder);
-	cr_assert_eq(ok, 0, "the holder did not get its frame");
-	kill(holder, SIGKILL);
-	cr_assert_eq(frt_wait(holder, FRT_BOUND_S), 128 + SIGKILL);
+	kill_child(spawn_to_stage(mpmc_holder, sh, "the holder did not get its frame"));
 
 	/* Every frame arrives exactly once more: seq 0 again (flagged), 1 and 2. */
 	int seen[3] = { 0, 0, 0 };
@@ -471,23 +460,11 @@ static int mpmc_claimer(void *p)
 Test(restart, mpmc_producer_killed_while_claiming)
 {
 	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = { .mode = FR_MPMC, .slots = 4, .frame_bytes = 512 };
-	struct fr_ring *prod = NULL;
-	FRT_ASSERT_OK(fr_create(frt_name(name, sizeof name, "mpmcclaim"), &cfg, &prod));
-	struct fr_ring *cons = NULL;
-	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
-	struct shared *sh = frt_shared_alloc(sizeof *sh);
-	cr_assert_not_null(sh);
-	sh->name = name;
+	struct fr_ring *prod;
+	struct shared *sh = restart_new(name, "mpmcclaim", FR_MPMC, 4, 512, &prod);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
 
-	pid_t claimer = frt_spawn(mpmc_claimer, sh);
-	cr_assert_gt(claimer, 0);
-	int ok = wait_stage(sh, 1);
-	if (ok != 0)
-		frt_kill(claimer);
-	cr_assert_eq(ok, 0, "the claimer did not get its slot");
-	kill(claimer, SIGKILL);
-	cr_assert_eq(frt_wait(claimer, FRT_BOUND_S), 128 + SIGKILL);
+	kill_child(spawn_to_stage(mpmc_claimer, sh, "the claimer did not get its slot"));
 
 	/* The dead claim is skipped; the frames after it arrive, seq from 0. */
 	for (uint64_t i = 0; i < 10; i++) { /* more than the ring holds: the slot came back */

@@ -193,10 +193,8 @@ Test(segfd, open_fd_refuses_what_is_not_a_segment)
 
 	/* A real segment's bytes in a memfd: truncated, then with a scribbled header. */
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "fdbad");
 	struct fr_config cfg = {.mode = FR_MPMC, .slots = 4, .frame_bytes = 4096};
-	struct fr_ring *tx;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &tx));
+	struct fr_ring *tx = frt_create_ok(frt_name(name, sizeof name, "fdbad"), &cfg);
 	int seg = fr_segment_fd(tx);
 	cr_assert_geq(seg, 0);
 	struct stat st;

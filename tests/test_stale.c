@@ -16,17 +16,15 @@ static const struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .format = FR_F
 static int create_and_die(void *arg)
 {
 	struct fr_ring *r;
-	if (fr_create(arg, &cfg, &r) < 0)
-		return 1;
+	FRT_CHILD_OK(fr_create(arg, &cfg, &r));
 	raise(SIGKILL); /* a camera that crashed: no close, no unlink */
-	return 2;
+	return FRT_CHILD_FAILED;
 }
 
 static int attach_and_wait(void *arg)
 {
 	struct fr_ring *r;
-	if (fr_open(arg, FR_CONSUMER, &r) < 0)
-		return 1;
+	FRT_CHILD_OK(fr_open(arg, FR_CONSUMER, &r));
 	pause(); /* alive until the test kills us */
 	return 0;
 }
@@ -72,7 +70,7 @@ Test(stale, a_live_peer_keeps_the_segment)
 		cr_assert_eq(fr_stat(name, &info), 0);
 		if (info.live_peers == 1)
 			break;
-		usleep(1000);
+		frt_sleep_ms(1);
 	}
 	cr_assert_eq(info.live_peers, 1);
 	cr_assert_not(fr_info_is_stale(&info));
@@ -82,8 +80,7 @@ Test(stale, a_live_peer_keeps_the_segment)
 	struct fr_ring *r;
 	cr_assert_eq(fr_create(name, &replace, &r), -EEXIST, "a live reader keeps it");
 
-	kill(reader, SIGKILL);
-	cr_assert_eq(frt_wait(reader, FRT_BOUND_S), 128 + SIGKILL);
+	cr_assert_eq(frt_kill(reader), 128 + SIGKILL, "the reader ended before the kill");
 	cr_assert_eq(fr_create(name, &replace, &r), 0, "stale once the reader died");
 	fr_close(r);
 }
