@@ -444,16 +444,28 @@ __attribute__((format(printf, 2, 3))) static int frt_stream_fail(struct frt_stre
 	return -1;
 }
 
-int frt_produce(struct frt_stream *s)
+/* The stream's handle: s->ring, or a new one of role; spin set when asked. 0, or -1. */
+static int frt_stream_attach(struct frt_stream *s, unsigned role, struct fr_ring **ring)
 {
-	struct fr_ring *ring = s->ring;
-	int rc = ring ? 0 : fr_open(s->name, FR_PRODUCER, &ring);
+	*ring = s->ring;
+	int rc = *ring ? 0 : fr_open(s->name, role, ring);
 	if (rc != 0)
-		return frt_stream_fail(s, "producer fr_open: %d (%s)", rc, fr_strerror(rc));
-	if (s->set_spin && (rc = fr_set_spin(ring, s->spin_ns)) != 0) {
-		fr_close(ring);
+		return frt_stream_fail(s, "%s fr_open: %d (%s)",
+				       role == FR_PRODUCER ? "producer" : "consumer", rc,
+				       fr_strerror(rc));
+	if (s->set_spin && (rc = fr_set_spin(*ring, s->spin_ns)) != 0) {
+		fr_close(*ring);
 		return frt_stream_fail(s, "fr_set_spin: %d", rc);
 	}
+	return 0;
+}
+
+int frt_produce(struct frt_stream *s)
+{
+	struct fr_ring *ring;
+	int rc;
+	if (frt_stream_attach(s, FR_PRODUCER, &ring) != 0)
+		return -1;
 	if (s->barrier && frt_barrier(s->barrier, s->barrier_n, FRT_BOUND_S) != 0) {
 		fr_close(ring);
 		return frt_stream_fail(s, "producer barrier timed out");
@@ -496,14 +508,10 @@ int frt_produce(struct frt_stream *s)
 
 int frt_consume(struct frt_stream *s)
 {
-	struct fr_ring *ring = s->ring;
-	int rc = ring ? 0 : fr_open(s->name, FR_CONSUMER, &ring);
-	if (rc != 0)
-		return frt_stream_fail(s, "consumer fr_open: %d (%s)", rc, fr_strerror(rc));
-	if (s->set_spin && (rc = fr_set_spin(ring, s->spin_ns)) != 0) {
-		fr_close(ring);
-		return frt_stream_fail(s, "fr_set_spin: %d", rc);
-	}
+	struct fr_ring *ring;
+	int rc;
+	if (frt_stream_attach(s, FR_CONSUMER, &ring) != 0)
+		return -1;
 	for (;;) {
 		struct fr_frame f;
 		rc = fr_acquire(ring, &f, s->wait_ms ? s->wait_ms : -1);

@@ -36,6 +36,7 @@
 
 #include "layout.h"
 #include "helpers.h"
+#include "layout_fields.h"
 
 /* How long a child may go without one library call returning (hang guard). */
 #define STUCK_BOUND_S 60
@@ -63,28 +64,19 @@ struct target {
 #define DF(f) {"desc." #f, AREA_DESC, offsetof(struct fr_shm_desc, f), \
 	       sizeof(((struct fr_shm_desc *)0)->f)}
 
+/* One entry of the lists below (layout_fields.h). */
+#define HF_(f) HF(f),
+#define PF_(f) PF(f),
+#define DF_(f) DF(f),
+
 static const struct target header_targets[] = {
 	{"header.magic", AREA_HEADER, 0, 8},
-	HF(abi_version), HF(header_bytes), HF(segment_bytes), HF(mode), HF(policy),
-	HF(slot_count), HF(max_peers), HF(desc_offset), HF(log_offset), HF(payload_offset),
-	HF(payload_stride), HF(frame_capacity), HF(width), HF(height), HF(stride), HF(format),
-	HF(creator_pid), HF(log_count), HF(created_ns), HF(creator_start), HF(state), HF(perms),
-	HF(head), HF(published), HF(producer_waits), HF(aborted), HF(latest_stalls),
-	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
-	HF(consumed_retired),
-	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
-	HF(stream), HF(orphans), HF(attaches),
+	FRT_HEADER_FIELDS(HF_)
 };
 
-static const struct target peer_targets[] = {
-	PF(state), PF(role), PF(flags), PF(pid), PF(start_time), PF(generation), PF(attach_ns),
-	PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
-};
+static const struct target peer_targets[] = {FRT_PEER_FIELDS(PF_)};
 
-static const struct target desc_targets[] = {
-	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
-	DF(format), DF(flags), DF(owner), DF(slot),
-};
+static const struct target desc_targets[] = {FRT_DESC_FIELDS(DF_)};
 
 static const struct target log_target = {"log.entry", AREA_LOG, 0, 8};
 

@@ -48,6 +48,7 @@
 #include <framering.h>
 
 #include "layout.h"
+#include "layout_fields.h"
 
 #define MAX_FILE_BYTES (256u * 1024u)
 #define HANDLES 2 /* per role */
@@ -223,27 +224,17 @@ struct field {
 #define DF(name) {AREA_DESC, offsetof(struct fr_shm_desc, name), \
 		  sizeof(((struct fr_shm_desc *)0)->name)}
 
+/* One entry of the lists below (../layout_fields.h). */
+#define HF_(name) HF(name),
+#define PF_(name) PF(name),
+#define DF_(name) DF(name),
+
 static const struct field fields[] = {
-	/* identity line */
 	{AREA_HEADER, 0, 8}, /* magic */
-	HF(abi_version), HF(header_bytes), HF(segment_bytes), HF(mode), HF(policy),
-	HF(slot_count), HF(max_peers), HF(desc_offset), HF(log_offset), HF(payload_offset),
-	HF(payload_stride), HF(frame_capacity), HF(width), HF(height), HF(stride), HF(format),
-	HF(creator_pid), HF(log_count), HF(created_ns), HF(creator_start), HF(state), HF(perms),
-	/* producer, consumer, wait and control lines */
-	HF(head), HF(published), HF(producer_waits), HF(aborted), HF(latest_stalls),
-	HF(tail), HF(consumer_waits), HF(redelivered), HF(redeliver_pos), HF(dropped),
-	HF(consumed_retired),
-	HF(data_wait.event), HF(data_wait.waiters), HF(space_wait.event), HF(space_wait.waiters),
-	HF(stream), HF(orphans), HF(attaches),
-	/* a peer entry */
-	PF(state), PF(role), PF(flags), PF(pid), PF(start_time), PF(generation), PF(attach_ns),
-	PF(held), PF(cursor), PF(delivered), PF(dropped), PF(pinned),
-	/* a slot descriptor */
-	DF(turn), DF(seq), DF(timestamp_ns), DF(bytes), DF(width), DF(height), DF(stride),
-	DF(format), DF(flags), DF(owner), DF(slot),
-	/* a broadcast publish log entry */
-	{AREA_LOG, 0, 8},
+	FRT_HEADER_FIELDS(HF_)
+	FRT_PEER_FIELDS(PF_)    /* a peer entry */
+	FRT_DESC_FIELDS(DF_)    /* a slot descriptor */
+	{AREA_LOG, 0, 8},       /* a broadcast publish log entry */
 };
 #define FIELD_COUNT (sizeof fields / sizeof fields[0])
 
