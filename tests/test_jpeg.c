@@ -65,6 +65,14 @@ static unsigned char *encode(const struct fr_image *src, int quality, size_t *le
 	return copy;
 }
 
+/* A packed W x H BGR24 pattern (*src, seed) and its JPEG at quality 90 (malloc'd, *len). */
+static unsigned char *pattern_jpeg(struct fr_image *src, uint32_t seed, size_t *len)
+{
+	*src = slot(FR_FORMAT_BGR24, W, H, W * 3);
+	pattern_render(src, seed);
+	return encode(src, 90, len);
+}
+
 /* Mean and 99th percentile of the absolute pixel difference over w*bpp bytes per row. */
 static void diff(const struct fr_image *a, const struct fr_image *b, double *mean, int *p99)
 {
@@ -193,10 +201,9 @@ Test(jpeg, channel_order_follows_the_format)
 /* Decoding into a slot with a padded stride writes the rows, never the padding. */
 Test(jpeg, decode_into_padded_stride)
 {
-	struct fr_image src = slot(FR_FORMAT_BGR24, W, H, W * 3);
-	pattern_render(&src, 77);
+	struct fr_image src;
 	size_t len;
-	unsigned char *jpg = encode(&src, 90, &len);
+	unsigned char *jpg = pattern_jpeg(&src, 77, &len);
 
 	struct fr_image packed = slot(FR_FORMAT_BGR24, W, H, W * 3);
 	uint32_t stride = W * 3 + 200;
@@ -222,11 +229,10 @@ Test(jpeg, decode_into_padded_stride)
 
 Test(jpeg, corrupt_and_truncated_rejected)
 {
-	struct fr_image src = slot(FR_FORMAT_BGR24, W, H, W * 3);
-	struct fr_image dst = slot(FR_FORMAT_BGR24, W, H, W * 3);
-	pattern_render(&src, 5);
+	struct fr_image src;
 	size_t len;
-	unsigned char *jpg = encode(&src, 90, &len);
+	unsigned char *jpg = pattern_jpeg(&src, 5, &len);
+	struct fr_image dst = slot(FR_FORMAT_BGR24, W, H, W * 3);
 	unsigned char *bad = malloc(len);
 	cr_assert_not_null(bad);
 
@@ -257,10 +263,9 @@ Test(jpeg, corrupt_and_truncated_rejected)
 
 Test(jpeg, size_mismatch_rejected)
 {
-	struct fr_image src = slot(FR_FORMAT_BGR24, W, H, W * 3);
-	pattern_render(&src, 9);
+	struct fr_image src;
 	size_t len;
-	unsigned char *jpg = encode(&src, 90, &len);
+	unsigned char *jpg = pattern_jpeg(&src, 9, &len);
 
 	struct fr_image big = slot(FR_FORMAT_BGR24, 2 * W, 2 * H, 2 * W * 3);
 	memset(big.data, 0xAB, big.capacity);

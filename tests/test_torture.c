@@ -93,9 +93,11 @@ static uint8_t fill_byte(uint64_t id)
 	return (uint8_t)(id * 131 + 7);
 }
 
-static void note(const char *what)
+/* In a child: say what failed (the parent prints it), and the exit status to return. */
+static int fail(const char *what)
 {
 	snprintf(L->detail, sizeof(L->detail), "%s (pid %d)", what, (int)getpid());
+	return FRT_CHILD_FAILED;
 }
 
 static int producer_main(const char *name)
@@ -104,10 +106,8 @@ static int producer_main(const char *name)
 	int rc;
 	for (int tries = 0; (rc = fr_open(name, FR_PRODUCER, &r)) == -EBUSY && tries < 2000; tries++)
 		frt_sleep_us(1000); /* the dead predecessor's registration is being reaped */
-	if (rc < 0) {
-		note("producer open failed");
-		return FRT_CHILD_FAILED;
-	}
+	if (rc < 0)
+		return fail("producer open failed");
 	while (!atomic_load(&L->stop)) {
 		uint64_t id = atomic_load(&L->next_index);
 		if (id >= atomic_load(&L->allowed) || id >= MAX_FRAMES) {
@@ -116,14 +116,10 @@ static int producer_main(const char *name)
 		}
 		struct fr_frame f;
 		rc = fr_claim(r, &f, WAIT_BOUND_MS);
-		if (rc == -ETIMEDOUT) {
-			note("producer wedged in claim");
-			return FRT_CHILD_FAILED;
-		}
-		if (rc < 0) {
-			note("producer claim failed");
-			return FRT_CHILD_FAILED;
-		}
+		if (rc == -ETIMEDOUT)
+			return fail("producer wedged in claim");
+		if (rc < 0)
+			return fail("producer claim failed");
 		id = atomic_fetch_add(&L->next_index, 1);
 		if (id >= MAX_FRAMES) {
 			fr_cancel(r, &f);
@@ -134,10 +130,8 @@ static int producer_main(const char *name)
 		memcpy(f.data, &id, sizeof(id));
 		f.bytes = FRAME_BYTES;
 		/* A producer that was stopped while holding the claim still owns it. */
-		if (fr_publish(r, &f) < 0) {
-			note("producer publish failed");
-			return FRT_CHILD_FAILED;
-		}
+		if (fr_publish(r, &f) < 0)
+			return fail("producer publish failed");
 		atomic_store(&L->holding[my_role], 0);
 		atomic_store(&L->published[id], 1);
 	}
@@ -167,10 +161,8 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 	int rc;
 	for (int tries = 0; (rc = fr_open(name, FR_CONSUMER, &r)) == -EBUSY && tries < 2000; tries++)
 		frt_sleep_us(1000);
-	if (rc < 0) {
-		note("consumer open failed");
-		return FRT_CHILD_FAILED;
-	}
+	if (rc < 0)
+		return fail("consumer open failed");
 	atomic_fetch_add(&L->consumers_ready, 1);
 	int64_t last_seq = -1;
 	for (;;) {
@@ -178,24 +170,16 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 		rc = fr_acquire(r, &f, WAIT_BOUND_MS);
 		if (rc == -EPIPE)
 			break;
-		if (rc == -ETIMEDOUT) {
-			note("consumer wedged in acquire");
-			return FRT_CHILD_FAILED;
-		}
-		if (rc < 0) {
-			note("consumer acquire failed");
-			return FRT_CHILD_FAILED;
-		}
+		if (rc == -ETIMEDOUT)
+			return fail("consumer wedged in acquire");
+		if (rc < 0)
+			return fail("consumer acquire failed");
 		uint64_t id;
 		atomic_store(&L->holding[my_role], 1);
-		if (check_frame(&f, &id) < 0) {
-			note("torn or foreign frame");
-			return FRT_CHILD_FAILED;
-		}
-		if (mode != FR_MPMC && (int64_t)f.seq <= last_seq) {
-			note("seq went backwards");
-			return FRT_CHILD_FAILED;
-		}
+		if (check_frame(&f, &id) < 0)
+			return fail("torn or foreign frame");
+		if (mode != FR_MPMC && (int64_t)f.seq <= last_seq)
+			return fail("seq went backwards");
 		if (witness) {
 			uint64_t want = atomic_load(&L->witness_next);
 			if (f.seq != want) {
@@ -211,10 +195,8 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 		}
 		last_seq = (int64_t)f.seq;
 		/* A consumer that was stopped while holding the frame still owns it. */
-		if (fr_release(r, &f) < 0) {
-			note("consumer release failed");
-			return FRT_CHILD_FAILED;
-		}
+		if (fr_release(r, &f) < 0)
+			return fail("consumer release failed");
 		atomic_store(&L->holding[my_role], 0);
 		if (!witness && mode != FR_BROADCAST)
 			atomic_fetch_add(&L->released[id], 1);
