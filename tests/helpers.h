@@ -390,14 +390,18 @@ static inline struct fr_info frt_info_ok(struct fr_ring *ring)
 	return info;
 }
 
-/* One frame through prod and cons at once (timeouts 0): claim, publish, acquire, release. */
-static inline void frt_pass_one(struct fr_ring *prod, struct fr_ring *cons)
+/*
+ * One frame through prod and cons at once (timeouts 0): claim, publish,
+ * acquire, release. The seq the consumer got.
+ */
+static inline uint64_t frt_pass_one(struct fr_ring *prod, struct fr_ring *cons)
 {
 	struct fr_frame f;
 	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
 	FRT_ASSERT_OK(fr_publish(prod, &f));
 	FRT_ASSERT_OK(fr_acquire(cons, &f, 0));
 	FRT_ASSERT_OK(fr_release(cons, &f));
+	return f.seq;
 }
 
 /*
