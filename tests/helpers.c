@@ -228,7 +228,8 @@ int frt_ready_wait(int fd, int count, int bound_ms)
 		if (pr <= 0)
 			return -1;
 		char buf[64];
-		size_t want = (size_t)(count - got) < sizeof buf ? (size_t)(count - got) : sizeof buf;
+		size_t want = (size_t)(count - got) < sizeof buf ? (size_t)(count - got)
+								 : sizeof buf;
 		ssize_t r = read(fd, buf, want);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -682,7 +683,8 @@ int frt_view_open(const char *name, int writable, struct frt_view *v)
 {
 	char path[FRT_NAME_SIZE + 16];
 	memset(v, 0, sizeof *v);
-	int fd = open(frt_shm_path(path, sizeof path, name), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int fd = open(frt_shm_path(path, sizeof path, name),
+		      (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
@@ -690,8 +692,8 @@ int frt_view_open(const char *name, int writable, struct frt_view *v)
 		close(fd);
 		return -EPROTO;
 	}
-	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
-		       fd, 0);
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0),
+		       MAP_SHARED, fd, 0);
 	int err = errno;
 	close(fd);
 	if (m == MAP_FAILED)

@@ -24,8 +24,9 @@ int main(int argc, char **argv)
 		    (buf = malloc((size_t)len)) && fread(buf, 1, (size_t)len, f) == (size_t)len) {
 			uint32_t w, h;
 			if (!jpeg_header(&c, buf, (size_t)len, &w, &h)) {
-				struct fr_image img = { malloc((size_t)w * h * 3), (uint64_t)w * h * 3,
-							w, h, w * 3, FR_FORMAT_BGR24 };
+				struct fr_image img = { malloc((size_t)w * h * 3),
+							(uint64_t)w * h * 3, w, h, w * 3,
+							FR_FORMAT_BGR24 };
 				if (img.data && !jpeg_decode(&c, buf, (size_t)len, &img)) {
 					printf("%ux%u %lld\n", w, h,
 					       (long long)pattern_read_barcode(&img));

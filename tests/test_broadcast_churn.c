@@ -64,8 +64,8 @@ static int churner_main(void *arg)
 		struct fr_ring *ring = NULL;
 		int rc = fr_open(c->name, flags, &ring);
 		if (rc != 0) {
-			result = churn_fail(c, "iteration %d: fr_open(0x%x): %d (%s)", it, flags, rc,
-					    fr_strerror(rc));
+			result = churn_fail(c, "iteration %d: fr_open(0x%x): %d (%s)", it, flags,
+					    rc, fr_strerror(rc));
 			break;
 		}
 		c->attaches++;
@@ -73,22 +73,25 @@ static int churner_main(void *arg)
 		uint64_t last = 0;
 		for (unsigned k = 0; k < want; k++) {
 			struct fr_frame f;
-			unsigned aflags = (flags & FR_LATEST) && ((r >> 5) & 1) ? FR_ACQUIRE_NEWEST : 0;
+			unsigned aflags = (flags & FR_LATEST) && ((r >> 5) & 1) ? FR_ACQUIRE_NEWEST
+										: 0;
 			rc = fr_acquire_ex(ring, &f, FRT_WAIT_MS, aflags);
 			if (rc != 0) {
-				result = churn_fail(c, "iteration %d frame %u: fr_acquire_ex: %d (%s)",
+				result = churn_fail(c,
+						    "iteration %d frame %u: fr_acquire_ex: %d (%s)",
 						    it, k, rc, fr_strerror(rc));
 				break;
 			}
 			c->frames++;
 			if (k > 0 && f.seq <= last)
-				result = churn_fail(c, "seq %llu after %llu", (unsigned long long)f.seq,
+				result = churn_fail(c, "seq %llu after %llu",
+						    (unsigned long long)f.seq,
 						    (unsigned long long)last);
 			last = f.seq;
 			long off = bct_check_byte(f.data, f.bytes, bct_byte(f.seq));
 			if (result == 0 && (f.bytes != f.capacity || off >= 0))
-				result = churn_fail(c, "seq %llu torn at byte %ld", (unsigned long long)f.seq,
-						    off);
+				result = churn_fail(c, "seq %llu torn at byte %ld",
+						    (unsigned long long)f.seq, off);
 			if (frt_rand(&rng) % 8 == 0)
 				frt_sleep_us((long)(frt_rand(&rng) % 1000));
 			off = bct_check_byte(f.data, f.bytes, bct_byte(f.seq));
@@ -153,15 +156,16 @@ Test(broadcast_churn, consumers_attach_read_and_detach_while_the_producer_runs)
 	int bad;
 	int st = frt_wait_all(pids, 1 + NCHURN, FRT_BOUND_S, &bad);
 	cr_assert_eq(prc, 0, "producer: %s", p.error);
-	cr_assert_eq(st, 0, "%s %d ended with status %d: %s", bad == 0 ? "steady consumer" : "churner",
-		     bad, st, bad == 0 ? sh->steady.error : bad > 0 ? sh->churn[bad - 1].error : "");
+	const char *why = bad == 0 ? sh->steady.error : bad > 0 ? sh->churn[bad - 1].error : "";
+	cr_assert_eq(st, 0, "%s %d ended with status %d: %s",
+		     bad == 0 ? "steady consumer" : "churner", bad, st, why);
 	cr_expect_eq(sh->steady.delivered, p.published, "steady consumer got %llu of %llu",
 		     (unsigned long long)sh->steady.delivered, (unsigned long long)p.published);
 	cr_expect_eq(sh->steady.gaps, 0);
 	for (int i = 0; i < NCHURN; i++) {
 		cr_expect_eq(sh->churn[i].attaches, ITERATIONS);
-		printf("churner %d: %llu attaches, %llu frames, closed %llu times while holding\n", i,
-		       (unsigned long long)sh->churn[i].attaches,
+		printf("churner %d: %llu attaches, %llu frames, closed %llu times while holding\n",
+		       i, (unsigned long long)sh->churn[i].attaches,
 		       (unsigned long long)sh->churn[i].frames,
 		       (unsigned long long)sh->churn[i].closed_holding);
 	}

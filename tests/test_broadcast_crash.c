@@ -43,7 +43,8 @@ static int victim_main(void *arg)
  * survivors[0]: reliable, survivors[1]: latest with short random holds; the
  * victim dies while pinning.
  */
-static void run_with_victim(const char *tag, unsigned victim_flags, const char *hook, long hook_after)
+static void run_with_victim(const char *tag, unsigned victim_flags, const char *hook,
+			    long hook_after)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *prod = bct_create_ok(name, tag, 8, 8192);
@@ -133,7 +134,8 @@ static void run_with_victim(const char *tag, unsigned victim_flags, const char *
 		     vic->c.error);
 	cr_assert_geq(victim_index, 0, "victim's peer entry unknown");
 	if (!hook)
-		cr_assert_neq(atomic_load(&vic->c.pinned_seq), 0, "the victim died holding nothing");
+		cr_assert_neq(atomic_load(&vic->c.pinned_seq), 0,
+			      "the victim died holding nothing");
 	cr_assert_eq(orc, 0, "attach after the crash: %d (%s)", orc, fr_strerror(orc));
 	cr_assert_eq(vrc, 0);
 

@@ -81,8 +81,8 @@ Test(broadcast_fanout, three_reliable_consumers_see_every_frame_in_order)
 	cr_assert_eq(fr_stat(name, &after), 0);
 	cr_expect_eq(after.dropped, 0);
 	cr_expect_eq(after.live_peers, 0);
-	cr_expect_eq(after.consumed, (uint64_t)NCONS * FRAMES, "consumed %llu after the consumers left",
-		     (unsigned long long)after.consumed);
+	cr_expect_eq(after.consumed, (uint64_t)NCONS * FRAMES,
+		     "consumed %llu after the consumers left", (unsigned long long)after.consumed);
 	cr_expect_eq(after.end_of_stream, 1);
 	cr_assert_eq(fr_unlink(name), 0);
 	cr_expect(!frt_shm_exists(name));

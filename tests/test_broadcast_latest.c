@@ -252,7 +252,8 @@ Test(broadcast_latest, only_latest_consumers_claim_never_waits)
 	cons[1].hold_rand_us = 2000; /* 0..2 ms per frame */
 	cons[2].hold_us = 5000;
 	/* claim_timeout_ms 0: any claim that would have to wait fails the producer. */
-	struct bct_producer p = { .pattern = BCT_PATTERN_BYTE, .count = frames, .claim_timeout_ms = 0 };
+	struct bct_producer p = { .pattern = BCT_PATTERN_BYTE, .count = frames,
+				  .claim_timeout_ms = 0 };
 	run_stream(name, prod, &p, cons, 3);
 
 	for (int i = 0; i < 3; i++)

@@ -45,7 +45,8 @@ static void *consumer_thread(void *arg)
 	return NULL;
 }
 
-__attribute__((format(printf, 3, 4))) static int case_fail(char *why, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int case_fail(char *why, size_t n, const char *fmt,
+							   ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -107,8 +108,8 @@ static int run_case(struct tcase *t, char *why, size_t why_size)
 		if (c->error[0])
 			return case_fail(why, why_size, "consumer %d: %s", i, c->error);
 		if (c->delivered == 0 || c->last_seq != t->frames - 1)
-			return case_fail(why, why_size, "consumer %d: %llu frames, last seq %llu", i,
-					 (unsigned long long)c->delivered,
+			return case_fail(why, why_size, "consumer %d: %llu frames, last seq %llu",
+					 i, (unsigned long long)c->delivered,
 					 (unsigned long long)c->last_seq);
 		if (!(c->flags & FR_LATEST) && (c->delivered != t->frames || c->gaps != 0))
 			return case_fail(why, why_size, "reliable consumer %d got %llu of %llu", i,
@@ -117,7 +118,8 @@ static int run_case(struct tcase *t, char *why, size_t why_size)
 		if (c->flags & FR_LATEST)
 			unseen_by_latest += c->first_seq + c->gaps;
 		printf("%s: consumer %d (%s): %llu delivered, %llu skipped\n", t->tag, i,
-		       c->flags & FR_LATEST ? "latest" : "reliable", (unsigned long long)c->delivered,
+		       c->flags & FR_LATEST ? "latest" : "reliable",
+		       (unsigned long long)c->delivered,
 		       (unsigned long long)(c->first_seq + c->gaps));
 	}
 	struct fr_info info;
@@ -126,7 +128,8 @@ static int run_case(struct tcase *t, char *why, size_t why_size)
 	if (rc != 0)
 		return case_fail(why, why_size, "fr_stat: %d", rc);
 	if (info.published != t->frames)
-		return case_fail(why, why_size, "published %llu", (unsigned long long)info.published);
+		return case_fail(why, why_size, "published %llu",
+				 (unsigned long long)info.published);
 	/* Latest consumers attached before the first frame: the drops they
 	 * counted are exactly the seqs they did not see. */
 	if (info.dropped != unseen_by_latest)

@@ -61,7 +61,8 @@ int bct_produce(struct bct_producer *p)
 			len = frt_frame_len(seq, p->min_len, p->max_len);
 			if (len > f.capacity) {
 				result = fail(p->error, "capacity %llu < %llu",
-					      (unsigned long long)f.capacity, (unsigned long long)len);
+					      (unsigned long long)f.capacity,
+					      (unsigned long long)len);
 				break;
 			}
 			p->sum += frt_fill(f.data, len, seq);
@@ -158,7 +159,8 @@ static int check_frame(struct bct_consumer *c, const struct fr_frame *f, uint64_
 			    (unsigned long long)f->capacity, when);
 	long off = bct_check_byte(f->data, f->bytes, bct_byte(f->seq));
 	if (off >= 0)
-		return fail(c->error, "torn frame: seq %llu byte %ld is 0x%02x, expected 0x%02x (%s)",
+		return fail(c->error,
+			    "torn frame: seq %llu byte %ld is 0x%02x, expected 0x%02x (%s)",
 			    (unsigned long long)f->seq, off, ((const unsigned char *)f->data)[off],
 			    bct_byte(f->seq), when);
 	*sum = 0;
@@ -168,7 +170,8 @@ static int check_frame(struct bct_consumer *c, const struct fr_frame *f, uint64_
 int bct_consume(struct bct_consumer *c)
 {
 	struct fr_ring *r = NULL;
-	int rc = c->sibling ? fr_open_from(c->sibling, c->flags, &r) : fr_open(c->name, c->flags, &r);
+	int rc = c->sibling ? fr_open_from(c->sibling, c->flags, &r)
+			    : fr_open(c->name, c->flags, &r);
 	c->peer_index = -1;
 	if (rc != 0)
 		return fail(c->error, "consumer fr_open: %d (%s)", rc, fr_strerror(rc));
@@ -190,9 +193,10 @@ int bct_consume(struct bct_consumer *c)
 		if (rc == -EPIPE)
 			break;
 		if (rc != 0) {
-			result = fail(c->error, "fr_acquire after %llu frames (next seq %llu): %d (%s)",
-				      (unsigned long long)c->delivered, (unsigned long long)next, rc,
-				      fr_strerror(rc));
+			result = fail(c->error,
+				      "fr_acquire after %llu frames (next seq %llu): %d (%s)",
+				      (unsigned long long)c->delivered, (unsigned long long)next,
+				      rc, fr_strerror(rc));
 			break;
 		}
 		if (latest ? f.seq < next : f.seq != next) {

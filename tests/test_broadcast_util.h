@@ -44,10 +44,10 @@ long bct_check_byte(const void *buf, uint64_t len, uint8_t b);
 
 struct bct_producer {
 	/* in */
-	struct fr_ring *ring;       /* a producer handle (e.g. from fr_create), or NULL: open name */
+	struct fr_ring *ring;       /* a producer handle (from fr_create), or NULL: open name */
 	const char *name;
 	enum bct_pattern pattern;
-	uint64_t first;             /* first seq to publish (the ring published exactly that many) */
+	uint64_t first;             /* first seq to publish (the ring published that many) */
 	uint64_t count;             /* publish up to seq count - 1 (at least, when stop is set) */
 	_Atomic int *stop;          /* optional: keep publishing until *stop != 0, then stop */
 	uint64_t min_len, max_len;  /* BCT_PATTERN_SUM */
@@ -66,7 +66,7 @@ int bct_produce(struct bct_producer *p);
 struct bct_consumer {
 	/* in */
 	const char *name;
-	struct fr_ring *sibling;    /* set: attach with fr_open_from(sibling), sharing its mapping */
+	struct fr_ring *sibling;    /* set: attach with fr_open_from(sibling), its mapping */
 	unsigned flags;             /* FR_CONSUMER, | FR_LATEST */
 	enum bct_pattern pattern;
 	uint64_t min_len, max_len;  /* BCT_PATTERN_SUM */

@@ -178,12 +178,16 @@ static int producer_main(void *arg)
 		CHECK_RC("fr_claim", rc, 0, -ETIMEDOUT, -EPROTO);
 		count_call(s, rc);
 		if (rc == 0) {
-			FRT_CHILD_CHECKF(f.data && f.bytes <= f.capacity && f.capacity <= sh->slot_bytes,
-					 "claimed frame: data %p bytes %llu capacity %llu", f.data,
-					 (unsigned long long)f.bytes, (unsigned long long)f.capacity);
-			FRT_CHILD_CHECKF(geometry_fits(f.format, f.width, f.height, f.stride, f.capacity),
-					 "claimed frame: format %u %ux%u stride %u does not fit %llu bytes",
-					 f.format, f.width, f.height, f.stride,
+			bool in_slot = f.data && f.bytes <= f.capacity &&
+				       f.capacity <= sh->slot_bytes;
+			bool fits =
+				geometry_fits(f.format, f.width, f.height, f.stride, f.capacity);
+			FRT_CHILD_CHECKF(in_slot, "claimed frame: data %p bytes %llu capacity %llu",
+					 f.data, (unsigned long long)f.bytes,
+					 (unsigned long long)f.capacity);
+			FRT_CHILD_CHECKF(fits,
+					 "claimed frame: format %u %ux%u stride %u does not fit "
+					 "%llu bytes", f.format, f.width, f.height, f.stride,
 					 (unsigned long long)f.capacity);
 			memset(f.data, (int)(n & 0xff), (size_t)f.capacity); /* the whole slot */
 			if (f.capacity > 64)
@@ -223,10 +227,11 @@ static int consumer_main(void *arg)
 		if (rc == -EPIPE)
 			frt_sleep_ms(1); /* a scribbled end-of-stream flag: keep asking */
 		if (rc == 0) {
-			FRT_CHILD_CHECKF(f.data && f.bytes <= f.capacity && f.capacity <= sh->slot_bytes &&
-						 f.format < FR_FORMAT_COUNT,
-					 "acquired frame: data %p bytes %llu capacity %llu format %u",
-					 f.data, (unsigned long long)f.bytes,
+			bool in_slot = f.data && f.bytes <= f.capacity &&
+				       f.capacity <= sh->slot_bytes && f.format < FR_FORMAT_COUNT;
+			FRT_CHILD_CHECKF(in_slot,
+					 "acquired frame: data %p bytes %llu capacity %llu "
+					 "format %u", f.data, (unsigned long long)f.bytes,
 					 (unsigned long long)f.capacity, f.format);
 			/* Read all of it: outside the mapping this faults (or trips ASan). */
 			const volatile uint8_t *p = f.data;
@@ -234,9 +239,11 @@ static int consumer_main(void *arg)
 			for (uint64_t i = 0; i < f.capacity; i++)
 				x ^= p[i];
 			sink = x;
-			FRT_CHILD_CHECKF(geometry_fits(f.format, f.width, f.height, f.stride, f.capacity),
-					 "acquired frame: format %u %ux%u stride %u does not fit %llu bytes",
-					 f.format, f.width, f.height, f.stride,
+			bool fits =
+				geometry_fits(f.format, f.width, f.height, f.stride, f.capacity);
+			FRT_CHILD_CHECKF(fits,
+					 "acquired frame: format %u %ux%u stride %u does not fit "
+					 "%llu bytes", f.format, f.width, f.height, f.stride,
 					 (unsigned long long)f.capacity);
 			atomic_fetch_add(&s->frames, 1);
 			rc = fr_release(ring, &f);
@@ -273,8 +280,8 @@ static void expect_running(struct scenario *sc, const char *what)
 		if (st >= 0) {
 			frt_kill(sc->pid[1 - i]);
 			sc->pid[0] = sc->pid[1] = 0;
-			cr_assert(false, "%s: the %s ended early with status %d (128+n: signal n)", what,
-				side_name(i), st);
+			cr_assert(false, "%s: the %s ended early with status %d (128+n: signal n)",
+				  what, side_name(i), st);
 		}
 	}
 }
@@ -295,8 +302,9 @@ static void expect_progress(struct scenario *sc, uint64_t calls, const char *wha
 			frt_kill(sc->pid[0]);
 			frt_kill(sc->pid[1]);
 			sc->pid[0] = sc->pid[1] = 0;
-			cr_assert(false, "%s: the %s's library call has not returned for %d s (hang)", what,
-				side_name(stuck), STUCK_BOUND_S);
+			cr_assert(false,
+				  "%s: the %s's library call has not returned for %d s (hang)",
+				  what, side_name(stuck), STUCK_BOUND_S);
 		}
 		frt_sleep_ms(1);
 	}
@@ -344,8 +352,10 @@ static void finish(struct scenario *sc, const char *what)
 		int st = frt_wait(sc->pid[i], STUCK_BOUND_S);
 		if (st != 0) {
 			frt_kill(sc->pid[1 - i]);
-			cr_assert(false, "%s: the %s ended with status %d (-1: hung and killed; 128+n: "
-				"signal n)", what, side_name(i), st);
+			cr_assert(false,
+				  "%s: the %s ended with status %d (-1: hung and killed; 128+n: "
+				  "signal n)",
+				  what, side_name(i), st);
 		}
 	}
 	frt_view_close(&sc->v);
@@ -393,8 +403,10 @@ static uint8_t *field_at(struct scenario *sc, const struct target *t, unsigned n
  */
 enum {
 	REL_PLUS_1 = 1, REL_MINUS_1, REL_PLUS_SLOTS, REL_FLIP_TOP, REL_FLIP_LOW,
-	REL_LOW_ONES,  /* high half kept, low 32 bits all set (broadcast: seq kept, every holder/writing bit) */
-	REL_LOW_SLOTS, /* high half kept, low 32 bits = slot count (log entry: seq kept, slot past the table) */
+	/* high half kept, low 32 bits all set (broadcast: seq kept, every holder/writing bit) */
+	REL_LOW_ONES,
+	/* high half kept, low 32 bits = slot count (log entry: seq kept, slot past the table) */
+	REL_LOW_SLOTS,
 };
 struct value {
 	int rel; /* 0: absolute */
@@ -454,9 +466,9 @@ static void scribble(uint32_t mode, const struct target *t)
 			if (n == 0)
 				v = vn;
 		}
-		snprintf(what, sizeof what, "%s: %s = %#llx%s (value %zu)", mode_name(mode), t->name,
-			 (unsigned long long)v, values[k].rel && t->area != AREA_HEADER ? " (first)" : "",
-			 k);
+		snprintf(what, sizeof what, "%s: %s = %#llx%s (value %zu)", mode_name(mode),
+			 t->name, (unsigned long long)v,
+			 values[k].rel && t->area != AREA_HEADER ? " (first)" : "", k);
 		/* Both sides get through a few calls with the bad value (both
 		 * directions of a ring, a re-open after REOPEN_EVERY calls). */
 		expect_progress(&sc, 3, what);

@@ -568,7 +568,8 @@ Test(forced, reaper_wakes_after_orphan_state)
 
 	FRT_ASSERT_OK(frt_continue(pr));
 	cr_assert_eq(frt_wait_flag(&sh3->done, 1, p3, HANG_S), 0,
-		     "C3 still asleep %d s after the reaper stored the orphan state: nobody woke it",
+		     "C3 still asleep %d s after the reaper stored the orphan state: "
+		     "nobody woke it",
 		     HANG_S);
 	int rc = atomic_load(&sh3->rc);
 	cr_assert_eq(rc, 0, "C3's fr_acquire returned %d (%s)", rc, fr_strerror(rc));
@@ -609,7 +610,8 @@ Test(forced, mpmc_publish_wakes_one_consumer)
 		pids[i] = frt_spawn_ok(consume_loop_main, &c);
 	expect_flag(&sh->opened, SLEEPERS, 0, "the consumers could not open");
 	for (int i = 0; i < SLEEPERS; i++) {
-		cr_assert_eq(frt_wait_futex_sleep(pids[i], HANG_S), 0, "consumer %d never slept", i);
+		cr_assert_eq(frt_wait_futex_sleep(pids[i], HANG_S), 0, "consumer %d never slept",
+			     i);
 		before[i] = frt_voluntary_switches(pids[i]);
 		cr_assert_geq(before[i], 0, "no voluntary_ctxt_switches for consumer %d", i);
 	}

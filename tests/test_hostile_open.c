@@ -162,7 +162,8 @@ static int opener_main(void *arg)
 		int rc = fr_open(hs->name, flags, &ring);
 		FRT_CHILD_CHECKF(rc == 0 || rc == -EPROTO || rc == -EBUSY,
 				 "fr_open(%s) returned %d (%s)",
-				 flags & FR_PRODUCER ? "producer" : "consumer", rc, fr_strerror(rc));
+				 flags & FR_PRODUCER ? "producer" : "consumer", rc,
+				 fr_strerror(rc));
 		if (rc == 0) {
 			atomic_fetch_add(&hs->open_ok, 1);
 			FRT_CHILD_OK(fr_info(ring, &info));

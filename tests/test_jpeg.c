@@ -160,8 +160,8 @@ Test(jpeg, converted_formats_round_trip)
 		diff(&want, &got, &mean, &p99);
 		cr_expect_lt(mean, 6.0, "%s: mean error %.2f", fr_format_name(f), mean);
 		cr_expect_lt(p99, 80, "%s: 99th percentile error %d", fr_format_name(f), p99);
-		cr_expect_eq(pattern_read_barcode(&got), 2024, "%s: bar code %lld", fr_format_name(f),
-			     (long long)pattern_read_barcode(&got));
+		cr_expect_eq(pattern_read_barcode(&got), 2024, "%s: bar code %lld",
+			     fr_format_name(f), (long long)pattern_read_barcode(&got));
 		/* A capacity below the frame is refused. */
 		struct fr_image small = src;
 		small.capacity = bytes - 1;
@@ -212,8 +212,8 @@ Test(jpeg, decode_into_padded_stride)
 	cr_assert_eq(jpeg_decode(&codec, jpg, len, &padded), 0, "%s", jpeg_error(&codec));
 	for (uint32_t y = 0; y < H; y++) {
 		const uint8_t *row = (const uint8_t *)padded.data + (uint64_t)y * stride;
-		cr_assert_eq(memcmp(row, (const uint8_t *)packed.data + (uint64_t)y * W * 3, W * 3), 0,
-			     "row %u differs from the packed decode", y);
+		cr_assert_eq(memcmp(row, (const uint8_t *)packed.data + (uint64_t)y * W * 3, W * 3),
+			     0, "row %u differs from the packed decode", y);
 		for (uint32_t x = W * 3; x < stride; x++)
 			cr_assert_eq(row[x], 0xAB, "padding byte %u of row %u overwritten", x, y);
 	}
@@ -321,7 +321,8 @@ Test(jpeg, encode_checks)
 	cr_expect_eq(len, fitted);
 	cr_expect_eq(memcmp(out, copy, fitted), 0, "different JPEG through the small slot");
 	for (size_t i = fitted + 8; i < jpeg_max_bytes(W, H); i++)
-		cr_assert_eq(out[i], 0xEE, "byte %zu written beyond the %zu-byte slot", i, fitted + 8);
+		cr_assert_eq(out[i], 0xEE, "byte %zu written beyond the %zu-byte slot", i,
+			     fitted + 8);
 
 	/* Too small: refused, and nothing written past the slot. */
 	memset(out, 0xEE, jpeg_max_bytes(W, H));

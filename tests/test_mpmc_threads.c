@@ -89,8 +89,8 @@ static void run_threads(const char *tag, uint32_t slots, uint64_t per_producer, 
 
 	uint64_t produced = 0, consumed = 0, psum = 0, csum = 0;
 	for (int i = 0; i < NPROD + NCONS; i++) {
-		cr_expect_eq(w[i].rc, 0, "%s %d failed: %s", w[i].producer ? "producer" : "consumer",
-			     i, w[i].s.error);
+		cr_expect_eq(w[i].rc, 0, "%s %d failed: %s",
+			     w[i].producer ? "producer" : "consumer", i, w[i].s.error);
 		if (w[i].producer) {
 			produced += w[i].s.frames;
 			psum += w[i].s.sum;

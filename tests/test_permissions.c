@@ -166,7 +166,8 @@ static void check_mode_under_umask(mode_t mask)
 		     (unsigned)got);
 	struct fr_info info;
 	FRT_ASSERT_OK(fr_stat(name, &info));
-	cr_assert_eq(info.perms, 0640, "umask %04o: fr_stat perms %04o", (unsigned)mask, info.perms);
+	cr_assert_eq(info.perms, 0640, "umask %04o: fr_stat perms %04o", (unsigned)mask,
+		     info.perms);
 }
 
 Test(permissions, mode_is_exact_whatever_the_umask)

@@ -98,9 +98,9 @@ static int poll_consumer(void *arg)
 			uint64_t id, sum;
 			FRT_CHILD_CHECKF(frt_verify(f.data, f.bytes, &id, &sum) == 0,
 					 "frame seq %lu corrupt", (unsigned long)f.seq);
-			FRT_CHILD_CHECKF(id == next && f.seq == next, "got id %lu seq %lu, want %lu",
-					 (unsigned long)id, (unsigned long)f.seq,
-					 (unsigned long)next);
+			FRT_CHILD_CHECKF(id == next && f.seq == next,
+					 "got id %lu seq %lu, want %lu", (unsigned long)id,
+					 (unsigned long)f.seq, (unsigned long)next);
 			next++;
 			got_any = true;
 			FRT_CHILD_OK(fr_release(ring, &f));
@@ -130,7 +130,8 @@ static void produce_with_pauses(struct fr_ring *prod, uint64_t count, uint64_t s
 		FRT_ASSERT_OK(fr_publish(prod, &f));
 		seed = frt_mix64(seed);
 		if (seed % 4096 == 0)
-			frt_sleep_ms((long)(seed >> 32) % PAUSE_MAX_MS + 1); /* the consumer sleeps */
+			/* the consumer sleeps */
+			frt_sleep_ms((long)(seed >> 32) % PAUSE_MAX_MS + 1);
 		else if (seed % 64 == 0)
 			frt_sleep_us((long)((seed >> 40) % 200)); /* the consumer about to sleep */
 	}

@@ -155,7 +155,8 @@ Test(segfd, anonymous_segment_passed_over_a_socket_leaves_nothing)
 	close(sv[1]);
 	/* The kernel frees the memfd with its last reference; give it a moment. */
 	uint64_t after = shmem_kib();
-	for (int i = 0; i < 200 && during > after && during - after < ANON_BYTES / 1024 * 3 / 4; i++) {
+	for (int i = 0; i < 200 && during > after && during - after < ANON_BYTES / 1024 * 3 / 4;
+	     i++) {
 		frt_sleep_ms(10);
 		after = shmem_kib();
 	}

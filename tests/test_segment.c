@@ -447,9 +447,9 @@ Test(segment, peer_generation_and_counters)
 			cr_expect_eq(p->pid, getpid());
 			if (p->role == FR_CONSUMER) {
 				consumers++;
-				cr_expect_gt(p->generation, last_gen, "round %d: generation %lu after %lu",
-					     round, (unsigned long)p->generation,
-					     (unsigned long)last_gen);
+				cr_expect_gt(p->generation, last_gen,
+					     "round %d: generation %lu after %lu", round,
+					     (unsigned long)p->generation, (unsigned long)last_gen);
 				last_gen = p->generation;
 				cr_expect_eq(p->delivered, (uint64_t)round + 1);
 			} else if (p->role == FR_PRODUCER) {
@@ -614,7 +614,8 @@ Test(segment, eproto_slot_count_not_power_of_two_consistent)
 		static const uint32_t modes[] = { FR_SPSC, FR_MPMC };
 		for (size_t m = 0; m < 2; m++) {
 			char name[FRT_NAME_SIZE], path[FRT_NAME_SIZE + 16], what[64];
-			struct fr_config cfg = { .mode = modes[m], .slots = 8, .frame_bytes = 4096 };
+			struct fr_config cfg = { .mode = modes[m], .slots = 8,
+						 .frame_bytes = 4096 };
 			fr_close(frt_create_ok(frt_name(name, sizeof name, "img8"), &cfg));
 			int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
 			cr_assert_geq(fd, 0);

@@ -104,7 +104,8 @@ static int producer_main(const char *name)
 {
 	struct fr_ring *r;
 	int rc;
-	for (int tries = 0; (rc = fr_open(name, FR_PRODUCER, &r)) == -EBUSY && tries < 2000; tries++)
+	for (int tries = 0; (rc = fr_open(name, FR_PRODUCER, &r)) == -EBUSY && tries < 2000;
+	     tries++)
 		frt_sleep_us(1000); /* the dead predecessor's registration is being reaped */
 	if (rc < 0)
 		return fail("producer open failed");
@@ -159,7 +160,8 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 {
 	struct fr_ring *r;
 	int rc;
-	for (int tries = 0; (rc = fr_open(name, FR_CONSUMER, &r)) == -EBUSY && tries < 2000; tries++)
+	for (int tries = 0; (rc = fr_open(name, FR_CONSUMER, &r)) == -EBUSY && tries < 2000;
+	     tries++)
 		frt_sleep_us(1000);
 	if (rc < 0)
 		return fail("consumer open failed");
@@ -183,7 +185,8 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 		if (witness) {
 			uint64_t want = atomic_load(&L->witness_next);
 			if (f.seq != want) {
-				snprintf(L->detail, sizeof(L->detail), "witness got seq %llu, expected %llu",
+				snprintf(L->detail, sizeof(L->detail),
+					 "witness got seq %llu, expected %llu",
 					 (unsigned long long)f.seq, (unsigned long long)want);
 				return FRT_CHILD_FAILED;
 			}
@@ -293,7 +296,8 @@ static void tend_armed(const char *name, struct run *run, struct role *roles, un
 		if (!roles[i].armed || (got = frt_wait_stopped(roles[i].pid, 0, &status)) < 0)
 			continue;
 		if (got == 0) { /* stopped */
-			cr_assert_eq(roles[i].action, FR_TEST_STOP, "a process armed to die stopped");
+			cr_assert_eq(roles[i].action, FR_TEST_STOP,
+				     "a process armed to die stopped");
 			roles[i].armed = false; /* a point fires once */
 			resume(run, &roles[i], true);
 			continue;
@@ -482,7 +486,8 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 			cr_assert(atomic_load(&L->released[id]) <= 1,
 				  "%s: frame %llu released %u times: it went to another consumer "
 				  "while its holder was alive (stopped, not dead)",
-				  run->label, (unsigned long long)id, atomic_load(&L->released[id]));
+				  run->label, (unsigned long long)id,
+				  atomic_load(&L->released[id]));
 			redelivered += rd;
 		}
 		/* Only a death leaves a frame to redeliver, one per dead consumer. */

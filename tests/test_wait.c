@@ -262,8 +262,10 @@ static void no_sleeper_no_wake(uint32_t mode)
 	for (int i = 0; i < 100; i++) {
 		frt_pass_one(prod, cons);
 	}
-	cr_expect_eq(frt_view_event(&h->data_wait), data, "publish woke consumers nobody had to wake");
-	cr_expect_eq(frt_view_event(&h->space_wait), space, "release woke producers nobody had to wake");
+	cr_expect_eq(frt_view_event(&h->data_wait), data,
+		     "publish woke consumers nobody had to wake");
+	cr_expect_eq(frt_view_event(&h->space_wait), space,
+		     "release woke producers nobody had to wake");
 	frt_view_close(&v);
 	fr_close(cons);
 	fr_close(prod);

@@ -240,8 +240,9 @@ static const struct field fields[] = {
 
 static const uint64_t edge_values[] = {
 	0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 31, 32, 63, 64, 65, 0x7f, 0x80, 0xff, 0x100, 4095, 4096,
-	65536, 0x7fffffff, 0x80000000u, 0xffffffffu, UINT64_C(0x100000000), UINT64_C(0x80000000ffffffff),
-	UINT64_C(0x7fffffffffffffff), UINT64_C(0x8000000000000000), UINT64_MAX - 1, UINT64_MAX,
+	65536, 0x7fffffff, 0x80000000u, 0xffffffffu, UINT64_C(0x100000000),
+	UINT64_C(0x80000000ffffffff), UINT64_C(0x7fffffffffffffff), UINT64_C(0x8000000000000000),
+	UINT64_MAX - 1, UINT64_MAX,
 	UINT64_C(0xffffffff00000000),
 };
 #define EDGE_COUNT (sizeof edge_values / sizeof edge_values[0])
@@ -455,7 +456,8 @@ static void do_claim(struct run *r, struct input *in)
 		if (!f->data || f->bytes > f->capacity || f->capacity > MAX_FILE_BYTES)
 			die("claimed frame", (int)f->bytes);
 		if (!geometry_fits(f))
-			die("claimed frame's default geometry does not fit the slot", (int)f->format);
+			die("claimed frame's default geometry does not fit the slot",
+			    (int)f->format);
 		memset(f->data, 0x5a, (size_t)f->capacity); /* the whole slot is ours to write */
 		r->pheld[j] = true;
 	}
