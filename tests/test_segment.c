@@ -617,15 +617,14 @@ Test(segment, eproto_slot_count_not_power_of_two_consistent)
 			struct fr_config cfg = { .mode = modes[m], .slots = 8,
 						 .frame_bytes = 4096 };
 			fr_close(frt_create_ok(frt_name(name, sizeof name, "img8"), &cfg));
-			int fd = open(frt_shm_path(path, sizeof path, name), O_RDWR);
-			cr_assert_geq(fd, 0);
-			struct fr_shm_header h;
-			cr_assert_eq(pread(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
-			h.slot_count = counts[i];
-			h.segment_bytes = h.payload_offset + counts[i] * h.payload_stride;
-			cr_assert_eq(pwrite(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
-			cr_assert_eq(ftruncate(fd, (off_t)h.segment_bytes), 0);
-			close(fd);
+			struct frt_view v;
+			frt_view_open_ok(name, 1, &v);
+			uint64_t bytes = v.hdr->payload_offset + counts[i] * v.hdr->payload_stride;
+			v.hdr->slot_count = counts[i];
+			v.hdr->segment_bytes = bytes;
+			frt_view_close(&v);
+			frt_shm_path(path, sizeof path, name);
+			cr_assert_eq(truncate(path, (off_t)bytes), 0);
 			snprintf(what, sizeof what, "consistent slot_count %u (mode %u)", counts[i],
 				 modes[m]);
 			struct fr_ring *ring = NULL;
