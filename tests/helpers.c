@@ -136,7 +136,8 @@ int frt_try_wait(pid_t pid)
 	return r == pid ? frt_status(status) : -1;
 }
 
-int frt_wait_ms(pid_t pid, long bound_ms)
+/* frt_wait_ms(), but -2 when the bound passed (the child is then killed and reaped). */
+static int frt_reap(pid_t pid, long bound_ms)
 {
 	if (pid <= 0)
 		return -1;
@@ -151,7 +152,7 @@ int frt_wait_ms(pid_t pid, long bound_ms)
 			return -1;
 		if (frt_now_ns() > deadline) {
 			frt_kill(pid);
-			return -1;
+			return -2;
 		}
 		frt_sleep_ms(pause_ms);
 		if (pause_ms < 20)
@@ -159,12 +160,19 @@ int frt_wait_ms(pid_t pid, long bound_ms)
 	}
 }
 
+int frt_wait_ms(pid_t pid, long bound_ms)
+{
+	int st = frt_reap(pid, bound_ms);
+	return st == -2 ? -1 : st;
+}
+
 int frt_wait(pid_t pid, int bound_s)
 {
-	int st = frt_wait_ms(pid, bound_s * 1000L);
-	if (st == -1 && pid > 0)
-		fprintf(stderr, "child %d: still running after %d s (killed), or no such child\n",
-			(int)pid, bound_s);
+	int st = frt_reap(pid, bound_s * 1000L);
+	if (st == -2) {
+		fprintf(stderr, "child %d still running after %d s: killed\n", (int)pid, bound_s);
+		return -1;
+	}
 	return st;
 }
 
