@@ -56,8 +56,7 @@ Test(slot_reuse, large_frames_cycle_through_few_slots)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = make(name, sizeof(name), 1 << 20);
-	struct fr_ring *c;
-	cr_assert_eq(fr_open(name, FR_CONSUMER, &c), 0);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	void *used[40];
 
 	/* One frame in flight: the producer learns of a release at its next
@@ -86,8 +85,7 @@ Test(slot_reuse, a_restarted_producer_keeps_frames_in_flight)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = make(name, sizeof(name), 1 << 20); /* large: slots from the free set */
-	struct fr_ring *c;
-	cr_assert_eq(fr_open(name, FR_CONSUMER, &c), 0);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	void *in_flight[2] = {publish_byte(p, 7), publish_byte(p, 8)};
 	struct fr_frame claimed;
 	cr_assert_eq(fr_claim(p, &claimed, 0), 0); /* a claim that dies with the producer */
@@ -109,20 +107,16 @@ Test(slot_reuse, a_restarted_producer_keeps_frames_in_flight)
 
 static struct fr_ring *make_bc(char *name, size_t size, uint32_t slots, uint64_t frame_bytes)
 {
-	frt_name(name, size, "bcreuse");
 	struct fr_config cfg = {.mode = FR_BROADCAST, .slots = slots, .format = FR_FORMAT_RAW,
 				.frame_bytes = frame_bytes};
-	struct fr_ring *r;
-	cr_assert_eq(fr_create(name, &cfg, &r), 0);
-	return r;
+	return frt_create_ok(frt_name(name, size, "bcreuse"), &cfg);
 }
 
 Test(slot_reuse, broadcast_large_frames_reuse_the_slot_released_last)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = make_bc(name, sizeof(name), 8, 1 << 20);
-	struct fr_ring *c;
-	cr_assert_eq(fr_open(name, FR_CONSUMER, &c), 0);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	void *used[40];
 	for (unsigned i = 0; i < 20; i++) { /* one frame in flight */
 		used[i] = publish_byte(p, (unsigned char)i);
@@ -148,8 +142,7 @@ Test(slot_reuse, broadcast_small_frames_keep_round_robin)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = make_bc(name, sizeof(name), 8, 4096);
-	struct fr_ring *c;
-	cr_assert_eq(fr_open(name, FR_CONSUMER, &c), 0);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	void *used[16];
 	for (unsigned i = 0; i < 16; i++) {
 		used[i] = publish_byte(p, (unsigned char)i);
@@ -204,7 +197,8 @@ Test(slot_reuse, broadcast_large_frames_intact_across_processes, .timeout = 240)
 	fr_close(p); /* made ahead of its camera: published nothing, ends nothing */
 	for (int i = 0; i < BC_READERS; i++) {
 		s[1 + i] = (struct frt_stream){.name = name, .min_len = 256 << 10,
-					       .max_len = 512 << 10, .in_order = 1, .wait_ms = 20000};
+					       .max_len = 512 << 10, .in_order = 1,
+					       .wait_ms = 20000};
 		pids[1 + i] = frt_spawn(frt_consume_main, &s[1 + i]);
 	}
 	/* Reliable readers see every frame from the first on: start the camera

@@ -45,11 +45,13 @@ static int consumer_main(void *arg)
 		if (rc != 0) {
 			atomic_store(&s->error, rc);
 			frt_child_fail(__FILE__, __LINE__, "acquire %lu of %lu: %d (%s)",
-				       (unsigned long)i, (unsigned long)s->count, rc, fr_strerror(rc));
+				       (unsigned long)i, (unsigned long)s->count, rc,
+				       fr_strerror(rc));
 		}
 		uint64_t v;
 		memcpy(&v, f.data, sizeof v);
-		FRT_CHILD_CHECKF(v == i, "frame %lu carries %lu", (unsigned long)i, (unsigned long)v);
+		FRT_CHILD_CHECKF(v == i, "frame %lu carries %lu", (unsigned long)i,
+				 (unsigned long)v);
 		FRT_CHILD_OK(fr_release(r, &f));
 		atomic_store_explicit(&s->done, i + 1, memory_order_relaxed);
 	}
@@ -60,23 +62,20 @@ static int consumer_main(void *arg)
 static void run(uint32_t mode, uint64_t count, bool fence)
 {
 	char name[FRT_NAME_SIZE];
-	frt_name(name, sizeof name, "wake");
 	if (fence)
 		setenv("FRAMERING_NO_MEMBARRIER", "1", 1); /* for both processes: see wait.c */
 	else
 		unsetenv("FRAMERING_NO_MEMBARRIER");
 	struct fr_config cfg = {.mode = mode, .slots = mode == FR_BROADCAST ? 4 : 2,
 				.frame_bytes = 64};
-	struct fr_ring *p;
-	FRT_ASSERT_OK(fr_create(name, &cfg, &p));
+	struct fr_ring *p = frt_create_ok(frt_name(name, sizeof name, "wake"), &cfg);
 	FRT_ASSERT_OK(fr_set_spin(p, 0));
 	struct side *s = frt_shared_alloc(sizeof *s);
 	cr_assert(s);
 	s->name = name;
 	s->mode = mode;
 	s->count = count;
-	pid_t pid = frt_spawn(consumer_main, s);
-	cr_assert_gt(pid, 0);
+	pid_t pid = frt_spawn_ok(consumer_main, s);
 	if (mode == FR_BROADCAST) { /* a reliable reader must be there before frame 0 */
 		struct fr_info info;
 		for (int i = 0; i < FRT_BOUND_S * 100; i++) {
