@@ -12,63 +12,9 @@
 set -u
 fr=$(realpath "$1")
 check=$(realpath "$2")
-tmp=$(mktemp -d)
-seg="frfd-$$"
-bgpids=()
-failures=0
-
-cleanup() {
-	for pid in "${bgpids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	rm -f /dev/shm/frfd-"$$"*
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# run WANT DESCRIPTION -- COMMAND...: exit status must be WANT; a failure must
-# say one "framering: ..." line on stderr.
-run() {
-	local want=$1 desc=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$desc: exit $got, expected $want; stderr: $(head -c 400 "$tmp/err")"
-	fi
-	if [ "$want" != 0 ] && ! grep -q '^framering: ' "$tmp/err"; then
-		fail "$desc: no 'framering: ...' message on stderr: $(head -c 400 "$tmp/err")"
-	fi
-	return 0
-}
-
-# one_line DESCRIPTION PATTERN: stderr of the last run is one line matching PATTERN.
-one_line() {
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$1: expected one line on stderr: $(cat "$tmp/err")"
-	grep -q -- "$2" "$tmp/err" || fail "$1: expected '$2' on stderr: $(cat "$tmp/err")"
-}
-
-# consumers INFO-ARGS...: live consumers of the segment, from info --json.
-consumers() {
-	"$fr" info --json "$@" 2>/dev/null |
-		python3 -c 'import json,sys; print(sum(p["role"]=="consumer" and p["alive"] for p in json.load(sys.stdin)["peers"]))' 2>/dev/null
-}
-
-# wait_consumers N INFO-ARGS...: until N consumers are attached (at most 10 s).
-wait_consumers() {
-	local want=$1 i n
-	shift
-	for i in $(seq 200); do
-		n=$(consumers "$@")
-		[ "${n:-0}" -ge "$want" ] && return 0
-		sleep 0.05
-	done
-	fail "$*: $want consumer(s) never attached"
-	return 1
-}
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+cli_setup frfd
 
 # snapshots DIR SIZE SEQ...: DIR/frame-SEQ.jpg decode at SIZE and show SEQ.
 snapshots() {
@@ -363,8 +309,4 @@ for cmd in info pub sub; do
 done
 "$fr" --help | grep -q "^  doctor " || fail "framering --help does not list doctor"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all CLI checks of --dir, --anonymous/--serve/--via and doctor passed"
+cli_finish "all CLI checks of --dir, --anonymous/--serve/--via and doctor passed"

@@ -8,56 +8,12 @@
 set -u
 fr=$1
 check=$2
-tmp=$(mktemp -d)
-seg="frcli-$$"
-bgpids=()
-failures=0
-
-cleanup() {
-	for pid in "${bgpids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	rm -f /dev/shm/frcli-"$$"*
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# run WANT DESCRIPTION -- COMMAND...: exit status must be WANT ("nonzero" for any
-# failure); a failure must say one "framering: ..." line on stderr.
-run() {
-	local want=$1 desc=$2
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [ "$want" = nonzero ]; then
-		[ "$got" -ne 0 ] || fail "$desc: exit 0, expected failure"
-	elif [ "$got" -ne "$want" ]; then
-		fail "$desc: exit $got, expected $want; stderr: $(head -c 400 "$tmp/err")"
-	fi
-	if [ "$want" != 0 ] && ! grep -q '^framering: ' "$tmp/err"; then
-		fail "$desc: no 'framering: ...' message on stderr: $(head -c 400 "$tmp/err")"
-	fi
-	return 0
-}
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+cli_setup frcli
 
 json_get() { # json_get KEY < json
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
-# Waits until NAME has N attached consumers (at most 10 s).
-wait_consumers() {
-	local i n
-	for i in $(seq 200); do
-		n=$("$fr" info --json "$1" 2>/dev/null |
-			python3 -c 'import json,sys; print(sum(p["role"]=="consumer" and p["alive"] for p in json.load(sys.stdin)["peers"]))' 2>/dev/null)
-		[ "${n:-0}" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "$1: $2 consumer(s) never attached"
-	return 1
 }
 
 no_leftovers() { # no_leftovers CONTEXT [allowed names...]
@@ -81,7 +37,7 @@ grep -q "320x240 bgr24" "$tmp/out" || fail "create: no description: $(cat "$tmp/
 	2>"$tmp/sub.err" &
 sub_pid=$!
 bgpids+=("$sub_pid")
-wait_consumers "$seg" 1
+wait_consumers 1 "$seg"
 run 0 "pub pattern" -- "$fr" pub "$seg" --source pattern --count 300 --fps 0 --quiet
 grep -q "summary: 300 frames" "$tmp/err" || fail "pub: no summary of 300 frames: $(cat "$tmp/err")"
 wait "$sub_pid"
@@ -150,7 +106,7 @@ s1=$!
 "$fr" sub "$seg-s" --latest --quiet 2>"$tmp/s2.err" &
 s2=$!
 bgpids+=("$s1" "$s2")
-wait_consumers "$seg-s" 2
+wait_consumers 2 "$seg-s"
 "$fr" pub "$seg-s" --source pattern --fps 100 --quiet 2>"$tmp/p.err" &
 p=$!
 bgpids+=("$p")
@@ -167,7 +123,7 @@ run 0 "create idle" -- "$fr" create "$seg-s" --mode broadcast --slots 4 --size 6
 "$fr" sub "$seg-s" --quiet 2>"$tmp/s3.err" &
 s3=$!
 bgpids+=("$s3")
-wait_consumers "$seg-s" 1
+wait_consumers 1 "$seg-s"
 kill -TERM "$s3"
 wait "$s3" || fail "idle sub after SIGTERM exited $?"
 grep -q "summary: 0 frames.*stopped by a signal" "$tmp/s3.err" || fail "idle sub: $(cat "$tmp/s3.err")"
@@ -204,7 +160,7 @@ run 0 "create latest" -- "$fr" create "$seg-l" --mode broadcast --slots 4 --size
 "$fr" sub "$seg-l" --latest --jpeg "$tmp/slow" --quiet --timeout 60 2>"$tmp/l.err" &
 l=$!
 bgpids+=("$l")
-wait_consumers "$seg-l" 1
+wait_consumers 1 "$seg-l"
 run 0 "pub to a slow latest consumer" -- "$fr" pub "$seg-l" --source pattern --count 300 --fps 0 --quiet
 wait "$l" || fail "latest sub exited $?: $(cat "$tmp/l.err")"
 got=$(sed -nE 's/.*summary: ([0-9]+) frames.*drops ([0-9]+).*/\1 \2/p' "$tmp/l.err")
@@ -223,7 +179,7 @@ run 0 "create live" -- "$fr" create "$seg-live" --size 64x48 --format gray8
 "$fr" sub "$seg-live" --quiet 2>/dev/null &
 s5=$!
 bgpids+=("$s5")
-wait_consumers "$seg-live" 1
+wait_consumers 1 "$seg-live"
 run 0 "ls with stale" -- "$fr" ls
 grep -q "^/$seg-old .* stale$" "$tmp/out" || fail "ls does not mark /$seg-old stale: $(cat "$tmp/out")"
 grep -q "^/$seg-live .* live$" "$tmp/out" || fail "ls does not mark /$seg-live live: $(cat "$tmp/out")"
@@ -251,10 +207,6 @@ wait_handlers() {
 	done
 	fail "pid $1 never installed its signal handlers"
 	return 1
-}
-# one_line DESCRIPTION: stderr of the last run is exactly one line.
-one_line() {
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$1: expected one line on stderr: $(cat "$tmp/err")"
 }
 # A consumer started before its segment exists gets every frame once it appears.
 "$fr" sub "$seg-w" --wait=30 --count 20 --quiet 2>"$tmp/w1.err" &
@@ -381,7 +333,7 @@ run 1 "pub jpeg into nv12" -- "$fr" pub "$seg-n" --source jpeg:"$tmp/in"
 "$fr" sub "$seg-n" --jpeg "$tmp/nv" --quiet 2>"$tmp/s4.err" &
 s4=$!
 bgpids+=("$s4")
-wait_consumers "$seg-n" 1
+wait_consumers 1 "$seg-n"
 run 1 "a second consumer on spsc" -- "$fr" sub "$seg-n" --count 1
 grep -q "no room for another consumer" "$tmp/err" || fail "second spsc consumer: $(cat "$tmp/err")"
 run 1 "rm with a live process refused" -- "$fr" rm "$seg-n"
@@ -414,8 +366,4 @@ run 0 "--version" -- "$fr" --version
 grep -q "^framering [0-9]" "$tmp/out" && grep -q "^libframering [0-9].*segment ABI [0-9]" "$tmp/out" ||
 	fail "--version: $(cat "$tmp/out")"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all CLI checks passed"
+cli_finish "all CLI checks passed"
