@@ -53,8 +53,10 @@ struct ledger {
 	_Atomic uint64_t allowed;    /* producers stay below this (paced per round) */
 	_Atomic int stop;
 	_Atomic uint8_t published[MAX_FRAMES];
-	_Atomic uint32_t delivered[MAX_FRAMES];
-	_Atomic uint32_t redelivered[MAX_FRAMES];
+	/* Per frame id: deliveries in the low half, flagged redeliveries in the high
+	 * half, counted by one atomic add: a consumer killed between two separate
+	 * counts would record a flagged delivery as an unflagged one. */
+	_Atomic uint32_t deliveries[MAX_FRAMES];
 	_Atomic uint8_t released[MAX_FRAMES]; /* fr_release calls that returned 0 */
 	_Atomic uint64_t witness_next; /* broadcast: next seq the witness expects */
 	_Atomic uint32_t consumers_ready;
@@ -192,9 +194,8 @@ static int consumer_main(const char *name, bool witness, unsigned mode)
 			}
 			atomic_store(&L->witness_next, want + 1);
 		} else {
-			atomic_fetch_add(&L->delivered[id], 1);
-			if (f.flags & FR_FRAME_REDELIVERED)
-				atomic_fetch_add(&L->redelivered[id], 1);
+			bool flagged = f.flags & FR_FRAME_REDELIVERED;
+			atomic_fetch_add(&L->deliveries[id], 1u + (flagged ? 1u << 16 : 0u));
 		}
 		last_seq = (int64_t)f.seq;
 		/* A consumer that was stopped while holding the frame still owns it. */
@@ -473,8 +474,8 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 	uint64_t published = 0, redelivered = 0;
 	if (mode != FR_BROADCAST) {
 		for (uint64_t id = 0; id < ids; id++) {
-			uint32_t d = atomic_load(&L->delivered[id]);
-			uint32_t rd = atomic_load(&L->redelivered[id]);
+			uint32_t both = atomic_load(&L->deliveries[id]);
+			uint32_t d = both & 0xffffu, rd = both >> 16;
 			if (atomic_load(&L->published[id])) {
 				published++;
 				cr_assert(d >= 1, "%s: frame %llu published but never delivered",
