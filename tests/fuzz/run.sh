@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Build the libFuzzer target with clang (ASan+UBSan) and fuzz hostile segments.
-#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer options...]     (default 60 s)
+# Build the libFuzzer targets with clang (ASan+UBSan) and fuzz them, the time
+# split between the two:
+#   fuzz_segment  hostile segments (tests/fuzz/corpus)
+#   fuzz_bridge   hostile bridge messages, native and imagezmq (tests/fuzz/corpus-bridge)
+#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer options...]     (default 60 s in all)
 # Installs clang and the fuzzer runtime when missing. Starts from the seed
-# corpus in tests/fuzz/corpus (never modified: new inputs go to the build
-# directory) and fails when the fuzzer finds a crash, a hang (-timeout) or a
-# memory error; the reproducer is saved under $BUILD_DIR/artifacts/. Replay
-# one with: $BUILD_DIR/tests/fuzz/fuzz_segment FILE
+# corpora (never modified: new inputs go to the build directory) and fails
+# when a fuzzer finds a crash, a hang (-timeout) or a memory error; the
+# reproducer is saved under $BUILD_DIR/artifacts/ (named after its target).
+# Replay one with: $BUILD_DIR/tests/fuzz/fuzz_segment FILE (or fuzz_bridge FILE)
 set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tools/deps.sh
@@ -21,10 +24,9 @@ else
 	CC=clang meson setup "$builddir" "$top" -Dfuzz=true -Dtools=false -Dbenchmarks=false \
 		-Dwerror=true -Dbuildtype=debugoptimized
 fi
-meson compile -C "$builddir" tests/fuzz/fuzz_segment
+meson compile -C "$builddir" tests/fuzz/fuzz_segment tests/fuzz/fuzz_bridge
 
-work="$builddir/fuzz-corpus" # grows run after run; the seeds stay as committed
-mkdir -p "$work" "$builddir/artifacts"
+mkdir -p "$builddir/artifacts"
 # Leftover segment files of earlier fuzzer processes that died (the fuzzer
 # removes its own at a clean exit; a crash leaves it).
 for f in /dev/shm/frfuzz-*; do
@@ -37,17 +39,31 @@ for f in /dev/shm/frfuzz-*; do
 	fi
 done
 
-echo "fuzzing for $seconds s (ASan+UBSan; a run longer than 10 s per input is a hang)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-status=0
-"$builddir/tests/fuzz/fuzz_segment" \
-	-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-	-print_final_stats=1 -artifact_prefix="$builddir/artifacts/" "$@" \
-	"$work" "$top/tests/fuzz/corpus" || status=$?
-if [ "$status" -ne 0 ]; then
-	echo "FAIL: the fuzzer found a crash, hang or memory error (exit $status);" \
-		"reproducer in $builddir/artifacts/" >&2
-	exit 1
-fi
-echo "fuzzing: no crash in $seconds s"
+# fuzz TARGET SECONDS SEEDS MAX_LEN [options]: one target; its corpus grows in
+# the build directory run after run, the seeds stay as committed.
+fuzz() {
+	local target=$1 secs=$2 seeds=$3 max_len=$4 status=0
+	shift 4
+	local work="$builddir/fuzz-corpus" # fuzz_segment's, as before; fuzz-corpus-bridge
+	[ "$target" = fuzz_segment ] || work="$work-${target#fuzz_}"
+	mkdir -p "$work"
+	echo "fuzzing $target for $secs s (ASan+UBSan; a run longer than 10 s per input is a hang)"
+	"$builddir/tests/fuzz/$target" \
+		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
+		-print_final_stats=1 -artifact_prefix="$builddir/artifacts/$target-" "$@" \
+		"$work" "$seeds" || status=$?
+	if [ "$status" -ne 0 ]; then
+		echo "FAIL: $target found a crash, hang or memory error (exit $status);" \
+			"reproducer in $builddir/artifacts/" >&2
+		return 1
+	fi
+}
+bridge_secs=$((seconds / 2))
+[ "$bridge_secs" -ge 1 ] || bridge_secs=1
+segment_secs=$((seconds - bridge_secs))
+[ "$segment_secs" -ge 1 ] || segment_secs=1
+fuzz fuzz_segment "$segment_secs" "$top/tests/fuzz/corpus" 4096 "$@"
+fuzz fuzz_bridge "$bridge_secs" "$top/tests/fuzz/corpus-bridge" 8192 "$@"
+echo "fuzzing: no crash in $seconds s ($segment_secs s segments, $bridge_secs s bridge messages)"
