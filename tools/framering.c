@@ -21,6 +21,9 @@ static const struct {
 	{ "pub", cmd_pub, "publish frames: a synthetic pattern, JPEG files or raw frames" },
 	{ "sub", cmd_sub, "consume frames: measure rates and latency, save JPEG snapshots" },
 	{ "rm", cmd_rm, "remove segments (--stale: every stale one)" },
+#ifdef FR_HAVE_BRIDGE
+	{ "bridge", cmd_bridge, "extend a segment to another machine over ZeroMQ (send, recv)" },
+#endif
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -33,6 +33,7 @@ int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_bridge(int argc, char **argv); /* built with ZeroMQ only (FR_HAVE_BRIDGE) */
 
 /*
  * The one reporter: "framering: <formatted text>" as one line on stderr;
