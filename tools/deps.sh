@@ -23,8 +23,10 @@ fr_ensure_packages() {
 # tested for Debian's /usr/bin/python3 (python3-dev, python3-numpy, pytest); its
 # benchmark compares against ZeroMQ (python3-zmq). GStreamer: the plugin's
 # headers (core, base: video meta, base classes), and for its tests
-# gst-launch-1.0, videotestsrc/videoconvert (base) and jpegenc (good).
+# gst-launch-1.0, videotestsrc/videoconvert (base) and jpegenc (good). The ZeroMQ
+# bridge: libzmq to build it (its tests use pyzmq and numpy, above).
 FR_BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config libcriterion-dev libturbojpeg0-dev python3 groff-base
 	python3-dev python3-numpy python3-pytest python3-zmq
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-	gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	libzmq3-dev)
