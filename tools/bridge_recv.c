@@ -273,7 +273,8 @@ static int fill(struct recv_run *run, const struct bridge_meta *m, struct fr_fra
 	const struct fr_info *i = &run->info;
 
 	if (i->format == FR_FORMAT_RAW || i->format == FR_FORMAT_JPEG) {
-		memcpy(f->data, m->payload, m->payload_bytes);
+		if (m->payload_bytes)
+			memcpy(f->data, m->payload, m->payload_bytes);
 		f->bytes = m->payload_bytes;
 		return BRIDGE_OK;
 	}

@@ -188,7 +188,8 @@ static int make_part(zmq_msg_t *part, const void *head, size_t head_len, const v
 		return -ENOMEM;
 	if (head_len)
 		memcpy(zmq_msg_data(part), head, head_len);
-	memcpy((char *)zmq_msg_data(part) + head_len, data, len);
+	if (len)
+		memcpy((char *)zmq_msg_data(part) + head_len, data, len);
 	return 0;
 }
 
