@@ -62,14 +62,14 @@ static unsigned pixel_bytes(uint32_t format)
 
 struct check {
 	const char *mode;
-	const char *path;        /* --file */
-	unsigned char *file;     /* its bytes */
+	const char *path;    /* --file */
+	unsigned char *file; /* its bytes */
 	size_t file_len;
 	uint32_t want_w, want_h; /* --jpeg */
 	unsigned char *scratch;  /* the pattern drawn here */
 	size_t scratch_len;
 	struct jpeg_codec codec;
-	int64_t first, last;     /* frame numbers seen */
+	int64_t first, last; /* frame numbers seen */
 	uint64_t frames;
 };
 
@@ -113,8 +113,8 @@ static int rows_equal(const struct fr_frame *f, const unsigned char *want, size_
 			size_t x = 0;
 			while (got[x] == want[y * want_stride + x])
 				x++;
-			return fail("frame %" PRIu64 ": row %u byte %zu is %u, expected %u", i, y, x,
-				    got[x], want[y * want_stride + x]);
+			return fail("frame %" PRIu64 ": row %u byte %zu is %u, expected %u", i, y,
+				    x, got[x], want[y * want_stride + x]);
 		}
 	}
 	return 0;
@@ -162,14 +162,16 @@ static int check_jpeg(struct check *c, const struct fr_frame *f, uint64_t i)
 		if (jpeg_header(&c->codec, f->data, f->bytes, &w, &h))
 			return fail("frame %" PRIu64 ": %s", i, jpeg_error(&c->codec));
 		pixels = malloc((size_t)w * h * 3);
-		img = (struct fr_image){ pixels, (uint64_t)w * h * 3, w, h, w * 3, FR_FORMAT_BGR24 };
+		img =
+		    (struct fr_image){ pixels, (uint64_t)w * h * 3, w, h, w * 3, FR_FORMAT_BGR24 };
 		if (!pixels || jpeg_decode(&c->codec, f->data, f->bytes, &img)) {
 			free(pixels);
 			return fail("frame %" PRIu64 ": %s", i, jpeg_error(&c->codec));
 		}
 	}
 	if (w != c->want_w || h != c->want_h)
-		rc = fail("frame %" PRIu64 ": %ux%u, expected %ux%u", i, w, h, c->want_w, c->want_h);
+		rc = fail("frame %" PRIu64 ": %ux%u, expected %ux%u", i, w, h, c->want_w,
+			  c->want_h);
 	else
 		rc = sequence(c, pattern_read_barcode(&img), i);
 	free(pixels);
@@ -228,7 +230,8 @@ int main(int argc, char **argv)
 		struct fr_frame f;
 		int err = fr_acquire(ring, &f, FRAME_TIMEOUT_MS);
 		if (err) {
-			rc = fail("frame %" PRIu64 " of %" PRIu64 ": %s", i, count, fr_strerror(err));
+			rc = fail("frame %" PRIu64 " of %" PRIu64 ": %s", i, count,
+				  fr_strerror(err));
 			break;
 		}
 		if (!strcmp(c.mode, "--pattern"))
@@ -255,8 +258,8 @@ int main(int argc, char **argv)
 		       c.path, end ? ", then the end of the stream" : "");
 	else if (!rc)
 		printf("bridge_check: %" PRIu64 " frames %s, numbers %" PRId64 "..%" PRId64 "%s\n",
-		       c.frames, c.want_w ? "of the right size" : "every byte equal", c.first, c.last,
-		       end ? ", then the end of the stream" : "");
+		       c.frames, c.want_w ? "of the right size" : "every byte equal", c.first,
+		       c.last, end ? ", then the end of the stream" : "");
 	fr_close(ring);
 	jpeg_codec_fini(&c.codec);
 	free(c.file);

@@ -54,8 +54,6 @@ static int set_options(struct bridge_sock *s)
 	/* The direction the socket does not use: as small as ZeroMQ allows. */
 	if ((rc = set_int(s, sends(s->type) ? ZMQ_RCVHWM : ZMQ_SNDHWM, 1, "high-water mark")))
 		return rc;
-	if (s->conflate && (rc = set_int(s, ZMQ_CONFLATE, 1, "ZMQ_CONFLATE")))
-		return rc;
 	if (s->maxmsgsize >= 0 &&
 	    zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &s->maxmsgsize, sizeof(s->maxmsgsize)))
 		return fail(s, "ZMQ_MAXMSGSIZE");

@@ -1,9 +1,9 @@
 /*
  * The bridge's ZeroMQ sockets: which socket each side and pattern uses, the
- * options that bound memory (high-water marks, conflation, message size,
- * linger), heartbeats that notice a vanished peer, a monitor that counts
- * connections, a reset for a REQ socket that lost its reply, and multipart
- * receive with a bound on the parts kept.
+ * options that bound memory (high-water marks, message size, linger), TCP
+ * keepalive that notices a vanished peer, a monitor that counts connections,
+ * a reset for a REQ socket that lost its reply, and multipart receive with a
+ * bound on the parts kept.
  */
 #ifndef FRAMERING_BRIDGE_NET_H
 #define FRAMERING_BRIDGE_NET_H
@@ -23,7 +23,6 @@ struct bridge_sock {
 	const char *endpoint; /* tcp://host:port, ipc://path, ... */
 	bool bind;            /* bind instead of connect */
 	int hwm;              /* high-water mark of the queue in the socket's direction */
-	bool conflate;        /* keep only the newest message (single-part patterns) */
 	int64_t maxmsgsize;   /* receivers: drop peers that send a larger part; -1 none */
 	/* state */
 	void *sock;

@@ -81,15 +81,17 @@ static int recv_setup(const struct bridge_opts *o, struct recv_run *run)
 	if (!(run->ctx = bridge_ctx_new()))
 		return tool_failf("bridge recv: cannot start ZeroMQ: %s",
 				  zmq_strerror(zmq_errno()));
-	/* Conflation keeps one whole message: single-part (native) patterns only. */
+	/*
+	 * No ZMQ_CONFLATE for --latest: it keeps one part of a multipart message,
+	 * and every message here has two. Freshness comes from the sender, which
+	 * takes the newest frame whenever the socket can take one.
+	 */
 	run->sock = (struct bridge_sock){ .ctx = run->ctx,
 					  .type = socket_type(o),
 					  .endpoint = o->endpoint,
 					  .bind = o->bind,
 					  .hwm = o->latest ? 1 : 2,
-					  .conflate = o->latest && !o->imagezmq,
-					  .maxmsgsize = BRIDGE_MAX_FRAME_BYTES +
-							BRIDGE_HEADER_BYTES };
+					  .maxmsgsize = BRIDGE_MAX_FRAME_BYTES };
 	if ((rc = bridge_sock_open(&run->sock)))
 		return tool_failf("bridge recv %s: %s", o->shown, run->sock.err);
 	run->last_frame_ns = now_ns();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -34,6 +35,13 @@ struct send_run {
 	uint64_t last_seq;
 	bool ended; /* the segment's stream ended */
 	struct bridge_ratelimit warn;
+	/*
+	 * Zero copy: raw pixels go to ZeroMQ straight from the slot; the frame is
+	 * released only once ZeroMQ is done with them (it says so on @lent_fd).
+	 */
+	int lent_fd; /* eventfd, written from ZeroMQ's I/O thread */
+	bool lent;   /* @held's pixels are in a message: not released yet */
+	struct fr_frame held;
 };
 
 static uint64_t reconnects(struct send_run *run)
@@ -193,11 +201,32 @@ static int make_part(zmq_msg_t *part, const void *head, size_t head_len, const v
 	return 0;
 }
 
-/* An imagezmq array: rows packed, as numpy's C order has them. */
-static int make_array(zmq_msg_t *part, const struct fr_frame *f)
+/* ZeroMQ's I/O thread is done with a lent slot: only an eventfd write there. */
+static void slot_returned(void *data, void *hint)
+{
+	uint64_t one = 1;
+	ssize_t w = write(*(const int *)hint, &one, sizeof(one));
+
+	(void)data;
+	(void)w; /* an eventfd write of 1 cannot fail short of overflow */
+}
+
+/* A message part that is the slot's bytes themselves (PUSH and REQ: one peer takes it). */
+static int lend_part(struct send_run *run, zmq_msg_t *part, const void *data, size_t len)
+{
+	if (zmq_msg_init_data(part, (void *)data, len, slot_returned, &run->lent_fd))
+		return -ENOMEM;
+	run->lent = true;
+	return 0;
+}
+
+/* An imagezmq array: rows packed, as numpy's C order has them; lent when they are. */
+static int make_array(struct send_run *run, zmq_msg_t *part, const struct fr_frame *f, bool lend)
 {
 	size_t row = (size_t)f->width * bridge_pixel_bytes(f->format);
 
+	if (f->stride == row && lend)
+		return lend_part(run, part, f->data, row * f->height);
 	if (zmq_msg_init_size(part, row * f->height))
 		return -ENOMEM;
 	unsigned char *out = zmq_msg_data(part);
@@ -211,11 +240,13 @@ static int make_array(zmq_msg_t *part, const struct fr_frame *f)
 }
 
 /*
- * The message parts for held frame @f: copied or encoded out of the slot, so
- * that the caller can release it before sending. 0, or -1 (skipped, counted).
+ * The two message parts for held frame @f: raw pixels lent straight from the
+ * slot (run->lent: the frame stays held until ZeroMQ gives it back), or
+ * copied or encoded out of it (PUB: a slow subscriber must not hold a slot;
+ * JPEG). 0, or -1 (skipped, counted).
  */
 static int build(const struct bridge_opts *o, struct send_run *run, const struct fr_frame *f,
-		 zmq_msg_t parts[2], unsigned *nparts, size_t *bytes)
+		 zmq_msg_t parts[2], size_t *bytes)
 {
 	struct bridge_meta m = { .width = f->width,
 				 .height = f->height,
@@ -226,6 +257,8 @@ static int build(const struct bridge_opts *o, struct send_run *run, const struct
 	size_t len = 0;
 	uint64_t mono = now_ns();
 	bool jpeg = o->jpeg || f->format == FR_FORMAT_JPEG;
+	bool lend = !jpeg && run->sock.type != ZMQ_PUB;
+	int rc;
 
 	m.capture_ns = bridge_realtime_ns() - (mono > f->timestamp_ns ? mono - f->timestamp_ns : 0);
 	if (jpeg          ? frame_jpeg(o, run, f, &m, &data, &len)
@@ -236,25 +269,26 @@ static int build(const struct bridge_opts *o, struct send_run *run, const struct
 		unsigned char head[BRIDGE_HEADER_BYTES];
 		m.payload_bytes = len;
 		bridge_native_header(&m, head);
-		*nparts = 1;
-		*bytes = len;
-		if (make_part(&parts[0], head, sizeof(head), data, len))
+		if (make_part(&parts[0], head, sizeof(head), NULL, 0))
 			return skip(run, f, "out of memory");
-		return 0;
+		rc = lend && len ? lend_part(run, &parts[1], data, len)
+				 : make_part(&parts[1], NULL, 0, data, len);
+	} else {
+		char json[1400];
+		const char *msg = o->msg ? o->msg : run->host;
+		size_t json_len = bridge_izmq_json(json, sizeof(json), msg, jpeg, f->format,
+						   f->width, f->height);
+		if (!json_len)
+			return skip(run, f, "no imagezmq form for this frame");
+		if (make_part(&parts[0], json, json_len, NULL, 0))
+			return skip(run, f, "out of memory");
+		rc = jpeg ? make_part(&parts[1], NULL, 0, data, len)
+			  : make_array(run, &parts[1], f, lend);
 	}
-	char json[1400];
-	const char *msg = o->msg ? o->msg : run->host;
-	size_t json_len = bridge_izmq_json(json, sizeof(json), msg, jpeg, f->format, f->width,
-					   f->height);
-	if (!json_len)
-		return skip(run, f, "no imagezmq form for this frame");
-	if (make_part(&parts[0], json, json_len, NULL, 0))
-		return skip(run, f, "out of memory");
-	if (jpeg ? make_part(&parts[1], NULL, 0, data, len) : make_array(&parts[1], f)) {
+	if (rc) {
 		zmq_msg_close(&parts[0]);
 		return skip(run, f, "out of memory");
 	}
-	*nparts = 2;
 	*bytes = zmq_msg_size(&parts[1]);
 	return 0;
 }
@@ -351,23 +385,46 @@ static int await_reply(const struct bridge_opts *o, struct send_run *run)
 	return TOOL_OK;
 }
 
-/* One acquired frame: out of the slot, slot back, onto the wire, reply (REQ). */
+/*
+ * Wait until ZeroMQ gives back the slot it was lent, then release the frame
+ * (bounded waits: the status lines go on, a signal is seen; the frame stays
+ * held then, and is released once the socket and its context are gone).
+ */
+static int give_back(const struct bridge_opts *o, struct send_run *run)
+{
+	while (run->lent && !tool_stop) {
+		zmq_pollitem_t item = { NULL, run->lent_fd, ZMQ_POLLIN, 0 };
+		uint64_t v;
+		int n = zmq_poll(&item, 1, 200);
+		tick(run);
+		if (n > 0 && read(run->lent_fd, &v, sizeof(v)) == sizeof(v)) {
+			int rc = fr_release(run->ring, &run->held);
+			run->lent = false;
+			if (rc)
+				return seg_fail("bridge send", o->shown, rc);
+		}
+	}
+	return TOOL_OK;
+}
+
+/* One acquired frame: onto the wire (lent or copied), the slot back, the reply (REQ). */
 static int send_frame(const struct bridge_opts *o, struct send_run *run, struct fr_frame *f)
 {
 	zmq_msg_t parts[2];
-	unsigned n = 0;
 	size_t bytes = 0;
 	uint64_t ts = f->timestamp_ns, seq = f->seq;
-	int built = build(o, run, f, parts, &n, &bytes), rc;
+	int built = build(o, run, f, parts, &bytes), rc;
 
-	if ((rc = fr_release(run->ring, f))) {
-		for (unsigned i = 0; !built && i < n; i++)
-			zmq_msg_close(&parts[i]);
+	if (run->lent) {
+		run->held = *f;
+	} else if ((rc = fr_release(run->ring, f))) {
+		if (!built)
+			close_parts(parts, 0, 2);
 		return seg_fail("bridge send", o->shown, rc);
 	}
 	if (built)
 		return TOOL_OK; /* skipped, counted */
-	if ((rc = transmit(o, run, parts, n)) || tool_stop)
+	if ((rc = transmit(o, run, parts, 2)) || (rc = give_back(o, run)) || tool_stop)
 		return rc;
 	uint64_t now = now_ns();
 	stats_frame(&run->st, bytes, now > ts ? now - ts : 0);
@@ -409,7 +466,7 @@ static void send_end(const struct bridge_opts *o, struct send_run *run)
 {
 	struct bridge_meta m = { .kind = BRIDGE_END, .seq = run->last_seq };
 	unsigned char head[BRIDGE_HEADER_BYTES];
-	zmq_msg_t part;
+	zmq_msg_t parts[2];
 
 	if (o->imagezmq)
 		return;
@@ -417,10 +474,18 @@ static void send_end(const struct bridge_opts *o, struct send_run *run)
 	for (int i = 0; i < 25 && !tool_stop; i++) {
 		if (bridge_sock_wait(&run->sock, ZMQ_POLLOUT, 200) <= 0)
 			continue;
-		if (make_part(&part, head, sizeof(head), NULL, 0))
+		if (make_part(&parts[0], head, sizeof(head), NULL, 0))
 			return;
-		if (bridge_send_msg(&run->sock, &part, false) == -EAGAIN)
-			zmq_msg_close(&part);
+		if (make_part(&parts[1], NULL, 0, NULL, 0)) {
+			zmq_msg_close(&parts[0]);
+			return;
+		}
+		if (bridge_send_msg(&run->sock, &parts[0], true)) {
+			close_parts(parts, 0, 2);
+			return;
+		}
+		if (bridge_send_msg(&run->sock, &parts[1], false) == -EAGAIN)
+			zmq_msg_close(&parts[1]);
 		return;
 	}
 }
@@ -445,8 +510,6 @@ static void send_summary(const struct bridge_opts *o, struct send_run *run)
 
 	if (run->ring)
 		tick(run);
-	fr_close(run->ring);
-	run->ring = NULL;
 	if (run->jpeg_frames) {
 		bridge_hist_text(enc, sizeof(enc), &run->encode);
 		snprintf(jpeg, sizeof(jpeg), ", JPEG %" PRIu64 " bytes/frame, encode %s",
@@ -458,7 +521,7 @@ static void send_summary(const struct bridge_opts *o, struct send_run *run)
 			 " refused",
 			 run->unanswered, run->resets, run->refused);
 	snprintf(extra, sizeof(extra), "reconnects %" PRIu64 "%s%s, skipped %" PRIu64 ", %s",
-		 run->sock.sock ? reconnects(run) : 0, req, jpeg, run->skipped, why);
+		 reconnects(run), req, jpeg, run->skipped, why);
 	stats_summary(&run->st, extra);
 }
 
@@ -470,17 +533,28 @@ int bridge_send_run(const struct bridge_opts *o)
 	if (!run)
 		return tool_fail("bridge send", -ENOMEM);
 	jpeg_codec_init(&run->codec);
-	if (!(rc = send_setup(o, run))) {
-		if (run->ring)
-			rc = send_loop(o, run);
-		if (!rc && run->ended)
-			send_end(o, run);
-		send_summary(o, run);
+	if ((run->lent_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		free(run);
+		return tool_failf("bridge send: eventfd: %s", strerror(errno));
 	}
-	fr_close(run->ring);
-	/* Frames still queued go out for a while (the end of a stream), not forever. */
+	bool ran = !(rc = send_setup(o, run));
+	if (ran && run->ring)
+		rc = send_loop(o, run);
+	if (ran && !rc && run->ended)
+		send_end(o, run);
+	/*
+	 * Frames still queued go out for a while (the end of a stream), not
+	 * forever. Once the context is gone ZeroMQ holds no slot: a frame still
+	 * lent (stopped by a signal meanwhile) can go back then, not before.
+	 */
 	bridge_sock_close(&run->sock, tool_stop ? 200 : 5000);
 	bridge_ctx_free(run->ctx);
+	if (run->lent)
+		fr_release(run->ring, &run->held);
+	if (ran)
+		send_summary(o, run);
+	fr_close(run->ring);
+	close(run->lent_fd);
 	jpeg_codec_fini(&run->codec);
 	free(run);
 	return rc;

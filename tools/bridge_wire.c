@@ -154,7 +154,7 @@ static int check_jpeg(struct bridge_meta *m)
 int bridge_native_decode(const struct bridge_part *parts, unsigned nparts, struct bridge_meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (nparts != 1)
+	if (nparts != 2)
 		return BRIDGE_E_PARTS;
 	const unsigned char *p = parts[0].data;
 	size_t len = parts[0].len;
@@ -168,7 +168,7 @@ int bridge_native_decode(const struct bridge_part *parts, unsigned nparts, struc
 		return BRIDGE_E_HEADER;
 	if (len < BRIDGE_HEADER_BYTES)
 		return BRIDGE_E_SHORT;
-	if (p[9] || p[10] || p[11] || get64(p + 56))
+	if (len > BRIDGE_HEADER_BYTES || p[9] || p[10] || p[11] || get64(p + 56))
 		return BRIDGE_E_HEADER;
 	m->kind = p[8];
 	m->format = get32(p + 12);
@@ -179,10 +179,10 @@ int bridge_native_decode(const struct bridge_part *parts, unsigned nparts, struc
 	m->seq = get64(p + 32);
 	m->capture_ns = get64(p + 40);
 	m->payload_bytes = get64(p + 48);
-	m->payload = p + BRIDGE_HEADER_BYTES;
+	m->payload = parts[1].data;
 	if (m->flags & ~FR_FRAME_USER_MASK)
 		return BRIDGE_E_HEADER;
-	if (m->payload_bytes != len - BRIDGE_HEADER_BYTES)
+	if (m->payload_bytes != parts[1].len)
 		return BRIDGE_E_SIZE;
 	switch (m->kind) {
 	case BRIDGE_RAW: return check_raw(m);

@@ -2,13 +2,14 @@
  * The bridge's wire formats, apart from any socket so that the decoder can be
  * fuzzed on its own (tests/fuzz/fuzz_bridge.c):
  *
- * - native, version 1: one ZeroMQ message part, a 64-byte little-endian
- *   header followed by the payload (README.md has the table):
+ * - native, version 1: two ZeroMQ message parts, a 64-byte little-endian
+ *   header then the payload (apart, so that a sender can hand ZeroMQ the
+ *   slot itself; README.md has the table):
  *     0  magic "FRBR"         4  version (u16) = 1   6  header bytes (u16) = 64
  *     8  kind (u8): 0 raw, 1 JPEG, 2 end of stream    9  reserved, 3 bytes of 0
  *    12  format (u32, enum fr_format)  16 width  20 height  24 stride  28 flags
  *    32  seq (u64)  40  capture time (u64, CLOCK_REALTIME ns, 0 unknown)
- *    48  payload bytes (u64)  56  reserved (u64) = 0  64  payload
+ *    48  payload bytes (u64, the size of part 2)  56  reserved (u64) = 0
  *   raw: the frame's bytes, rows @stride apart; JPEG (stride 0): a JPEG that
  *   decodes to width x height of @format (a pixel format TurboJPEG writes), or
  *   format jpeg for frames that stay compressed; end of stream: no payload.
@@ -99,12 +100,12 @@ struct bridge_part {
 bool bridge_jpeg_pixel_format(uint32_t format);
 
 /*
- * Decode a native message: exactly one part. BRIDGE_OK with @m filled, or the
- * bridge_error that refused it.
+ * Decode a native message: exactly two parts, the header and the payload.
+ * BRIDGE_OK with @m filled, or the bridge_error that refused it.
  */
 int bridge_native_decode(const struct bridge_part *parts, unsigned nparts, struct bridge_meta *m);
 
-/* Write the native header of @m (its payload_bytes included) into @out. */
+/* Write the native header of @m (its payload_bytes included) into @out: part 1. */
 void bridge_native_header(const struct bridge_meta *m, unsigned char out[BRIDGE_HEADER_BYTES]);
 
 /*

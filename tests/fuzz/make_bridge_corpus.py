@@ -18,10 +18,11 @@ KIND_RAW, KIND_JPEG, KIND_END = range(3)
 
 
 def native(kind, fmt, w, h, stride, payload, seq=7, ts=1_700_000_000_000_000_000, flags=0):
+    """The two parts of a native message: the 64-byte header, the payload."""
     head = b"FRBR" + struct.pack("<HHB3xIIIIIQQQQ", 1, 64, kind, fmt, w, h, stride, flags,
                                  seq, ts, len(payload), 0)
     assert len(head) == 64
-    return head + payload
+    return [head, payload]
 
 
 def seed(proto, parts):
@@ -40,18 +41,19 @@ def izmq(md, payload):
 FAKE_JPEG = b"\xff\xd8\xff\xdb" + bytes(60) + b"\xff\xd9"
 
 SEEDS = {
-    "native-gray8": seed(0, [native(KIND_RAW, GRAY8, 8, 4, 8, bytes(range(32)))]),
-    "native-bgr24-padded": seed(0, [native(KIND_RAW, BGR24, 4, 2, 64, bytes(128))]),
-    "native-nv12": seed(0, [native(KIND_RAW, NV12, 4, 4, 4, bytes(24))]),
-    "native-i420": seed(0, [native(KIND_RAW, I420, 4, 4, 4, bytes(24))]),
-    "native-gray16-stride0": seed(0, [native(KIND_RAW, GRAY16, 2, 2, 0, bytes(128))]),
-    "native-raw": seed(0, [native(KIND_RAW, RAW, 0, 0, 0, b"opaque bytes")]),
-    "native-jpeg-bgr24": seed(0, [native(KIND_JPEG, BGR24, 16, 16, 0, FAKE_JPEG)]),
-    "native-jpeg-jpeg": seed(0, [native(KIND_JPEG, JPEG, 16, 16, 0, FAKE_JPEG)]),
-    "native-end": seed(0, [native(KIND_END, 0, 0, 0, 0, b"", seq=999)]),
-    "native-flags": seed(0, [native(KIND_RAW, GRAY8, 2, 2, 2, bytes(4), flags=0x10000)]),
-    "native-two-parts": seed(0, [native(KIND_RAW, GRAY8, 2, 2, 2, bytes(4)), b"x"]),
-    "native-short": seed(0, [b"FRBR\x01\x00\x40\x00"]),
+    "native-gray8": seed(0, native(KIND_RAW, GRAY8, 8, 4, 8, bytes(range(32)))),
+    "native-bgr24-padded": seed(0, native(KIND_RAW, BGR24, 4, 2, 64, bytes(128))),
+    "native-nv12": seed(0, native(KIND_RAW, NV12, 4, 4, 4, bytes(24))),
+    "native-i420": seed(0, native(KIND_RAW, I420, 4, 4, 4, bytes(24))),
+    "native-gray16-stride0": seed(0, native(KIND_RAW, GRAY16, 2, 2, 0, bytes(128))),
+    "native-raw": seed(0, native(KIND_RAW, RAW, 0, 0, 0, b"opaque bytes")),
+    "native-jpeg-bgr24": seed(0, native(KIND_JPEG, BGR24, 16, 16, 0, FAKE_JPEG)),
+    "native-jpeg-jpeg": seed(0, native(KIND_JPEG, JPEG, 16, 16, 0, FAKE_JPEG)),
+    "native-end": seed(0, native(KIND_END, 0, 0, 0, 0, b"", seq=999)),
+    "native-flags": seed(0, native(KIND_RAW, GRAY8, 2, 2, 2, bytes(4), flags=0x10000)),
+    "native-three-parts": seed(0, native(KIND_RAW, GRAY8, 2, 2, 2, bytes(4)) + [b"x"]),
+    "native-one-part": seed(0, [b"".join(native(KIND_RAW, GRAY8, 2, 2, 2, bytes(4)))]),
+    "native-short": seed(0, [b"FRBR\x01\x00\x40\x00", b""]),
     "izmq-bgr": seed(1, izmq({"msg": "cam-1", "dtype": "uint8", "shape": [2, 3, 3]},
                              bytes(18))),
     "izmq-gray": seed(1, izmq({"msg": "g", "dtype": "uint8", "shape": [2, 2]}, bytes(4))),
