@@ -101,7 +101,8 @@ def cmd_izmq_send(a):
                 fail("frame %d: reply %r" % (i, reply))
         if a.fps:
             time.sleep(1.0 / a.fps)
-    print("bridge_peer: izmq-send: %d frames sent%s" % (a.count, "" if a.pubsub else ", each answered OK"))
+    print("bridge_peer: izmq-send: %d frames sent%s" %
+          (a.count, "" if a.pubsub else ", each answered OK"))
 
 
 def cmd_izmq_hub(a):

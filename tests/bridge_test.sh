@@ -103,7 +103,8 @@ until_consumers() {
 	local i n
 	for i in $(seq 200); do
 		n=$("$fr" info --json "$1" 2>/dev/null | "$py" -c 'import json, sys
-print(sum(p["role"] == "consumer" and p["alive"] for p in json.load(sys.stdin)["peers"]))' 2>/dev/null)
+peers = json.load(sys.stdin)["peers"]
+print(sum(p["role"] == "consumer" and p["alive"] for p in peers))' 2>/dev/null)
 		[ "${n:-0}" -ge "$2" ] && return 0
 		sleep 0.1
 	done
@@ -199,7 +200,8 @@ waits=$(info_get "$a" producer_waits)
 	fail "latest: the camera waited $waits times"
 finish "$send" 30 || fail "latest: send: $(cat "$tmp/send.log")"
 drops=$(sed -n 's/.*summary: .*, drops \([0-9]*\),.*/\1/p' "$tmp/send.log")
-[ "${drops:-0}" -gt 0 ] && ok "latest: the sender skipped $drops frames while the receiver was stopped" ||
+[ "${drops:-0}" -gt 0 ] &&
+	ok "latest: the sender skipped $drops frames while the receiver was stopped" ||
 	fail "latest: no drop at the sender: $(cat "$tmp/send.log")"
 until_published "$b" $((stopped_at + 1)) 30 &&
 	ok "latest: the receiver got newer frames after it resumed"
@@ -263,7 +265,8 @@ for proto in native imagezmq; do
 	sent=$(sed -n 's/.*: \([0-9]*\) malformed.*/\1/p' "$tmp/peer.log")
 	cat "$tmp/peer.log"
 	until_published "$b" 1 30
-	kill -0 "$recv" 2>/dev/null && ok "hostile ($proto): recv is alive after $sent malformed messages" ||
+	kill -0 "$recv" 2>/dev/null &&
+		ok "hostile ($proto): recv is alive after $sent malformed messages" ||
 		fail "hostile ($proto): recv died: $(cat "$tmp/recv.log")"
 	stop "$recv" || fail "hostile ($proto): recv exited non-zero: $(cat "$tmp/recv.log")"
 	has "$tmp/recv.log" "summary: 1 frames.*, drops ${sent:-x},.*dropped messages \(" \
@@ -290,7 +293,8 @@ timeout 120 "$py" "$peer" izmq-send "tcp://127.0.0.1:$port" --file "$tmp/frames.
 	fail "imagezmq sender: $(cat "$tmp/peer.log")"
 finish "$chk" 60 && ok "imagezmq: its sender -> recv --imagezmq: 200 arrays, every byte" ||
 	fail "imagezmq sender -> recv: $(cat "$tmp/check.log")"
-[ "$(info_get "$b" format)" = bgr24 ] && ok "imagezmq: [240, 320, 3] uint8 made a 320x240 bgr24 segment" ||
+[ "$(info_get "$b" format)" = bgr24 ] &&
+	ok "imagezmq: [240, 320, 3] uint8 made a 320x240 bgr24 segment" ||
 	fail "imagezmq: segment made: $("$fr" info "$b")"
 stop "$recv" || fail "imagezmq: recv: $(cat "$tmp/recv.log")"
 "$fr" rm "$b" >/dev/null
@@ -330,7 +334,8 @@ for kind in raw jpeg; do
 	src=(--source raw:"$tmp/frames.raw" --loop --count 200)
 	[ "$kind" = jpeg ] && src=(--source pattern --count 50)
 	timeout 120 "$fr" pub "$a" "${src[@]}" --fps 0 --quiet 2>/dev/null
-	finish "$hubpid" 60 && ok "imagezmq: send --imagezmq ${sopt[*]} -> its hub: $(tail -n 1 "$tmp/hub.log")" ||
+	finish "$hubpid" 60 &&
+		ok "imagezmq: send --imagezmq ${sopt[*]} -> its hub: $(tail -n 1 "$tmp/hub.log")" ||
 		fail "imagezmq: send -> hub ($kind): $(cat "$tmp/hub.log")"
 	finish "$send" 30 || fail "imagezmq: send ($kind): $(cat "$tmp/send.log")"
 	has "$tmp/send.log" "0 unanswered \(socket resets 0\), 0 refused" \
@@ -349,7 +354,8 @@ send=$last
 until_consumers "$a" 1
 bg pub "$fr" pub "$a" --source raw:"$tmp/frames.raw" --loop --fps 100 --quiet
 pub=$last
-finish "$hubpid" 60 && ok "imagezmq: send --imagezmq --pubsub -> its SUB hub: $(tail -n 1 "$tmp/hub.log")" ||
+finish "$hubpid" 60 &&
+	ok "imagezmq: send --imagezmq --pubsub -> its SUB hub: $(tail -n 1 "$tmp/hub.log")" ||
 	fail "imagezmq pubsub: $(cat "$tmp/hub.log")"
 stop "$pub" >/dev/null
 finish "$send" 30 || fail "imagezmq pubsub: send: $(cat "$tmp/send.log")"
@@ -360,7 +366,8 @@ recv=$last
 timeout 60 "$py" "$peer" izmq-send "tcp://127.0.0.1:$port" --pubsub --file "$tmp/frames.raw" \
 	--shape 240 320 3 --count 100 --fps 100 >"$tmp/peer.log" 2>&1 ||
 	fail "imagezmq PUB sender: $(cat "$tmp/peer.log")"
-until_published "$b" 20 30 && ok "imagezmq: its PUB sender -> recv --imagezmq --pubsub: frames arrive"
+until_published "$b" 20 30 &&
+	ok "imagezmq: its PUB sender -> recv --imagezmq --pubsub: frames arrive"
 stop "$recv" || fail "imagezmq pubsub: recv: $(cat "$tmp/recv.log")"
 has "$tmp/recv.log" "dropped messages 0" "imagezmq: nothing its PUB sender sent was refused"
 "$fr" rm "$b" >/dev/null
