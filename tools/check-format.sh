@@ -31,7 +31,7 @@ if [ -n "$long" ]; then
 fi
 
 while IFS= read -r f; do
-	case "$f" in tests/fuzz/corpus/*|*.png|*.csv|*.jpg) continue ;; esac
+	case "$f" in tests/fuzz/corpus*/*|*.png|*.csv|*.jpg) continue ;; esac
 	[ -s "$f" ] || continue
 	if grep -qnP '[ \t]+$' "$f"; then
 		echo "$f: trailing white space on line $(grep -nP '[ \t]+$' "$f" | head -n 1 | cut -d: -f1)" >&2
