@@ -108,7 +108,7 @@ def cmd_izmq_send(a):
 def cmd_izmq_hub(a):
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB if a.pubsub else zmq.REP)
-    sock.linger = 0
+    sock.linger = 2000  # the last reply goes out before the hub exits
     if a.pubsub:
         sock.setsockopt(zmq.SUBSCRIBE, b"")
         sock.connect(a.endpoint)
@@ -274,7 +274,7 @@ def cmd_hostile_izmq(a):
     bad, ok = hostile_izmq(jpeg)
     ctx = zmq.Context()
     sock = ctx.socket(zmq.REQ)
-    sock.linger = 0
+    sock.linger = 2000  # the last reply goes out before the hub exits
     sock.connect(a.endpoint)
     for what, parts in bad + [("the good frame", ok)]:
         sock.send_multipart(parts)
