@@ -69,8 +69,8 @@ static void print_version(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return tool_usagef("a command is needed: create, info, ls, pub, sub or rm "
-				   "(see 'framering --help')");
+		return tool_usagef("a command is needed: create, info, ls, pub, sub, rm, doctor or "
+				   "bridge (see 'framering --help')");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "help") && argc > 2)
 		return help_for(argv[2]);
