@@ -434,6 +434,22 @@ static int send_frame(const struct bridge_opts *o, struct send_run *run, struct 
 	return TOOL_OK;
 }
 
+/*
+ * Did the segment's stream end with nothing left for this consumer? Asked
+ * while the socket takes nothing (a peer gone for good): the end of the
+ * stream still ends the sender, as it does when frames flow.
+ */
+static bool stream_over(struct send_run *run)
+{
+	struct fr_handle_stats hs;
+	struct fr_info *info = malloc(sizeof(*info));
+	bool over = info && fr_info(run->ring, info) == 0 && info->end_of_stream &&
+		    fr_handle_stats(run->ring, &hs) == 0 && hs.lag == 0;
+
+	free(info);
+	return over;
+}
+
 static int send_loop(const struct bridge_opts *o, struct send_run *run)
 {
 	int rc = TOOL_OK;
@@ -442,6 +458,10 @@ static int send_loop(const struct bridge_opts *o, struct send_run *run)
 		tick(run);
 		/* Take a frame only when the socket can take it: --latest sends the newest. */
 		int w = bridge_sock_wait(&run->sock, ZMQ_POLLOUT, 200);
+		if ((w == 0 || w == -EINTR) && stream_over(run)) {
+			run->ended = true;
+			break;
+		}
 		if (w == 0 || w == -EINTR)
 			continue;
 		if (w < 0)
