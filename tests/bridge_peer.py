@@ -152,6 +152,17 @@ def cmd_izmq_hub(a):
         got += 1
         if not a.pubsub:
             sock.send(b"OK")
+    if not a.pubsub:
+        # Serve until the sender is quiet for a second: a peer that disconnects
+        # right after its reply may make the REQ side drop that reply (libzmq
+        # discards what a connecting socket with ZMQ_IMMEDIATE has not read
+        # when the connection ends); and no frame may come after the last one.
+        while sock.poll(1000):
+            sock.recv_multipart()
+            sock.send(b"OK")
+            fail("a frame after the %d expected" % a.count)
+    sock.close()
+    ctx.term()
     print("bridge_peer: izmq-hub: %d frames, %s" %
           (got, "JPEGs of the right size" if a.jpeg else "every byte equal to a frame of the file"))
 

@@ -7,7 +7,8 @@
 #   - --latest with a stopped receiver: the sender drops, the camera never waits;
 #   - kill -9 of the receiver mid-stream (stopped first, a request left
 #     unanswered), restarted: the sender recovers alone (PUSH/PULL, and
-#     imagezmq's REQ/REP, whose socket is reset);
+#     imagezmq's REQ/REP, whose socket is reset); then kill -9 of a sender,
+#     restarted: the receiver takes the new one;
 #   - hostile: malformed messages of every kind at recv, native and imagezmq:
 #     counted, dropped, answered, no crash, the good frame after them delivered;
 #   - imagezmq interop with a Python peer (pyzmq + numpy) speaking its format:
@@ -208,7 +209,7 @@ until_published "$b" $((stopped_at + 1)) 30 &&
 stop "$recv" || fail "latest: recv: $(cat "$tmp/recv.log")"
 "$fr" rm "$a" "$b" >/dev/null
 
-# ---- restart: kill -9 the receiver mid-stream, start it again -----------------------------
+# ---- restart: kill -9 the receiver mid-stream, start it again; then the sender ------------
 for proto in native imagezmq; do
 	port=$(free_port)
 	opt=()
@@ -216,8 +217,9 @@ for proto in native imagezmq; do
 	"$fr" create "$a" --mode broadcast --slots 8 --size 160x120 --format bgr24 >/dev/null
 	bg recv "$fr" bridge recv "tcp://127.0.0.1:$port" "$b" --bind "${opt[@]}" --quiet
 	recv=$last
-	bg send "$fr" bridge send "$a" "tcp://127.0.0.1:$port" "${opt[@]}" \
-		$([ "$proto" = imagezmq ] && echo --reply-timeout 1) --quiet
+	sendopt=("${opt[@]}")
+	[ "$proto" = imagezmq ] && sendopt+=(--reply-timeout 1)
+	bg send "$fr" bridge send "$a" "tcp://127.0.0.1:$port" "${sendopt[@]}" --quiet
 	send=$last
 	until_consumers "$a" 1
 	bg pub "$fr" pub "$a" --source pattern --fps 100 --quiet
@@ -233,13 +235,26 @@ for proto in native imagezmq; do
 	recv=$last
 	until_published "$b" $((before + 50)) 30 &&
 		ok "restart ($proto): 50 more frames after the receiver was killed and restarted"
-	stop "$pub" >/dev/null
-	finish "$send" 30 || fail "restart ($proto): send: $(cat "$tmp/send.log")"
+	stop "$send" || fail "restart ($proto): send: $(cat "$tmp/send.log")"
 	has "$tmp/send.log" "reconnects [1-9]" "restart ($proto): the sender counted the reconnect"
 	[ "$proto" = native ] ||
 		has "$tmp/send.log" "[1-9][0-9]* unanswered \(socket resets [1-9]" \
 			"restart ($proto): the REQ socket whose reply never came was reset"
+	# Then a sender killed mid-stream and started again: the receiver takes it back.
+	bg send2 "$fr" bridge send "$a" "tcp://127.0.0.1:$port" "${sendopt[@]}" --quiet
+	until_published "$b" $(($(info_get "$b" published) + 20)) 30
+	kill -KILL "$last"
+	finish "$last" 10
+	before=$(info_get "$b" published)
+	bg send3 "$fr" bridge send "$a" "tcp://127.0.0.1:$port" "${sendopt[@]}" --quiet
+	send=$last
+	until_published "$b" $((before + 50)) 30 &&
+		ok "restart ($proto): 50 more frames after the sender was killed and restarted"
+	stop "$pub" >/dev/null
+	finish "$send" 30 || fail "restart ($proto): the new send: $(cat "$tmp/send3.log")"
 	stop "$recv" || fail "restart ($proto): the new recv: $(cat "$tmp/recv2.log")"
+	has "$tmp/recv2.log" "summary: .*reconnects [1-9]" \
+		"restart ($proto): the receiver counted the sender's return"
 	"$fr" rm "$a" "$b" >/dev/null
 done
 
@@ -326,19 +341,19 @@ for kind in raw jpeg; do
 		hub=(--jpeg 320x240 --count 50)
 		sopt=(--jpeg)
 	fi
-	bg hub "$py" "$peer" izmq-hub "tcp://127.0.0.1:$port" "${hub[@]}"
+	bg "hub-$kind" "$py" "$peer" izmq-hub "tcp://127.0.0.1:$port" "${hub[@]}"
 	hubpid=$last
-	bg send "$fr" bridge send "$a" "tcp://127.0.0.1:$port" --imagezmq "${sopt[@]}" --quiet
+	bg "send-$kind" "$fr" bridge send "$a" "tcp://127.0.0.1:$port" --imagezmq "${sopt[@]}" --quiet
 	send=$last
 	until_consumers "$a" 1
 	src=(--source raw:"$tmp/frames.raw" --loop --count 200)
 	[ "$kind" = jpeg ] && src=(--source pattern --count 50)
 	timeout 120 "$fr" pub "$a" "${src[@]}" --fps 0 --quiet 2>/dev/null
 	finish "$hubpid" 60 &&
-		ok "imagezmq: send --imagezmq ${sopt[*]} -> its hub: $(tail -n 1 "$tmp/hub.log")" ||
-		fail "imagezmq: send -> hub ($kind): $(cat "$tmp/hub.log")"
-	finish "$send" 30 || fail "imagezmq: send ($kind): $(cat "$tmp/send.log")"
-	has "$tmp/send.log" "0 unanswered \(socket resets 0\), 0 refused" \
+		ok "imagezmq: send --imagezmq ${sopt[*]} -> its hub: $(tail -n 1 "$tmp/hub-$kind.log")" ||
+		fail "imagezmq: send -> hub ($kind): $(cat "$tmp/hub-$kind.log")"
+	finish "$send" 30 || fail "imagezmq: send ($kind): $(cat "$tmp/send-$kind.log")"
+	has "$tmp/send-$kind.log" "0 unanswered \(socket resets 0\), 0 refused" \
 		"imagezmq: every frame answered OK ($kind)"
 	"$fr" rm "$a" >/dev/null
 done
