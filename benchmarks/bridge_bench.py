@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -518,6 +519,15 @@ def main():
         a.reps, a.frames, a.fresh_seconds = 1, 20, 3
     build(a)
     bench = Bench(a)
+    try:
+        sys.exit(run(a, bench))
+    finally:
+        bench.cleanup()
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+
+
+def run(a, bench):
+    """The rows, the tables and the targets; the exit status."""
     lines, ok = [], True
 
     def say(s=""):
@@ -594,7 +604,7 @@ def main():
         say("quick: every path delivered frames" if ok else "quick: FAILED")
         say("(--quick runs too few frames for the numbers above to mean anything; no target "
             "is evaluated)")
-        sys.exit(0 if ok else 1)
+        return 0 if ok else 1
     raw, bare = fps.get(rows[0][0], 0), fps.get(rows[1][0], 0)
     izmq = fps.get(rows[2][0], 0)
     interval = 1000.0 / 60
@@ -618,7 +628,7 @@ def main():
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("written to %s" % out)
-    sys.exit(0 if ok else 1)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
