@@ -123,20 +123,31 @@ static void mapping_put(struct fr_mapping *m)
  * fr_open_from needs it too), fall back to a duplicate: locks then work as
  * ever, but a forked child's mapping keeps a dead parent's entry taken.
  */
-static int lock_fd_for(int fd)
+/* A new open file description of the file behind @fd (through /proc/self/fd,
+ * so it works after the name was unlinked, and for memfds): an fd, or -errno. */
+static int reopen_file(int fd)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int lock_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (lock_fd < 0)
-		return errno == ENOENT ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -errno;
+	int nfd = open(path, O_RDWR | O_CLOEXEC);
+	if (nfd < 0)
+		return -errno;
 	struct stat a, b;
-	if (fstat(lock_fd, &a) != 0 || fstat(fd, &b) != 0 || a.st_dev != b.st_dev ||
+	if (fstat(nfd, &a) != 0 || fstat(fd, &b) != 0 || a.st_dev != b.st_dev ||
 	    a.st_ino != b.st_ino) {
-		close(lock_fd);
+		close(nfd);
 		return -ENOENT; /* not the same file (a recycled fd number?) */
 	}
-	return lock_fd;
+	return nfd;
+}
+
+static int lock_fd_for(int fd)
+{
+	int lock_fd = reopen_file(fd);
+	if (lock_fd != -ENOENT)
+		return lock_fd;
+	lock_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* no /proc: see above */
+	return lock_fd >= 0 ? lock_fd : -errno;
 }
 
 /* Make a handle on a validated mapping and attach as @role. @fd is any fd of
@@ -151,7 +162,7 @@ int fri_ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geometr
 	int fd = lock_fd_for(file_fd);
 	if (fd < 0) {
 		mapping_put(map);
-		return fd == -1 ? -errno : fd;
+		return fd;
 	}
 	struct fr_ring *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -259,10 +270,7 @@ FR_API int fr_segment_fd(struct fr_ring *r)
 		return -EINVAL;
 	/* A description of its own, never this handle's (which carries our
 	 * peer lock): whoever gets it opens handles of their own with it. */
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	return fd >= 0 ? fd : -errno;
+	return reopen_file(r->fd);
 }
 
 FR_API int fr_open_from(struct fr_ring *sibling, unsigned flags, struct fr_ring **out)
