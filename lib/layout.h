@@ -1,5 +1,5 @@
 /*
- * The segment as it lies in shared memory (ABI version 1).
+ * The segment as it lies in shared memory (ABI version FR_ABI_VERSION).
  *
  * Only fixed-width types and offsets, never pointers: every process maps the
  * segment at its own address, 32- and 64-bit processes alike. Fields written
@@ -26,6 +26,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free in s
 #define FR_SHM_PAGE 4096u /* layout unit; page-aligned slots on 4 KiB-page systems */
 #define FR_MAX_FRAME_BYTES (UINT64_C(1) << 32)
 #define FR_MAX_SEGMENT_BYTES (UINT64_C(1) << 40)
+#define FR_SHM_HOT_PAYLOADS 32u /* payload ownership words in the header (MPMC) */
 
 /* header.state */
 enum fr_shm_state { FR_SHM_INIT = 0, FR_SHM_READY = 1, FR_SHM_CLOSED = 2 };
@@ -132,7 +133,9 @@ struct fr_shm_header {
 	_Atomic uint64_t attaches;     /* attach count, for info */
 	uint8_t control_pad[104];
 
-	uint8_t reserved[256];
+	/* MPMC with large frames: one ownership word per payload slot,
+	 * [pos:55 | state:3 | 0:6], CAS only (mpmc.c); unused otherwise */
+	_Atomic uint64_t payload[FR_SHM_HOT_PAYLOADS];
 
 	struct fr_shm_peer peers[FR_MAX_PEERS];
 };
@@ -142,6 +145,7 @@ _Static_assert(offsetof(struct fr_shm_header, tail) == 256, "consumer line at 25
 _Static_assert(offsetof(struct fr_shm_header, data_wait) == 384, "data wait line at 384");
 _Static_assert(offsetof(struct fr_shm_header, space_wait) == 512, "space wait line at 512");
 _Static_assert(offsetof(struct fr_shm_header, stream) == 640, "control line at 640");
+_Static_assert(offsetof(struct fr_shm_header, payload) == 768, "payload words at 768");
 _Static_assert(offsetof(struct fr_shm_header, peers) == 1024, "peer table at 1024");
 _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER_BYTES,
 	       "header size");
@@ -150,7 +154,8 @@ _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER
  * One slot descriptor. `turn` is the slot's ownership word:
  *  - SPSC: unused (head/tail decide ownership); the descriptor belongs to a
  *          ring position and names the payload slot in `slot`;
- *  - MPMC: [pos:55 | state:3 | owner:6], changed only by CAS, see mpmc.c;
+ *  - MPMC: [pos:55 | state:3 | owner:6], changed only by CAS, see mpmc.c
+ *          (with large frames `slot` names the payload, as in SPSC);
  *  - broadcast: [seq:32 | writing:1 | holders:31], see broadcast.c.
  * The metadata fields are written by the slot's owner before the release
  * store that hands the slot over, and read by the next owner after the
@@ -167,7 +172,8 @@ struct fr_shm_desc {
 	uint32_t format;
 	uint32_t flags;
 	uint32_t owner;           /* peer entry that published it */
-	uint32_t slot;            /* SPSC: the payload slot this ring position carries */
+	uint32_t slot;            /* SPSC, MPMC with large frames: the payload slot this
+				   * ring position carries */
 	uint32_t reserved;
 };
 _Static_assert(sizeof(struct fr_shm_desc) == FR_SHM_DESC_BYTES, "descriptor is 64 bytes");

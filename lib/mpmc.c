@@ -22,12 +22,31 @@
  * and gets it again, flagged FR_FRAME_REDELIVERED. A live peer's slot is
  * never touched however long it is descheduled or stopped. The held record
  * in the peer entry is only a hint of where to look first.
+ *
+ * Large frames (FR_HOT_SLOT_BYTES and up, at most FR_SHM_HOT_PAYLOADS slots):
+ * positions and payload slots are decoupled, as in SPSC, so that a producer
+ * writes into the payload released most recently, still in the cache, not the
+ * one released a lap ago. Each payload has its own word in the header,
+ * [pos:55 | state:3 | 0:6], changed only by CAS:
+ *
+ *   PFREE(q) --a producer that won position p--> PRING(p) --position p done--> PFREE(p)
+ *
+ * PFREE(q) says which position last carried it (the highest is the hottest);
+ * PRING(p) ties the payload to position p, and desc.slot of p names it. The
+ * payload goes free only once position p's word has moved past p (released,
+ * or aborted and skipped), so a frame waiting for redelivery keeps its pixels.
+ * Whoever gives position p back frees its payload right after; if it dies in
+ * between, the payload stays PRING(p) and any producer that finds no free one
+ * frees it, deciding from position p's word alone. With N positions and N
+ * payloads, a producer holding a position always finds one: the other N - 1
+ * positions hold at most N - 1 payloads between them.
  */
 #include <errno.h>
 
 #include "internal.h"
 
 enum slot_state { FREE = 0, CLAIMED = 1, READY = 2, ABORTED = 3, TAKEN = 4 };
+enum payload_state { PFREE = 0, PRING = 1 }; /* a payload word's state (large frames) */
 
 #define OWNER_BITS 6u
 #define STATE_BITS 3u
@@ -59,6 +78,81 @@ static int64_t ahead_of(uint64_t w, uint64_t pos)
 static bool owned_state(unsigned state)
 {
 	return state == CLAIMED || state == TAKEN;
+}
+
+/* Large frames: payloads are decoupled from positions. Follows from the
+ * geometry, so every side agrees. */
+static bool hot(const struct fr_ring *r)
+{
+	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES &&
+	       r->geo.slot_count <= FR_SHM_HOT_PAYLOADS;
+}
+
+/* Payload @b carried position @pos, which is done: free it unless somebody did. */
+static void free_payload(struct fr_ring *r, uint32_t b, uint64_t pos)
+{
+	if (b >= r->geo.slot_count)
+		return;
+	uint64_t w = word(pos, PRING, 0);
+	/* Release: pairs with the acquire CAS of the producer that takes it
+	 * next; the reads of its last frame are done (ours, or those of the
+	 * consumer whose FREE position word we loaded with acquire). */
+	atomic_compare_exchange_strong_explicit(&r->hdr->payload[b], &w, word(pos, PFREE, 0),
+						memory_order_release, memory_order_relaxed);
+}
+
+/* Free the payloads whose positions are done but which nobody freed: their
+ * consumer died between giving the position back and freeing the payload. */
+static void reclaim_payloads(struct fr_ring *r)
+{
+	for (uint32_t b = 0; b < r->geo.slot_count; b++) {
+		/* Relaxed: the CAS in free_payload decides. */
+		uint64_t w = atomic_load_explicit(&r->hdr->payload[b], memory_order_relaxed);
+		if (word_state(w) != PRING)
+			continue;
+		uint64_t pos = w >> POS_SHIFT;
+		/* Acquire: pairs with the release CAS that moved the position on;
+		 * its consumer's reads are done. */
+		uint64_t t = atomic_load_explicit(&r->desc[pos & r->mask].turn,
+						  memory_order_acquire);
+		if (ahead_of(t, pos) > 0)
+			free_payload(r, b, pos);
+	}
+}
+
+/* We won position @pos: take the free payload that carried the latest
+ * position (the hottest) for it. -EPROTO when there is none however often
+ * we look: more payloads in use than positions, a scribbled segment. */
+static int attach_payload(struct fr_ring *r, uint64_t pos, uint32_t *slot)
+{
+	_Atomic uint64_t *pw = r->hdr->payload;
+	const uint32_t n = r->geo.slot_count;
+	for (unsigned pass = 0; pass < 4 * FR_MAX_PEERS; pass++) {
+		uint32_t best = n;
+		uint64_t best_w = 0;
+		for (uint32_t b = 0; b < n; b++) {
+			/* Relaxed: a survey; the CAS below decides. */
+			uint64_t w = atomic_load_explicit(&pw[b], memory_order_relaxed);
+			if (word_state(w) == PFREE &&
+			    (best == n || ahead_of(w, best_w >> POS_SHIFT) > 0)) {
+				best = b;
+				best_w = w;
+			}
+		}
+		if (best == n) {
+			reclaim_payloads(r);
+			continue;
+		}
+		/* Acquire: pairs with the release CAS that freed it; whoever read
+		 * its last frame is done before we write it. */
+		if (atomic_compare_exchange_strong_explicit(&pw[best], &best_w, word(pos, PRING, 0),
+							    memory_order_acquire,
+							    memory_order_relaxed)) {
+			*slot = best;
+			return 0;
+		}
+	}
+	return -EPROTO;
 }
 
 static uint64_t mpmc_init_turn(uint32_t slot)
@@ -102,6 +196,26 @@ static int recheck(_Atomic uint64_t *counter, uint64_t *pos, bool protocol_error
 	return 0;
 }
 
+static int hand_over(struct fr_ring *r, uint64_t pos, unsigned state);
+
+/* Position @pos is ours: find its payload and describe the frame. */
+static int claim_payload(struct fr_ring *r, struct fr_frame *f, uint64_t pos)
+{
+	uint32_t slot = (uint32_t)(pos & r->mask);
+	if (hot(r)) {
+		FR_HOOK("mpmc_claim_before_payload");
+		int rc = attach_payload(r, pos, &slot);
+		if (rc < 0) {
+			hand_over(r, pos, ABORTED); /* the position still goes round */
+			return rc;
+		}
+		/* Published with the descriptor by the release CAS to READY. */
+		r->desc[pos & r->mask].slot = slot;
+	}
+	fri_frame_defaults(r, f, slot, pos);
+	return 0;
+}
+
 static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 {
 	struct fr_shm_header *h = r->hdr;
@@ -126,8 +240,7 @@ static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 			advance(&h->head, pos);
 			/* Relaxed: a hint for the reaper, which verifies it against the word. */
 			atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-			fri_frame_defaults(r, f, (uint32_t)(pos & r->mask), pos);
-			return 0;
+			return claim_payload(r, f, pos);
 		}
 		if (ahead == 0) { /* another producer has pos: help head past it */
 			advance(&h->head, pos);
@@ -176,31 +289,52 @@ static int mpmc_cancel(struct fr_ring *r, struct fr_frame *f)
 	return hand_over(r, f->priv_pos, ABORTED);
 }
 
-/* Give slot @pos, in word @w, back to the producers of the next lap. */
-static bool give_back(struct fr_ring *r, uint64_t pos, uint64_t w)
+/* Give slot @pos, in word @w, back to the producers of the next lap, and
+ * with large frames the payload @payload it carried (read by the caller while
+ * it owned the position; the payload's own CAS checks it), before waking a
+ * producer, so that the one it wakes finds the hottest payload free. */
+static bool give_back(struct fr_ring *r, uint64_t pos, uint64_t w, uint32_t payload)
 {
 	/* Release: pairs with the producer's acquire load of the word in claim;
 	 * our reads of the slot are done before it can be claimed again. */
 	bool ours = atomic_compare_exchange_strong_explicit(
 	    &r->desc[pos & r->mask].turn, &w, word(pos + r->geo.slot_count, FREE, 0),
 	    memory_order_release, memory_order_relaxed);
-	if (ours)
-		fri_wake_producers(r);
-	return ours;
+	if (!ours)
+		return false;
+	if (hot(r)) {
+		FR_HOOK("mpmc_release_before_payload");
+		free_payload(r, payload, pos);
+	}
+	fri_wake_producers(r);
+	return true;
 }
 
 /* We own slot @pos (TAKEN): deliver its frame, or skip a corrupt descriptor. */
 static int take_slot(struct fr_ring *r, struct fr_frame *f, uint64_t pos, bool redelivered)
 {
+	const struct fr_shm_desc *d = &r->desc[pos & r->mask];
 	uint32_t slot = (uint32_t)(pos & r->mask);
+	bool slot_ok = true;
+	if (hot(r)) {
+		/* Read once; written by the producer before its release CAS to
+		 * READY, which our CAS to TAKEN acquired. The payload must be
+		 * tied to this position, or the descriptor is not to be trusted. */
+		slot = d->slot;
+		slot_ok = slot < r->geo.slot_count &&
+			  atomic_load_explicit(&r->hdr->payload[slot], memory_order_relaxed) ==
+			      word(pos, PRING, 0);
+		if (!slot_ok)
+			slot = 0;
+	}
 	/* Relaxed: a hint for the reaper, which verifies it against the word. */
 	atomic_store_explicit(&r->self->held, pos + 1, memory_order_relaxed);
-	fri_frame_from_desc(r, f, &r->desc[slot], slot, pos);
+	fri_frame_from_desc(r, f, d, slot, pos);
 	if (redelivered)
 		f->flags |= FR_FRAME_REDELIVERED;
-	if (fri_frame_check(r, f) == 0)
+	if (slot_ok && fri_frame_check(r, f) == 0)
 		return 0;
-	give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer));
+	give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer), slot_ok ? slot : UINT32_MAX);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	return -EPROTO;
 }
@@ -281,7 +415,8 @@ static int mpmc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 			return take_slot(r, f, pos, false);
 		}
 		if (ahead == 0 && state == ABORTED) {
-			if (!give_back(r, pos, w))
+			/* Read before the position goes round; the payload CAS checks it. */
+			if (!give_back(r, pos, w, d->slot))
 				continue; /* somebody else skipped it; look again */
 			advance(&h->tail, pos);
 			pos = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -305,7 +440,7 @@ static int mpmc_release(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = f->priv_pos;
 	FR_HOOK("mpmc_release_before_turn");
-	bool ours = give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer));
+	bool ours = give_back(r, pos, word(pos, TAKEN, (unsigned)r->peer), f->priv_slot);
 	atomic_store_explicit(&r->self->held, 0, memory_order_relaxed);
 	return ours ? 0 : -EPROTO; /* our slot was scribbled on */
 }
@@ -353,7 +488,7 @@ static bool reap_slot(struct fr_ring *r, unsigned idx, uint32_t s, uint32_t *nex
 	if (state == TAKEN) {
 		/* A second held frame cannot happen (one frame per handle) unless the
 		 * segment was scribbled on: give it back rather than wedge the ring. */
-		return give_back(r, pos, w);
+		return give_back(r, pos, w, r->desc[s].slot);
 	}
 	/* Claimed, never published: aborted, so the ring moves on. Release:
 	 * pairs with the consumer's acquire load of the word. */

@@ -79,6 +79,7 @@ struct run {
 	unsigned mode;
 	unsigned rounds;
 	bool slow;                  /* one victim in three is stopped and resumed */
+	uint64_t capacity;          /* the segment's frame_bytes; 0: FRAME_BYTES */
 	unsigned deaths, injected;  /* processes killed; of which at an injected point */
 	unsigned consumer_deaths;   /* of which consumers (each can cause one redelivery) */
 	unsigned stops, stops_injected; /* stopped and resumed; of which at an injected point */
@@ -398,7 +399,7 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 	srand((unsigned)getpid());
 
 	struct fr_config cfg = {.mode = mode, .slots = 8, .format = FR_FORMAT_RAW,
-				.frame_bytes = FRAME_BYTES};
+				.frame_bytes = run->capacity ? run->capacity : FRAME_BYTES};
 	struct fr_ring *creator;
 	cr_assert_eq(fr_create(name, &cfg, &creator), 0);
 	fr_close(creator); /* created, never published: not end of stream */
@@ -522,6 +523,13 @@ static const char *const mpmc_producer_points[] = {"mpmc_claim_before_cas", "mpm
 static const char *const mpmc_consumer_points[] = {"mpmc_acquire_before_cas", "mpmc_acquire_won",
 						   "mpmc_release_before_turn",
 						   "mpmc_adopt_before_cas", NULL};
+/* MPMC with large frames: payloads decoupled from positions (mpmc.c) */
+static const char *const mpmc_hot_producer_points[] = {
+    "mpmc_claim_before_cas", "mpmc_claim_won", "mpmc_claim_before_payload",
+    "mpmc_publish_before_turn", NULL};
+static const char *const mpmc_hot_consumer_points[] = {
+    "mpmc_acquire_before_cas", "mpmc_acquire_won", "mpmc_release_before_turn",
+    "mpmc_release_before_payload", "mpmc_adopt_before_cas", NULL};
 static const char *const bc_producer_points[] = {"bc_claim_won", "bc_publish_before_log", NULL};
 static const char *const bc_consumer_points[] = {"bc_pinned", "bc_release_before_unpin", NULL};
 
@@ -583,6 +591,22 @@ Test(torture, broadcast_slow, .timeout = 600)
 	struct role roles[] = BC_ROLES;
 	struct run run = {.label = "mode 3, slow peers", .mode = FR_BROADCAST,
 			  .rounds = SLOW_ROUNDS, .slow = true};
+	run_torture(&run, roles, COUNT(roles));
+}
+
+/* Large frames: payload words next to position words, every new step a
+ * kill or stop point; three producers and three consumers, slow peers. */
+Test(torture, mpmc_hot_payloads, .timeout = 600)
+{
+	struct role roles[] = {{.flags = FR_PRODUCER, .points = mpmc_hot_producer_points},
+			       {.flags = FR_PRODUCER, .points = mpmc_hot_producer_points},
+			       {.flags = FR_PRODUCER, .points = mpmc_hot_producer_points},
+			       {.flags = FR_CONSUMER, .points = mpmc_hot_consumer_points},
+			       {.flags = FR_CONSUMER, .points = mpmc_hot_consumer_points},
+			       {.flags = FR_CONSUMER, .points = mpmc_hot_consumer_points}};
+	struct run run = {.label = "mode 2, large frames (hot payloads), 3x3, slow peers",
+			  .mode = FR_MPMC, .rounds = SLOW_ROUNDS, .slow = true,
+			  .capacity = 256 * 1024};
 	run_torture(&run, roles, COUNT(roles));
 }
 
