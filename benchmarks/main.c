@@ -73,8 +73,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: framering-bench [--quick] [--reps N] [--only LIST] [--size LABEL] [--csv FILE]\n"
-		"                       [--idle-csv FILE] [--machine-csv FILE] [--no-iceoryx]\n"
-		"                       [--iceoryx-config] [--list]\n"
+		"                       [--idle-csv FILE] [--machine-csv FILE] [--reps-csv FILE]\n"
+		"                       [--no-iceoryx] [--iceoryx-config] [--list]\n"
 		"  --quick           CI check: every transport runs once per size and workload,\n"
 		"                    for a few milliseconds, and must deliver correct data\n"
 		"  --reps N          repetitions per figure (default 7; --quick: 1); medians are reported\n"
@@ -84,6 +84,10 @@ static void usage(FILE *f)
 		"  --idle-csv FILE   write the idle-consumer CPU figures as CSV\n"
 		"  --machine-csv FILE  write the machine's own figures (cross-core probe, touch\n"
 		"                    writer and reader alone) as CSV\n"
+		"  --reps-csv FILE   every repetition that delivered, as CSV, under the header\n"
+		"      transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns\n"
+		"                    (rep: 1..N; probe_ns: the cross-core probe that began that\n"
+		"                    repetition's block of that size and workload, empty if none)\n"
 		"  --no-iceoryx      skip the iceoryx rows (no RouDi daemon running)\n"
 		"  --iceoryx-config  print a RouDi mempool configuration for these frame sizes\n"
 		"  --list            list the transports and exit\n");
@@ -130,6 +134,8 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 			p->idle_csv = argv[++i];
 		} else if (!strcmp(a, "--machine-csv") && i + 1 < argc) {
 			p->machine_csv = argv[++i];
+		} else if (!strcmp(a, "--reps-csv") && i + 1 < argc) {
+			p->reps_csv = argv[++i];
 		} else if (!strcmp(a, "--no-iceoryx")) {
 			p->no_iceoryx = 1;
 		} else if (!strcmp(a, "--iceoryx-config")) {
@@ -352,6 +358,8 @@ static int report(const struct bench *b)
 	if (b->params.idle_csv && report_idle_csv(&b->params, &b->res))
 		return 1;
 	if (b->params.machine_csv && report_machine_csv(&b->params, &b->res))
+		return 1;
+	if (b->params.reps_csv && report_reps_csv(&b->params, &b->res))
 		return 1;
 	if (b->failures) {
 		fprintf(stderr, "framering-bench: %d measurement(s) FAILED\n", b->failures);

@@ -61,6 +61,7 @@ struct bench_params {
 	const char *csv;      /* --csv FILE, or NULL */
 	const char *idle_csv; /* --idle-csv FILE, or NULL */
 	const char *machine_csv; /* --machine-csv FILE, or NULL */
+	const char *reps_csv;    /* --reps-csv FILE, or NULL */
 	double probe_s;          /* how long each cross-core probe lasts */
 	double touch_s;          /* how long the touch writer and reader alone run, each */
 };

@@ -1,7 +1,7 @@
 /*
  * The report (report.h). Each table cell is "median (min-max)" over the
  * repetitions; the CSV has the medians, with the frames and seconds of the
- * repetition whose frames/s is the median.
+ * repetition whose frames/s is the median; the reps CSV has every repetition.
  */
 #include "report.h"
 #include "frame.h"
@@ -284,6 +284,43 @@ int report_machine_csv(const struct bench_params *p, const struct results *res)
 		if (n)
 			fprintf(f, "touch_read_gbps,%zu,%.2f,%.2f,%.2f,%d\n", bench_sizes[s].bytes,
 				sp.med, sp.min, sp.max, n);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Every repetition of variant @v in workload @w that delivered, with its block's probe. */
+static void reps_csv_rows(FILE *f, const struct results *res, int v, int w)
+{
+	for (int s = 0; s < BENCH_NSIZES; s++) {
+		const struct rep_result *r = results_at(res, v, w, s, 0);
+		for (int rep = 0; rep < res->reps; rep++) {
+			double probe = *results_probe_at(res, rep, s, w);
+			char pr[32] = "";
+			if (r[rep].status != 0)
+				continue;
+			if (probe >= 0)
+				snprintf(pr, sizeof(pr), "%.1f", probe);
+			fprintf(f, "%s,%s,%zu,%d,%.1f,%.3f,%.3f,%s\n", bench_variants[v].name,
+				bench_workloads[w], bench_sizes[s].bytes, rep + 1, r[rep].fps,
+				r[rep].p50, r[rep].p99, pr);
+		}
+	}
+}
+
+int report_reps_csv(const struct bench_params *p, const struct results *res)
+{
+	FILE *f = open_csv(p->reps_csv);
+	if (!f)
+		return -1;
+	fprintf(f, "transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns\n");
+	for (int v = 0; v < bench_nvariants; v++) {
+		const struct variant *var = &bench_variants[v];
+		if (!variant_selected(p, var) || res->variant[v].state == VARIANT_SKIPPED)
+			continue;
+		for (int w = 0; w < NWORKLOADS; w++)
+			if (variant_runs(p, var, w))
+				reps_csv_rows(f, res, v, w);
 	}
 	fclose(f);
 	return 0;
