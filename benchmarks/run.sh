@@ -4,16 +4,24 @@
 #
 #   benchmarks/run.sh            full run (about 4 minutes on 2 cores): prints the
 #                                table, writes benchmarks/results/<date>.csv,
-#                                <date>-idle.csv, <date>-machine.csv, <date>.md
-#                                and <date>.png
+#                                <date>-idle.csv, <date>-machine.csv,
+#                                <date>-reps.csv, <date>.md and <date>.png
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
 #                                delivers correct data, the Python binding's too
 #                                (python_bench.py --quick); exit status 1 otherwise
 #
 #   benchmarks/run.sh --plot benchmarks/results/<date>.csv     redraw a plot
 #   benchmarks/run.sh --targets benchmarks/results/<date>.csv  the targets of
-#                                issues 4, 15 and 12 (reads <date>-idle.csv and
-#                                <date>-machine.csv next to it)
+#                                issues 4, 15 and 12 (reads <date>-idle.csv,
+#                                <date>-machine.csv and <date>-reps.csv next to it)
+#
+# <date>-reps.csv (framering-bench --reps-csv) has every repetition that delivered:
+#   transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns
+# rep counts from 1; probe_ns is the cross-core probe taken before that
+# repetition's block of that frame size and workload (empty: not measured). A
+# target on the ratio of two rows is judged on the median over the repetitions of
+# the ratio within each repetition (same block, so the same placement of the VM's
+# vCPUs); results without a reps CSV fall back to the ratio of the two medians.
 #
 # Other arguments go to framering-bench (e.g. --only framering, --reps 7).
 # Missing Debian packages are installed with apt-get (root or sudo). The
@@ -130,10 +138,12 @@ draw_plot() { # CSV PNG STAMP
 # the last committed one before the fd feature.
 baseline_csv="$here/results/2026-11-25-1503.csv"
 
-# targets CSV IDLE_CSV MACHINE_CSV: one table per issue, a line per target with
-# the measured ratio or value and met/MISSED
+# targets CSV IDLE_CSV MACHINE_CSV REPS_CSV: one table per issue, a line per
+# target with the measured ratio or value and met/MISSED; a ratio of two rows is
+# the median of the per-repetition ratios when REPS_CSV can be read (cmp), and
+# the issue 15 ratios are also given by placement (shared L3 or apart)
 targets() {
-	awk -F, -v idle="$2" -v machine="$3" -v base="$baseline_csv" '
+	awk -F, -v idle="$2" -v machine="$3" -v reps="$4" -v base="$baseline_csv" '
 	function get(t, w, b, col,   k) { k = t SUBSEP w SUBSEP b; return (k in v) ? v[k, col] : "" }
 	function line(what, val, ok) {
 		if (val == "")
@@ -151,15 +161,71 @@ targets() {
 		x = get(t, "handoff", b, "p50")
 		return x == "" ? "-" : sprintf("%.1f / %.1f", x, get(t, "handoff", b, "p99"))
 	}
-	# a target on the ratio a/b of one figure of two rows: at least (ge) or at most lim
-	function cmp(what, ta, tb, w, b, col, lim, ge,   a, c, r, txt) {
+	# a ratio: 2 decimals below 10, 1 below 100, none from there
+	function fx(r) { return sprintf(r < 10 ? "%.2f" : r < 100 ? "%.1f" : "%.0f", r) }
+	# The ratios a/b of one figure of two rows, repetition by repetition (the same
+	# block, so the same placement of the vCPUs), sorted into out[1..n]; n. cls: ""
+	# every repetition, "shared" those whose block probe is at most 1.5x the fastest
+	# probe of the run (minp), "apart" the others.
+	function paired(ta, tb, w, b, col, cls, out,   ka, kb, i, j, n, x, p) {
+		ka = ta SUBSEP w SUBSEP b
+		kb = tb SUBSEP w SUBSEP b
+		n = 0
+		for (i = 1; i <= maxrep; i++) {
+			if (!((ka, i, col) in rv) || !((kb, i, col) in rv) || rv[kb, i, col] == 0)
+				continue
+			p = rp[ka, i]
+			if (cls != "" && (p == "" || (cls == "shared") != (p <= 1.5 * minp)))
+				continue
+			out[++n] = rv[ka, i, col] / rv[kb, i, col]
+		}
+		for (i = 2; i <= n; i++) {
+			x = out[i]
+			for (j = i - 1; j >= 1 && out[j] > x; j--)
+				out[j + 1] = out[j]
+			out[j + 1] = x
+		}
+		return n
+	}
+	# the median of out[1..n], sorted: the lower middle for an even n, as framering-bench
+	function med(out, n) { return out[int((n + 1) / 2)] }
+	# A target on the ratio a/b of one figure of two rows: at least (ge) or at most lim.
+	# Judged on the median of the paired per-repetition ratios; without the reps CSV
+	# (results written before it) on the ratio of the two medians, as the cell says.
+	# Targets of issue 15 are also kept for the placement lines (split15).
+	function cmp(what, ta, tb, w, b, col, lim, ge,   a, c, rm, r, n, txt) {
 		a = get(ta, w, b, col)
 		c = get(tb, w, b, col)
-		r = ratio(a, c)
-		if (r != "")
-			txt = col == "fps" ? sprintf("%.2fx (%s vs %s frames/s)", r, si(a), si(c)) \
-					   : sprintf("%.2fx (%.3g vs %.3g us)", r, a, c)
+		rm = ratio(a, c)
+		n = paired(ta, tb, w, b, col, "", pq)
+		if (n > 0) {
+			r = med(pq, n)
+			txt = sprintf("%sx paired median (%s-%s over %d rep%s; ratio of medians %s)", fx(r),
+				      fx(pq[1]), fx(pq[n]), n, n == 1 ? "" : "s", rm == "" ? "-" : fx(rm) "x")
+		} else if (rm != "") {
+			r = rm
+			txt = sprintf("%sx ratio of medians (%s; %s)", fx(r),
+				      col == "fps" ? sprintf("%s vs %s frames/s", si(a), si(c)) \
+						   : sprintf("%.3g vs %.3g us", a, c),
+				      hasreps ? "no paired repetitions" : "no per-rep CSV")
+		} else
+			r = ""
 		line(what, r == "" ? "" : txt, ge ? r >= lim : r <= lim)
+		if (split15) {
+			ns++
+			sl[ns] = sprintf("%s %s/%s%s", w, short(ta), short(tb), col == "fps" ? "" : " " col)
+			sa[ns] = ta
+			sb[ns] = tb
+			sw[ns] = w
+			sz15[ns] = b
+			sc[ns] = col
+		}
+	}
+	function short(t) { sub(/^framering-/, "", t); return t }
+	# "0.95x (5 reps)" over the repetitions of one placement
+	function part(i, cls,   n) {
+		n = paired(sa[i], sb[i], sw[i], sz15[i], sc[i], cls, pq)
+		return sprintf("%s (%d rep%s)", n ? fx(med(pq, n)) "x" : "-", n, n == 1 ? "" : "s")
 	}
 	NR > 1 {
 		k = $1 SUBSEP $2 SUBSEP $3
@@ -169,17 +235,32 @@ targets() {
 		v[k, "p99"] = $9
 	}
 	END {
+		# every repetition (framering-bench --reps-csv), when the run wrote one
+		hasreps = maxrep = 0
+		minp = ""
+		if ((getline l < reps) > 0 && l ~ /^transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns/) {
+			hasreps = 1
+			while ((getline l < reps) > 0) {
+				split(l, f, ",")
+				k = f[1] SUBSEP f[2] SUBSEP f[3]
+				rv[k, f[4], "fps"] = f[5]
+				rv[k, f[4], "p50"] = f[6]
+				rv[k, f[4], "p99"] = f[7]
+				rp[k, f[4]] = f[8]
+				if (f[4] + 0 > maxrep)
+					maxrep = f[4] + 0
+				if (f[8] != "" && (minp == "" || f[8] + 0 < minp))
+					minp = f[8] + 0
+			}
+		}
+
 		hd = 6220800
 		print "| target (issue 4) | measured in this run | |"
 		print "|---|---:|---|"
-		r = ratio(get("framering-spsc", "handoff", hd, "fps"), get("iceoryx", "handoff", hd, "fps"))
-		line("handoff 1920x1080x3: framering-spsc >= 5x iceoryx frames/s", r == "" ? "" : sprintf("%.1fx", r), r >= 5)
-		r = ratio(get("framering-spsc", "handoff", hd, "fps"), get("unix", "handoff", hd, "fps"))
-		line("handoff 1920x1080x3: framering-spsc >= 1000x unix frames/s", r == "" ? "" : sprintf("%.0fx", r), r >= 1000)
-		r = ratio(get("framering-spsc", "touch", hd, "fps"), get("iceoryx", "touch", hd, "fps"))
-		line("touch 1920x1080x3: framering-spsc >= iceoryx frames/s", r == "" ? "" : sprintf("%.2fx", r), r >= 1)
-		r = ratio(get("framering-spsc", "touch", hd, "fps"), get("unix", "touch", hd, "fps"))
-		line("touch 1920x1080x3: framering-spsc >= 5x unix frames/s", r == "" ? "" : sprintf("%.1fx", r), r >= 5)
+		cmp("handoff 1920x1080x3: framering-spsc >= 5x iceoryx frames/s", "framering-spsc", "iceoryx", "handoff", hd, "fps", 5, 1)
+		cmp("handoff 1920x1080x3: framering-spsc >= 1000x unix frames/s", "framering-spsc", "unix", "handoff", hd, "fps", 1000, 1)
+		cmp("touch 1920x1080x3: framering-spsc >= iceoryx frames/s", "framering-spsc", "iceoryx", "touch", hd, "fps", 1, 1)
+		cmp("touch 1920x1080x3: framering-spsc >= 5x unix frames/s", "framering-spsc", "unix", "touch", hd, "fps", 5, 1)
 		x = get("framering-spsc+spin", "handoff", 64, "p50")
 		line("busy-wait latency p50, 64 B: <= 0.200 us", x == "" ? "" : sprintf("%.3f us (p99 %.3f)", x, get("framering-spsc+spin", "handoff", 64, "p99")), x != "" && x <= 0.2)
 		x = get("framering-spsc+spin", "handoff", hd, "p50")
@@ -221,6 +302,7 @@ targets() {
 		print ""
 		print "| target (issue 15), 1920x1080x3 | measured in this run | |"
 		print "|---|---:|---|"
+		split15 = 1
 		cmp("touch: framering-spsc >= 0.9x floor-touch frames/s", "framering-spsc", "floor-touch", "touch", hd, "fps", 0.9, 1)
 		cmp("touch: framering-mpmc >= 0.9x floor-touch frames/s", "framering-mpmc", "floor-touch", "touch", hd, "fps", 0.9, 1)
 		cmp("touch: framering-broadcast-1 >= 0.9x floor-touch frames/s", "framering-broadcast-1", "floor-touch", "touch", hd, "fps", 0.9, 1)
@@ -229,6 +311,7 @@ targets() {
 		cmp("touch: framering-broadcast-3 >= 1.0x iceoryx-3 frames/s", "framering-broadcast-3", "iceoryx-3", "touch", hd, "fps", 1.0, 1)
 		cmp("handoff: framering-spsc (default wait) >= 0.9x floor-spin frames/s", "framering-spsc", "floor-spin", "handoff", hd, "fps", 0.9, 1)
 		cmp("busy-wait latency p50: framering-spsc+spin <= 1.5x floor-spin", "framering-spsc+spin", "floor-spin", "handoff", hd, "p50", 1.5, 0)
+		split15 = 0
 		line("idle consumer blocked in fr_acquire for 1 s: < 1% of a CPU (unchanged)", c == "" ? "" : sprintf("%.3f%%", c), c != "" && c < 1)
 		# what the reader and the machine allowed meanwhile: the touch rows are judged against
 		# the transport, not the checker, while floor-touch stays below the reader alone
@@ -241,6 +324,18 @@ targets() {
 		pr = m["probe_one_way_ns", 64]
 		if (pr != "")
 			printf "| (reference) cross-core cache-line probe, one way, same run | %.0f ns median (%.0f-%.0f) over %d probes | - |\n", pr, mlo["probe_one_way_ns", 64], mhi["probe_one_way_ns", 64], mn["probe_one_way_ns", 64]
+		# the same paired ratios, split by where the VM had put the two vCPUs in each block
+		print ""
+		if (!hasreps)
+			print "Issue 15 ratios by placement: not available (no per-repetition CSV next to this CSV)."
+		else if (minp == "")
+			print "Issue 15 ratios by placement: not available (no cross-core probe in this run)."
+		else {
+			printf "Issue 15 ratios by placement, medians of the paired per-repetition ratios: shared L3 = the block probe at most 1.5x the fastest of the run (%.0f ns, so <= %.0f ns), apart = the others.\n", minp, 1.5 * minp
+			for (i = 1; i <= ns; i++)
+				if (paired(sa[i], sb[i], sw[i], sz15[i], sc[i], "", pq) > 0)
+					printf "- %s: shared L3 %s, apart %s\n", sl[i], part(i, "shared"), part(i, "apart")
+		}
 
 		print ""
 		print "| target (issue 12) | measured in this run | |"
@@ -277,7 +372,7 @@ targets() {
 
 if [ "${1:-}" = "--targets" ]; then
 	c=${2:?"usage: run.sh --targets RESULTS.csv"}
-	targets "$c" "${c%.csv}-idle.csv" "${c%.csv}-machine.csv"
+	targets "$c" "${c%.csv}-idle.csv" "${c%.csv}-machine.csv" "${c%.csv}-reps.csv"
 	exit 0
 fi
 if [ -n "$plot_only" ]; then
@@ -384,17 +479,18 @@ stamp=$(date -u +%Y-%m-%d-%H%M)
 csv="$here/results/$stamp.csv"
 idle="$here/results/$stamp-idle.csv"
 machine="$here/results/$stamp-machine.csv"
+reps="$here/results/$stamp-reps.csv"
 md="$here/results/$stamp.md"
 png="$here/results/$stamp.png"
 status=0
 # shellcheck disable=SC2086
-"$bench" $iox_arg --csv "$csv" --idle-csv "$idle" --machine-csv "$machine" "$@" >"$md" ||
-	status=$?
+"$bench" $iox_arg --csv "$csv" --idle-csv "$idle" --machine-csv "$machine" --reps-csv "$reps" \
+	"$@" >"$md" || status=$?
 if [ -s "$csv" ]; then
 	printf '\n' >>"$md"
-	targets "$csv" "$idle" "$machine" >>"$md"
+	targets "$csv" "$idle" "$machine" "$reps" >>"$md"
 fi
 cat "$md"
-say "wrote $csv, $idle, $machine, $md"
+say "wrote $csv, $idle, $machine, $reps, $md"
 draw_plot "$csv" "$png" "$stamp" || status=1
 exit $status
