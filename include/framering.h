@@ -305,8 +305,16 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
 /*
  * How long a wait spins before it sleeps on the futex, in nanoseconds.
  * 0 = sleep at once, -1 = never sleep (busy-wait; for latency benchmarks on
- * dedicated cores). Default: a few microseconds.
+ * dedicated cores), N > 0 = spin N ns. FR_SPIN_ADAPTIVE, the default: the
+ * handle learns how long its recent waits lasted (claims and acquires apart);
+ * while they were short (under 200 us: frames or slots following each other
+ * quickly), a wait spins a little longer than they lasted, up to about 300 us,
+ * so that it rarely pays a futex sleep and wake-up; after a long wait or a
+ * timeout it spins only a few microseconds before it sleeps, so a slow stream
+ * or an idle handle costs next to no CPU. Going back to FR_SPIN_ADAPTIVE from
+ * another setting starts from the short spin. -EINVAL below FR_SPIN_ADAPTIVE.
  */
+#define FR_SPIN_ADAPTIVE (-2L)
 int fr_set_spin(struct fr_ring *ring, long spin_ns);
 
 /*

@@ -16,6 +16,7 @@
 
 /* How long a blocked wait sleeps before it re-checks peer liveness. */
 #define FR_REAP_INTERVAL_MS 100
+/* The short fixed spin: a new adaptive handle's, and the adaptive spin's after long waits. */
 #define FR_DEFAULT_SPIN_NS 5000L
 /* Slots at least this large are reused most-recently-released first (SPSC,
  * broadcast): their cache footprint decides touch throughput. The choice
@@ -100,7 +101,12 @@ struct fr_ring {
 	struct fr_shm_peer *self;
 	bool inherited;               /* this process got the handle by fork(): see handles.c */
 	int poll_fd;                  /* fr_fd(): inotify on the segment file; -1 until asked */
-	long spin_ns;
+	long spin_ns;                 /* fr_set_spin: FR_SPIN_ADAPTIVE (default), 0, -1 or N */
+	/* Adaptive spin: how long this handle's recent waits lasted (fri_spin_update),
+	 * one estimate per direction, since waiting for space (claim) and for data
+	 * (acquire) follow different streams of events. */
+	uint32_t claim_wait_ns;
+	uint32_t acquire_wait_ns;
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
 	/* own counter and cached copy of the other side's (SPSC) */
@@ -175,7 +181,8 @@ void fri_announce_barrier(void);
 struct fr_wait {
 	struct fr_shm_wait *line;  /* where to sleep */
 	uint64_t bit;              /* our bit in line->waiters */
-	long spin_ns;              /* see fr_set_spin */
+	long spin_ns;              /* see fr_set_spin; FR_SPIN_ADAPTIVE: from *spin_est */
+	uint32_t *spin_est;        /* FR_SPIN_ADAPTIVE: the estimate to spin by and update */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
@@ -185,6 +192,15 @@ struct fr_wait {
 };
 /* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
 int fri_wait_until(struct fr_wait *w);
+/* Adaptive spin: recent waits shorter than the cap spin a margin above their
+ * estimate; longer ones spin FR_DEFAULT_SPIN_NS (wait.c says why these values). */
+#define FRI_SPIN_CAP_NS 200000u
+#define FRI_SPIN_SAMPLE_MAX_NS (4u * FRI_SPIN_CAP_NS) /* longer waits count as this */
+/* How long to spin for an estimate of @est_ns (pure). */
+long fri_spin_budget(uint32_t est_ns);
+/* The estimate after a wait that returned @rc after @waited_ns (pure): 0 adds the
+ * wait, -ETIMEDOUT a long one; anything else (-EINTR, -EPIPE, ...) changes nothing. */
+uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns);
 
 /* attach.c */
 int fri_peer_attach(struct fr_ring *r, unsigned role);

@@ -31,8 +31,9 @@ static void tick(void *arg)
 	fri_reap_if_due(((struct step *)arg)->ring);
 }
 
-/* Spin, then sleep on @line until @try_fn succeeds or the timeout ends. */
-static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
+/* Spin, then sleep on @line until @try_fn succeeds or the timeout ends.
+ * @est: this direction's wait estimate, for the adaptive spin. */
+static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int timeout_ms,
 		    int (*try_fn)(void *arg))
 {
 	struct fr_ring *r = s->ring;
@@ -46,6 +47,7 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, int timeout_ms,
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
 		.spin_ns = r->spin_ns,
+		.spin_est = est,
 		/* Wake up now and then to notice dead peers (the reaper); tests
 		 * turn that off so that a missing wake-up shows as a hang. */
 		.slice_ns = fri_test_reap_slice_enabled() ? FR_REAP_INTERVAL_MS * INT64_C(1000000)
@@ -76,7 +78,7 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);
-		rc = wait_for(&s, &r->hdr->space_wait, timeout_ms, try_claim);
+		rc = wait_for(&s, &r->hdr->space_wait, &r->claim_wait_ns, timeout_ms, try_claim);
 	}
 	if (rc == 0) {
 		r->holding = true;
@@ -139,7 +141,7 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 	int rc = try_acquire(&a);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->consumer_waits, 1, memory_order_relaxed);
-		rc = wait_for(&a, &r->hdr->data_wait, timeout_ms, try_acquire);
+		rc = wait_for(&a, &r->hdr->data_wait, &r->acquire_wait_ns, timeout_ms, try_acquire);
 	}
 	if (rc == 0) {
 		r->holding = true;
@@ -170,8 +172,14 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 {
 	if (r && r->inherited)
 		return -ECHILD;
-	if (!r || spin_ns < -1)
+	if (!r || spin_ns < FR_SPIN_ADAPTIVE)
 		return -EINVAL;
+	/* Back to adaptive: the estimates stood still meanwhile (only adaptive
+	 * waits update them) and may describe another stream; start afresh. */
+	if (spin_ns == FR_SPIN_ADAPTIVE && r->spin_ns != FR_SPIN_ADAPTIVE) {
+		r->claim_wait_ns = 0;
+		r->acquire_wait_ns = 0;
+	}
 	r->spin_ns = spin_ns;
 	return 0;
 }
