@@ -178,12 +178,13 @@ void fri_wake_all(struct fr_shm_wait *w, int file_fd)
  * to half again as late as their mean still end in the spin. The longest spin
  * is 1.5 x 200 + 5 = 305 us, then the wait sleeps as before.
  *
- * The estimate: a moving mean with weight 1/4, (3 est + sample) / 4, integer; it
- * follows a change of rate within a few waits. A sample is clamped to 4 x cap
- * (800 us), so a wait of an hour weighs no more than 800 us, the arithmetic
- * stays far inside 32 bits, and one long wait alone lifts any estimate to the
- * cap ((3e + 4c) / 4 >= c): a single 16 ms gap, or a timeout (a wait of at
- * least 1 ms that found nothing ready), returns to the short spin at once.
+ * The estimate: a moving mean with weight 1/4 (each wait moves it a quarter of
+ * the way to its length), integer; it follows a change of rate within a few
+ * waits. A sample is clamped to 4 x cap (800 us), so a wait of an hour weighs
+ * no more than 800 us, the arithmetic stays far inside 32 bits, and one long
+ * wait alone lifts any estimate to the cap (e + (4c - e) / 4 >= c): a single
+ * 16 ms gap, or a timeout (a wait of at least 1 ms that found nothing ready),
+ * returns to the short spin at once.
  * Short waits bring the adaptive spin back within a few (six waits of 55 us
  * from the 800 us ceiling). A wait that slept after a short spin counts its
  * whole length, wake-up included, so a stream of ~50 us gaps climbs into the
@@ -210,7 +211,11 @@ uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns)
 		sample = FRI_SPIN_SAMPLE_MAX_NS;
 	else
 		return (uint32_t)est;
-	return (uint32_t)((3 * est + sample) / 4); /* <= FRI_SPIN_SAMPLE_MAX_NS */
+	/* A quarter of the way, rounded up so that a steady wait is reached exactly;
+	 * between est and sample, so never above FRI_SPIN_SAMPLE_MAX_NS. */
+	if (sample >= est)
+		return (uint32_t)(est + (sample - est + 3) / 4);
+	return (uint32_t)(est - (est - sample + 3) / 4);
 }
 
 static int64_t remaining_ns(uint64_t deadline)
