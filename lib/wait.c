@@ -1,9 +1,10 @@
 /*
  * Waiting: spin briefly (by default as long as the handle's recent waits
  * suggest, see fri_spin_budget), then sleep on a 32-bit event counter in the
- * segment with a shared futex. Sleepers announce themselves in a bitmask (one bit per
- * peer entry) so that wakers skip the syscall when nobody sleeps, and so that
- * a sleeper that dies leaves nothing behind that the reaper cannot clear.
+ * segment with a shared futex. Sleepers announce themselves in a bitmask (one
+ * bit per peer entry) so that wakers skip the syscall when nobody sleeps, and
+ * so that a sleeper that dies leaves nothing behind that the reaper cannot
+ * clear.
  */
 #include <errno.h>
 #include <limits.h>
@@ -184,13 +185,13 @@ void fri_wake_all(struct fr_shm_wait *w, int file_fd)
  * no more than 800 us, the arithmetic stays far inside 32 bits, and one long
  * wait alone lifts any estimate to the cap (e + (4c - e) / 4 >= c): a single
  * 16 ms gap, or a timeout (a wait of at least 1 ms that found nothing ready),
- * returns to the short spin at once.
- * Short waits bring the adaptive spin back within a few (six waits of 55 us
- * from the 800 us ceiling). A wait that slept after a short spin counts its
- * whole length, wake-up included, so a stream of ~50 us gaps climbs into the
- * adaptive range from the short spin. -EINTR says nothing about when the ring
- * would have been ready (only a lower bound, which would pull the estimate
- * down), so it and every other error leave the estimate alone.
+ * returns to the short spin at once. Short waits bring the adaptive spin back
+ * within a few (six waits of 55 us from the 800 us ceiling). A wait that slept
+ * after a short spin counts its whole length, wake-up included, so a stream of
+ * ~50 us gaps climbs into the adaptive range from the short spin. -EINTR says
+ * nothing about when the ring would have been ready (only a lower bound, which
+ * would pull the estimate down), so it and every other error leave the
+ * estimate alone.
  *
  * Cost: one clock read more per wait that got past its first try; no syscall.
  */
