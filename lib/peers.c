@@ -61,6 +61,16 @@ void fri_peer_unlock(const struct fr_ring *r, unsigned idx)
 	ofd_lock(r->fd, idx, F_UNLCK);
 }
 
+unsigned fri_live_peers(const struct fr_ring *r)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++)
+		/* Relaxed: a count for the spin heuristic, nothing is decided on it. */
+		n += atomic_load_explicit(&r->hdr->peers[i].state, memory_order_relaxed) ==
+		     FR_PEER_LIVE;
+	return n;
+}
+
 bool fri_peer_alive(const struct fr_ring *r, unsigned idx)
 {
 	if ((int)idx == r->peer)

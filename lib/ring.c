@@ -43,7 +43,16 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int
 		fri_poll_arm(r, line);
 		return try_fn(s);
 	}
+	/* Count the peers now and then: with more of them than CPUs, the
+	 * adaptive spin stays short (wait.c). Only on the blocking path. */
+	uint64_t now = fri_now_ns();
+	if (r->crowd_checked_ns == 0 ||
+	    now - r->crowd_checked_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u) {
+		r->crowded = fri_live_peers(r) > fri_cpus();
+		r->crowd_checked_ns = now;
+	}
 	struct fr_wait w = {
+		.crowded = r->crowded,
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
 		.spin_ns = r->spin_ns,

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -430,4 +431,87 @@ Test(spin, eintr_leaves_the_estimate)
 	frt_shared_free((void *)shared, 2 * sizeof *shared);
 	fr_close(prod);
 	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+/* ---- crowded: more peers than CPUs ------------------------------------------ */
+
+/* Keep this test process on one CPU (before its first wait counts them). */
+static void one_cpu(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+	cr_assert_eq(fri_cpus(), 1u);
+}
+
+/* A producer and a consumer on one CPU are crowded; the flag follows the count. */
+Test(spin, more_peers_than_cpus_is_crowded)
+{
+	one_cpu();
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *prod = make_ring(name, "crowd", 2);
+	struct fr_frame f;
+	FRT_ASSERT_ERR(fr_claim(prod, &f, 0), 0);
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+	FRT_ASSERT_OK(fr_publish(prod, &f));
+	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT); /* one peer, one CPU */
+	cr_expect(!prod->crowded, "a lone producer on one CPU counted as crowded");
+
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
+	prod->crowd_checked_ns = 0; /* count again at the next wait */
+	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
+	cr_expect(prod->crowded, "two peers on one CPU not counted as crowded");
+	fr_close(cons);
+	prod->crowd_checked_ns = 0;
+	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
+	cr_expect(!prod->crowded, "still crowded after the consumer left");
+	fr_close(prod);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+/* A step that is ready at its @ready-th try, or once the wait has slept. */
+struct counted {
+	unsigned tries, ready;
+	bool ticked;
+};
+
+static int counted_try(void *p)
+{
+	struct counted *c = p;
+	return ++c->tries >= c->ready || c->ticked ? 0 : -EAGAIN;
+}
+
+static void counted_tick(void *p)
+{
+	((struct counted *)p)->ticked = true; /* after a sleep */
+}
+
+/*
+ * Crowded, a short estimate spins only the short spin: ten thousand tries
+ * take longer than FR_DEFAULT_SPIN_NS on any CPU, so the wait sleeps (a 1 ms
+ * nap nobody ends, after which the step is ready). Not crowded it would spin up
+ * to ~300 us first and, on an idle machine, never sleep (not asserted: timing).
+ */
+Test(spin, crowded_waits_spin_short)
+{
+	struct fr_shm_wait line;
+	memset(&line, 0, sizeof(line));
+	struct counted c = {.ready = 10000};
+	uint32_t est = CAP - 1; /* the longest adaptive spin */
+	struct fr_wait w = {
+		.line = &line,
+		.bit = 1,
+		.spin_ns = FR_SPIN_ADAPTIVE,
+		.spin_est = &est,
+		.crowded = true,
+		.slice_ns = 1000000,
+		.timeout_ms = 10000,
+		.try_fn = counted_try,
+		.tick_fn = counted_tick,
+		.arg = &c,
+	};
+	cr_assert_eq(fri_wait_until(&w), 0);
+	cr_expect(w.slept, "a crowded wait spun %u tries without sleeping", c.tries);
 }
