@@ -155,6 +155,8 @@ static int try_slot(struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64
 	d->seq = UINT64_MAX; /* the old frame is gone */
 	r->other = slot + 1;
 	fri_frame_defaults(r, f, slot, r->pos);
+	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES)
+		fri_hot_claimed(r);
 	return 0;
 }
 
@@ -184,6 +186,26 @@ static int claim_recent(struct fr_ring *r, struct fr_frame *f, uint64_t min, uin
 	return -EAGAIN;
 }
 
+/* Is frame head - 2 still pinned, or unread by a reliable reader (@min: the
+ * slowest reliable cursor)? Not once its slot carries another frame. */
+static bool readers_behind(struct fr_ring *r, uint64_t min)
+{
+	uint64_t head = r->pos;
+	if (head < 2)
+		return false;
+	uint64_t c = head - 2;
+	/* Relaxed: a heuristic; try_slot decides what may be claimed. */
+	uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
+					  memory_order_relaxed);
+	uint32_t slot = (uint32_t)e;
+	if (BC_SEQ(e) != (uint32_t)c || slot >= r->geo.slot_count)
+		return false;
+	uint64_t w = atomic_load_explicit(&r->desc[slot].turn, memory_order_relaxed);
+	if (BC_SEQ(w) != (uint32_t)c)
+		return false; /* its slot was reused: long released */
+	return (w & BC_HOLDERS) != 0 || min <= c;
+}
+
 /* One pass over the pool from after the slot claimed last. Sets *moving when
  * only pins that can still move on (latest consumers', or a lost race with a
  * pin) blocked it. */
@@ -210,8 +232,19 @@ static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	 * the newest frame (head does not move while we claim), so a bounded
 	 * number of further passes finds the free slot.
 	 */
-	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES && claim_recent(r, f, min, latest_mask) == 0)
-		return 0;
+	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES) {
+		/* Frame head - 2 still held or unread: the readers are behind (one
+		 * frame read, one waiting), and a flat-out producer waits for them
+		 * rather than take a cold slot (depth.c); releases wake it. Only
+		 * without latest readers, who never hold the camera. */
+		int rc = latest_mask == 0 && fri_hot_may_hold(r)
+			     ? fri_hot_depth_wait(r, readers_behind(r, min))
+			     : 0;
+		if (rc < 0)
+			return rc;
+		if (claim_recent(r, f, min, latest_mask) == 0)
+			return 0;
+	}
 	const unsigned passes = 2 + consumer_entries(r);
 	bool moving = false;
 	for (unsigned pass = 0; pass < passes; pass++) {
@@ -243,6 +276,8 @@ static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 	atomic_store_explicit(&h->published, seq + 1, memory_order_relaxed);
 	r->pos = seq + 1;
 	fri_wake_consumers(r);
+	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES)
+		fri_hot_published(r);
 	return 0;
 }
 

@@ -22,6 +22,10 @@
  * broadcast): their cache footprint decides touch throughput. The choice
  * follows from the segment's geometry, so every side agrees on it. */
 #define FR_HOT_SLOT_BYTES (256u * 1024u)
+/* How long a flat-out producer of large frames waits for its consumers to
+ * catch up before it takes a cold slot (depth.c). */
+#define FR_HOT_DEPTH_WAIT_NS 500000u
+#define FR_HOT_DEPTH_MIN_FILL_NS 10000u /* ... a producer that takes this long per frame */
 
 /* Geometry validated at open; the handle never re-reads it from the segment. */
 struct fr_geometry {
@@ -126,6 +130,15 @@ struct fr_ring {
 	uint32_t *free_slots;
 	uint32_t free_count;
 	uint64_t collected;
+	/* Producer, large frames: one that writes flat out is held back while
+	 * the consumers are behind, rather than take a cold slot (depth.c). */
+	bool claim_may_wait;          /* the current fr_claim has a timeout other than 0 */
+	bool hot_flat_out;            /* last sample: flat out, writing its frames */
+	uint8_t hot_sample;           /* where the sampled frame is (depth.c) */
+	uint32_t hot_frames;          /* large frames claimed, for sampling */
+	uint64_t depth_wait_since;    /* when the current claim began to wait for depth */
+	uint64_t hot_claimed_ns;      /* the sampled frame's claim */
+	uint64_t hot_published_ns;    /* and publish */
 	/* SPSC consumer: the slots of the last two frames, where the next one
 	 * most likely is (the producer alternates between recently freed ones). */
 	uint32_t recent_slots[2];
@@ -154,6 +167,44 @@ static inline void fri_count_own(_Atomic uint64_t *counter, uint64_t n)
 			      memory_order_relaxed);
 }
 void fri_wake_producers(struct fr_ring *r);
+
+/* depth.c: a flat-out producer of large frames is held back while its
+ * consumers are behind. The per-frame steps are inline: a hand-off of a few
+ * bytes a frame feels every call. */
+#define FRI_HOT_SAMPLE_EVERY 16u /* frames per sample of the producer's pace */
+enum { FRI_SAMPLE_NONE, FRI_SAMPLE_CLAIMED, FRI_SAMPLE_PUBLISHED };
+void fri_hot_sample_flat_out(struct fr_ring *r);
+void fri_hot_sample_claim(struct fr_ring *r);
+void fri_hot_sample_publish(struct fr_ring *r);
+/* While the consumers are @behind: -EAGAIN to wait (at most
+ * FR_HOT_DEPTH_WAIT_NS per claim), else 0 to claim. */
+int fri_hot_depth_wait(struct fr_ring *r, bool behind);
+
+/* May this claim be held back: a flat-out producer that writes its frames,
+ * in a claim that may wait? (Look at the consumers only then.) */
+static inline bool fri_hot_may_hold(struct fr_ring *r)
+{
+	if (r->hot_sample == FRI_SAMPLE_PUBLISHED && r->depth_wait_since == 0)
+		fri_hot_sample_flat_out(r);
+	return r->hot_flat_out && r->claim_may_wait;
+}
+
+/* A large-frame claim succeeded. */
+static inline void fri_hot_claimed(struct fr_ring *r)
+{
+	r->depth_wait_since = 0;
+	if (++r->hot_frames % FRI_HOT_SAMPLE_EVERY == 0)
+		fri_hot_sample_claim(r);
+	else
+		r->hot_sample = FRI_SAMPLE_NONE; /* a cancelled sample never counts */
+}
+
+/* And was published. */
+static inline void fri_hot_published(struct fr_ring *r)
+{
+	if (r->hot_sample == FRI_SAMPLE_CLAIMED)
+		fri_hot_sample_publish(r);
+}
 
 /* wait.c */
 uint64_t fri_now_ns(void);            /* CLOCK_MONOTONIC */

@@ -120,6 +120,16 @@ static void reclaim_payloads(struct fr_ring *r)
 	}
 }
 
+/* Is position @pos - 2 still unreleased (one frame being read, one waiting)? */
+static bool consumers_behind(struct fr_ring *r, uint64_t pos)
+{
+	if (pos < 2)
+		return false;
+	/* Relaxed: a heuristic; the claim's CAS decides. */
+	uint64_t w = atomic_load_explicit(&r->desc[(pos - 2) & r->mask].turn, memory_order_relaxed);
+	return ahead_of(w, pos - 2) <= 0;
+}
+
 /* We won position @pos: take the free payload that carried the latest
  * position (the hottest) for it. -EPROTO when there is none however often
  * we look: more payloads in use than positions, a scribbled segment. */
@@ -211,6 +221,7 @@ static int claim_payload(struct fr_ring *r, struct fr_frame *f, uint64_t pos)
 		}
 		/* Published with the descriptor by the release CAS to READY. */
 		r->desc[pos & r->mask].slot = slot;
+		fri_hot_claimed(r);
 	}
 	fri_frame_defaults(r, f, slot, pos);
 	return 0;
@@ -222,6 +233,14 @@ static int mpmc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	const unsigned me = (unsigned)r->peer;
 	const int64_t lap = r->geo.slot_count;
 	uint64_t pos = atomic_load_explicit(&h->head, memory_order_relaxed);
+	if (hot(r)) {
+		/* Position pos - 2 not given back yet: the consumers are behind
+		 * (one frame read, one waiting), and a flat-out producer waits for
+		 * them rather than take a cold payload (depth.c). Releases wake it. */
+		int rc = fri_hot_may_hold(r) ? fri_hot_depth_wait(r, consumers_behind(r, pos)) : 0;
+		if (rc < 0)
+			return rc;
+	}
 	for (;;) {
 		struct fr_shm_desc *d = &r->desc[pos & r->mask];
 		/* Acquire: pairs with the consumer's release CAS to FREE(pos) (or
@@ -278,7 +297,10 @@ static int mpmc_publish(struct fr_ring *r, struct fr_frame *f)
 	uint64_t seq = atomic_fetch_add_explicit(&r->hdr->published, 1, memory_order_relaxed);
 	fri_desc_store_meta(&r->desc[pos & r->mask], f, seq, (uint32_t)r->peer);
 	f->seq = seq;
-	return hand_over(r, pos, READY);
+	int rc = hand_over(r, pos, READY);
+	if (hot(r))
+		fri_hot_published(r);
+	return rc;
 }
 
 static int mpmc_cancel(struct fr_ring *r, struct fr_frame *f)

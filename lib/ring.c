@@ -84,6 +84,7 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 	if (r->holding)
 		return -EBUSY; /* one claimed frame per handle */
 	struct step s = { r, f, 0 };
+	r->claim_may_wait = timeout_ms != 0;
 	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);

@@ -125,6 +125,20 @@ static int reload_tail(struct fr_ring *r, uint64_t pos)
 	return 0;
 }
 
+/* Large frames: is the consumer behind, two frames in flight (one read, one
+ * waiting)? Then a flat-out producer waits for the slot being read (depth.c).
+ * Only such a producer reloads tail here: reading the consumer's line at
+ * every claim would cost a hand-off its pipelining. */
+static int hot_depth(struct fr_ring *r, uint64_t pos)
+{
+	if (!fri_hot_may_hold(r) || pos - r->other < 2)
+		return 0;
+	int rc = reload_tail(r, pos);
+	if (rc < 0)
+		return rc;
+	return fri_hot_depth_wait(r, pos - r->other >= 2);
+}
+
 static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = r->pos;
@@ -137,6 +151,10 @@ static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	}
 	uint32_t slot = (uint32_t)(pos & r->mask);
 	if (hot_slots(r)) {
+		int rc = hot_depth(r, pos);
+		if (rc < 0)
+			return rc;
+		fri_hot_claimed(r);
 		if (r->free_count == 0)
 			return -EPROTO; /* not full, yet no free slot: the ring was scribbled on */
 		slot = r->free_slots[--r->free_count];
@@ -162,8 +180,10 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 	fri_wake_consumers(r);
 	/* Learn which slots came back while the consumer works on this frame,
 	 * not at the next claim, where the wait would be on the latency path. */
-	if (hot_slots(r))
+	if (hot_slots(r)) {
 		reload_tail(r, pos + 1);
+		fri_hot_published(r);
+	}
 	return 0;
 }
 

@@ -1,0 +1,210 @@
+/*
+ * Hot depth (lib/depth.c): a flat-out producer of large frames is held back
+ * while its consumers are behind, for at most FR_HOT_DEPTH_WAIT_NS per claim;
+ * a paced producer, a claim with timeout 0, and latest readers never hold it.
+ *
+ * Whether a producer is flat out is a sample of its pace; the tests set the
+ * sample's result in the handle (internal.h) so that nothing depends on how
+ * fast this machine is, and test the sampling itself with set timestamps.
+ * The only clock assertion is a lower bound the library guarantees: a held
+ * claim waited at least FR_HOT_DEPTH_WAIT_NS.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <framering.h>
+
+#include "helpers.h"
+#include "internal.h"
+
+TestSuite(hot_depth, .fini = frt_cleanup, .timeout = 120);
+
+#define FRAME_BYTES (1u << 20) /* large: hot slots in every mode */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct fr_ring *create(char *name, const char *tag, uint32_t mode, uint32_t slots)
+{
+	struct fr_config cfg = {.mode = mode, .slots = slots, .format = FR_FORMAT_RAW,
+				.frame_bytes = FRAME_BYTES};
+	return frt_create_ok(frt_name(name, FRT_NAME_SIZE, tag), &cfg);
+}
+
+static void put(struct fr_ring *p)
+{
+	struct fr_frame f;
+	FRT_ASSERT_OK(fr_claim(p, &f, 0));
+	f.bytes = 64;
+	FRT_ASSERT_OK(fr_publish(p, &f));
+}
+
+static uint64_t waits(struct fr_ring *r)
+{
+	return frt_info_ok(r).producer_waits;
+}
+
+/*
+ * Consumers behind: frame 0 held by @c, frame 1 published and unread. With
+ * the producer flat out, a blocking claim is held (a producer wait, at least
+ * FR_HOT_DEPTH_WAIT_NS) and then claims a free slot anyway; a claim with
+ * timeout 0 is not held; and once @c gave frame 0 back, nothing holds.
+ */
+static void check_hold(struct fr_ring *p, struct fr_ring *c, const char *mode)
+{
+	put(p);
+	put(p);
+	struct fr_frame held, f;
+	FRT_ASSERT_OK(fr_acquire(c, &held, 0));
+	cr_assert_eq(held.seq, 0);
+	p->hot_flat_out = true;
+
+	uint64_t w0 = waits(p);
+	FRT_ASSERT_OK(fr_claim(p, &f, 0)); /* timeout 0: never held */
+	cr_expect_eq(waits(p), w0, "%s: a claim with timeout 0 was held", mode);
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+
+	w0 = waits(p);
+	uint64_t t0 = now_ns();
+	FRT_ASSERT_OK(fr_claim(p, &f, -1)); /* held, then a slot all the same */
+	uint64_t took = now_ns() - t0;
+	cr_expect_eq(waits(p), w0 + 1, "%s: a flat-out claim with consumers behind was not held",
+		     mode);
+	cr_expect_geq(took, FR_HOT_DEPTH_WAIT_NS, "%s: held only %llu ns", mode,
+		      (unsigned long long)took);
+	cr_expect_neq(f.data, held.data, "%s: the held frame's slot was claimed", mode);
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+
+	p->hot_flat_out = false; /* paced: never held, however far behind */
+	w0 = waits(p);
+	FRT_ASSERT_OK(fr_claim(p, &f, -1));
+	cr_expect_eq(waits(p), w0, "%s: a paced producer was held", mode);
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+
+	/* Caught up: every frame read (aborted positions skipped), then a
+	 * claim: nothing holds it. */
+	FRT_ASSERT_OK(fr_release(c, &held));
+	while (fr_acquire(c, &f, 0) == 0)
+		FRT_ASSERT_OK(fr_release(c, &f));
+	p->hot_flat_out = true;
+	w0 = waits(p);
+	FRT_ASSERT_OK(fr_claim(p, &f, -1));
+	cr_expect_eq(waits(p), w0, "%s: held with the consumers caught up", mode);
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+}
+
+Test(hot_depth, spsc)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdspsc", FR_SPSC, 8);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
+	check_hold(p, c, "spsc");
+	fr_close(c);
+	fr_close(p);
+}
+
+Test(hot_depth, mpmc)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdmpmc", FR_MPMC, 8);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
+	check_hold(p, c, "mpmc");
+	fr_close(c);
+	fr_close(p);
+}
+
+Test(hot_depth, broadcast)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdbc", FR_BROADCAST, 8);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
+	check_hold(p, c, "broadcast");
+	fr_close(c);
+	fr_close(p);
+}
+
+/* A latest reader holding an old frame never holds the producer back. */
+Test(hot_depth, latest_readers_never_hold)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdlatest", FR_BROADCAST, 4);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER | FR_LATEST);
+	put(p);
+	struct fr_frame held, f;
+	FRT_ASSERT_OK(fr_acquire(c, &held, 0)); /* frame 0 pinned, two frames back */
+	put(p);
+	p->hot_flat_out = true;
+	uint64_t w0 = waits(p);
+	FRT_ASSERT_OK(fr_claim(p, &f, -1));
+	cr_expect_eq(waits(p), w0, "a latest reader held the producer back");
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+	FRT_ASSERT_OK(fr_release(c, &held));
+	fr_close(c);
+	fr_close(p);
+}
+
+/* Small frames never: their slots are used in order, the footprint is small. */
+Test(hot_depth, small_frames_are_never_held)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .format = FR_FORMAT_RAW,
+				.frame_bytes = 4096};
+	struct fr_ring *p = frt_create_ok(frt_name(name, sizeof name, "hdsmall"), &cfg);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
+	put(p);
+	put(p);
+	struct fr_frame held, f;
+	FRT_ASSERT_OK(fr_acquire(c, &held, 0));
+	p->hot_flat_out = true;
+	uint64_t w0 = waits(p);
+	FRT_ASSERT_OK(fr_claim(p, &f, -1));
+	cr_expect_eq(waits(p), w0, "a small-frame claim was held");
+	FRT_ASSERT_OK(fr_cancel(p, &f));
+	FRT_ASSERT_OK(fr_release(c, &held));
+	fr_close(c);
+	fr_close(p);
+}
+
+/* The pace sample: flat out only with little time outside claim and publish,
+ * and only when filling a frame took FR_HOT_DEPTH_MIN_FILL_NS or more. */
+Test(hot_depth, the_pace_sample)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdsample", FR_SPSC, 4);
+	p->claim_may_wait = true;
+	const uint64_t second = 1000000000u;
+	struct {
+		uint64_t filling, outside_before; /* outside: from the publish to now */
+		bool flat_out;
+	} cases[] = {
+	    {second, 0, true},                       /* back to back, a long fill */
+	    {second, second / 2, false},             /* away half a frame: paced */
+	    {FR_HOT_DEPTH_MIN_FILL_NS / 2, 0, false}, /* a few bytes a frame */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint64_t t = now_ns();
+		p->hot_published_ns = t - cases[i].outside_before;
+		p->hot_claimed_ns = p->hot_published_ns - cases[i].filling;
+		p->hot_sample = FRI_SAMPLE_PUBLISHED;
+		p->hot_flat_out = !cases[i].flat_out;
+		cr_expect_eq(fri_hot_may_hold(p), cases[i].flat_out, "case %zu", i);
+		cr_expect_eq(p->hot_sample, FRI_SAMPLE_NONE, "case %zu: sample not consumed", i);
+	}
+	/* One frame in FRI_HOT_SAMPLE_EVERY is timed, claim and publish. */
+	unsigned sampled = 0;
+	for (unsigned i = 0; i < 4 * FRI_HOT_SAMPLE_EVERY; i++) {
+		fri_hot_claimed(p);
+		fri_hot_published(p);
+		sampled += p->hot_sample == FRI_SAMPLE_PUBLISHED;
+	}
+	cr_expect_eq(sampled, 4u, "%u of %u frames sampled", sampled, 4 * FRI_HOT_SAMPLE_EVERY);
+	fr_close(p);
+}
