@@ -75,10 +75,12 @@ void fri_reap(struct fr_ring *r)
 	r->last_reap_ns = fri_now_ns();
 }
 
-void fri_reap_if_due(struct fr_ring *r)
+bool fri_reap_if_due(struct fr_ring *r)
 {
-	if (fri_now_ns() - r->last_reap_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
-		fri_reap(r);
+	if (fri_now_ns() - r->last_reap_ns < (uint64_t)FR_REAP_INTERVAL_MS * 1000000u)
+		return false;
+	fri_reap(r);
+	return true;
 }
 
 int fri_peer_attach(struct fr_ring *r, unsigned role)

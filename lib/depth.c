@@ -34,7 +34,8 @@ void fri_hot_sample_flat_out(struct fr_ring *r)
 	/* The claim after a sampled frame: how long we were away. */
 	uint64_t outside = fri_now_ns() - r->hot_published_ns;
 	uint64_t filling = r->hot_published_ns - r->hot_claimed_ns;
-	r->hot_flat_out = outside <= filling / 8 && filling >= FR_HOT_DEPTH_MIN_FILL_NS;
+	r->hot_light = filling < FR_HOT_DEPTH_MIN_FILL_NS;
+	r->hot_flat_out = outside <= filling / 8 && !r->hot_light;
 	r->hot_sample = FRI_SAMPLE_NONE;
 }
 

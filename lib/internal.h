@@ -18,6 +18,8 @@
 #define FR_REAP_INTERVAL_MS 100
 /* The short fixed spin: a new adaptive handle's, and the adaptive spin's after long waits. */
 #define FR_DEFAULT_SPIN_NS 5000L
+/* Blocking waits between two counts of a segment's live peers (ring.c). */
+#define FR_CROWD_RECOUNT 1024u
 /* Slots at least this large are reused most-recently-released first (SPSC,
  * broadcast): their cache footprint decides touch throughput. The choice
  * follows from the segment's geometry, so every side agrees on it. */
@@ -112,7 +114,7 @@ struct fr_ring {
 	uint32_t claim_wait_ns;
 	uint32_t acquire_wait_ns;
 	bool crowded;                 /* last count: more live peers than CPUs we may use */
-	uint64_t crowd_checked_ns;    /* when the peers were last counted */
+	uint32_t crowd_countdown;     /* waits until the peers are counted again; 0: next */
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
 	/* own counter and cached copy of the other side's (SPSC) */
@@ -134,6 +136,8 @@ struct fr_ring {
 	 * the consumers are behind, rather than take a cold slot (depth.c). */
 	bool claim_may_wait;          /* the current fr_claim has a timeout other than 0 */
 	bool hot_flat_out;            /* last sample: flat out, writing its frames */
+	bool hot_light;               /* last sample: fills a frame in under
+				       * FR_HOT_DEPTH_MIN_FILL_NS (writes a few bytes) */
 	uint8_t hot_sample;           /* where the sampled frame is (depth.c) */
 	uint32_t hot_frames;          /* large frames claimed, for sampling */
 	uint64_t depth_wait_since;    /* when the current claim began to wait for depth */
@@ -263,7 +267,7 @@ uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns);
 int fri_peer_attach(struct fr_ring *r, unsigned role);
 void fri_peer_detach(struct fr_ring *r);
 void fri_reap(struct fr_ring *r);
-void fri_reap_if_due(struct fr_ring *r);
+bool fri_reap_if_due(struct fr_ring *r); /* true when it reaped (every 100 ms) */
 
 /* peers.c */
 uint64_t fri_process_start_time(int pid);

@@ -28,7 +28,9 @@ static int try_claim(void *arg)
 
 static void tick(void *arg)
 {
-	fri_reap_if_due(((struct step *)arg)->ring);
+	struct fr_ring *r = ((struct step *)arg)->ring;
+	if (fri_reap_if_due(r))
+		r->crowd_countdown = 0; /* count the peers again at the next wait */
 }
 
 /* Spin, then sleep on @line until @try_fn succeeds or the timeout ends.
@@ -44,13 +46,13 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int
 		return try_fn(s);
 	}
 	/* Count the peers now and then: with more of them than CPUs, the
-	 * adaptive spin stays short (wait.c). Only on the blocking path. */
-	uint64_t now = fri_now_ns();
-	if (r->crowd_checked_ns == 0 ||
-	    now - r->crowd_checked_ns >= (uint64_t)FR_REAP_INTERVAL_MS * 1000000u) {
+	 * adaptive spin stays short (wait.c). Every FR_CROWD_RECOUNT waits, and
+	 * at each reaper's tick (tick()): no clock read here. */
+	if (r->crowd_countdown == 0) {
 		r->crowded = fri_live_peers(r) > fri_cpus();
-		r->crowd_checked_ns = now;
+		r->crowd_countdown = FR_CROWD_RECOUNT;
 	}
+	r->crowd_countdown--;
 	struct fr_wait w = {
 		.crowded = r->crowded,
 		.line = line,

@@ -179,9 +179,14 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 	r->pos = pos + 1;
 	fri_wake_consumers(r);
 	/* Learn which slots came back while the consumer works on this frame,
-	 * not at the next claim, where the wait would be on the latency path. */
+	 * not at the next claim, where the wait would be on the latency path.
+	 * Not for a producer that writes a few bytes of each large frame: it has
+	 * no footprint to keep, and reading the consumer's line at every publish
+	 * costs the consumer an ownership transfer at every release. Its free
+	 * slots are collected when the cached tail says the ring is full. */
 	if (hot_slots(r)) {
-		reload_tail(r, pos + 1);
+		if (!r->hot_light)
+			reload_tail(r, pos + 1);
 		fri_hot_published(r);
 	}
 	return 0;

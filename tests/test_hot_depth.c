@@ -208,3 +208,48 @@ Test(hot_depth, the_pace_sample)
 	cr_expect_eq(sampled, 4u, "%u of %u frames sampled", sampled, 4 * FRI_HOT_SAMPLE_EVERY);
 	fr_close(p);
 }
+
+/*
+ * A producer that writes a few bytes of each large frame (light) collects
+ * released slots only when its cached tail says the ring is full: frames stay
+ * intact, four fit in flight, the fifth claim finds the ring full, and after
+ * the consumer catches up the four slots come back.
+ */
+Test(hot_depth, a_light_producer_still_reuses_every_slot)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_ring *p = create(name, "hdlight", FR_SPSC, 4);
+	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
+	bool seen_light = false;
+	for (uint64_t round = 0; round < 40; round++) {
+		unsigned n = 1 + (unsigned)(round % 4); /* 1 to 4 frames in flight */
+		for (unsigned i = 0; i < n; i++) {
+			struct fr_frame f;
+			FRT_ASSERT_OK(fr_claim(p, &f, 0));
+			memcpy(f.data, &round, sizeof(round));
+			memcpy((char *)f.data + sizeof(round), &i, sizeof(i));
+			f.bytes = 64;
+			FRT_ASSERT_OK(fr_publish(p, &f));
+			seen_light |= p->hot_light;
+		}
+		if (n == 4) {
+			struct fr_frame f;
+			FRT_ASSERT_ERR(fr_claim(p, &f, 0), -EAGAIN);
+		}
+		for (unsigned i = 0; i < n; i++) {
+			struct fr_frame f;
+			FRT_ASSERT_OK(fr_acquire(c, &f, 0));
+			uint64_t got_round;
+			unsigned got_i;
+			memcpy(&got_round, f.data, sizeof(got_round));
+			memcpy(&got_i, (const char *)f.data + sizeof(got_round), sizeof(got_i));
+			cr_assert(got_round == round && got_i == i, "round %llu frame %u: read %llu/%u",
+				  (unsigned long long)round, i, (unsigned long long)got_round,
+				  got_i);
+			FRT_ASSERT_OK(fr_release(c, &f));
+		}
+	}
+	cr_expect(seen_light, "64-byte frames never sampled as light");
+	fr_close(c);
+	fr_close(p);
+}

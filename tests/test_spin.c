@@ -460,11 +460,11 @@ Test(spin, more_peers_than_cpus_is_crowded)
 	cr_expect(!prod->crowded, "a lone producer on one CPU counted as crowded");
 
 	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
-	prod->crowd_checked_ns = 0; /* count again at the next wait */
+	prod->crowd_countdown = 0; /* count again at the next wait */
 	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
 	cr_expect(prod->crowded, "two peers on one CPU not counted as crowded");
 	fr_close(cons);
-	prod->crowd_checked_ns = 0;
+	prod->crowd_countdown = 0;
 	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
 	cr_expect(!prod->crowded, "still crowded after the consumer left");
 	fr_close(prod);
@@ -514,4 +514,28 @@ Test(spin, crowded_waits_spin_short)
 	};
 	cr_assert_eq(fri_wait_until(&w), 0);
 	cr_expect(w.slept, "a crowded wait spun %u tries without sleeping", c.tries);
+}
+
+/* A wait that ends within the first tries reads no clock and counts as 0 ns:
+ * the estimate moves a quarter of the way down, as for a wait of 0. */
+Test(spin, a_wait_ended_in_the_first_tries_counts_as_zero)
+{
+	struct fr_shm_wait line;
+	memset(&line, 0, sizeof(line));
+	struct counted c = {.ready = 10};
+	uint32_t est = 100000;
+	struct fr_wait w = {
+		.line = &line,
+		.bit = 1,
+		.spin_ns = FR_SPIN_ADAPTIVE,
+		.spin_est = &est,
+		.slice_ns = 1000000,
+		.timeout_ms = 10000,
+		.try_fn = counted_try,
+		.tick_fn = counted_tick,
+		.arg = &c,
+	};
+	cr_assert_eq(fri_wait_until(&w), 0);
+	cr_expect(!w.slept);
+	cr_expect_eq(est, fri_spin_update(100000, 0, 0), "estimate %u after a short wait", est);
 }
