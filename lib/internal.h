@@ -19,7 +19,7 @@
 /* The short fixed spin: a new adaptive handle's, and the adaptive spin's after long waits. */
 #define FR_DEFAULT_SPIN_NS 5000L
 /* Blocking waits between two counts of a segment's live peers (ring.c). */
-#define FR_CROWD_RECOUNT 1024u
+#define FR_CROWD_RECOUNT 64u
 /* Slots at least this large are reused most-recently-released first (SPSC,
  * broadcast): their cache footprint decides touch throughput. The choice
  * follows from the segment's geometry, so every side agrees on it. */
