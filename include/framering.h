@@ -268,6 +268,11 @@ int fr_name_check(const char *name);
  * and geometry/bytes hold the segment defaults. timeout_ms: 0 = try once
  * (-EAGAIN), -1 = wait forever, >0 = bounded (-ETIMEDOUT). -EINTR when a
  * signal handler installed without SA_RESTART interrupted the wait.
+ * Large frames (256 KiB and up): a producer that claims, fills and publishes
+ * back to back may be held up to 0.5 ms while its consumers are two frames
+ * behind, so that it writes the slot they just read (still in the cache)
+ * rather than one that left it; never with timeout 0, never for a producer
+ * that waits between frames (a camera), never because of FR_LATEST readers.
  */
 int fr_claim(struct fr_ring *ring, struct fr_frame *frame, int timeout_ms);
 
@@ -311,8 +316,11 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  * quickly), a wait spins a little longer than they lasted, up to about 300 us,
  * so that it rarely pays a futex sleep and wake-up; after a long wait or a
  * timeout it spins only a few microseconds before it sleeps, so a slow stream
- * or an idle handle costs next to no CPU. Going back to FR_SPIN_ADAPTIVE from
- * another setting starts from the short spin. -EINVAL below FR_SPIN_ADAPTIVE.
+ * or an idle handle costs next to no CPU. While the segment has more attached
+ * peers than CPUs this process may run on, the adaptive spin stays short: a
+ * long one would take the CPU from the peer it waits for. Going back to
+ * FR_SPIN_ADAPTIVE from another setting starts from the short spin. -EINVAL
+ * below FR_SPIN_ADAPTIVE.
  */
 #define FR_SPIN_ADAPTIVE (-2L)
 int fr_set_spin(struct fr_ring *ring, long spin_ns);

@@ -516,6 +516,7 @@ static int add_constants(PyObject *m)
 	}
 	if (PyModule_AddStringConstant(m, "__version__", PYFR_VERSION) < 0 ||
 	    PyModule_AddIntConstant(m, "FRAME_REDELIVERED", FR_FRAME_REDELIVERED) < 0 ||
+	    PyModule_AddIntConstant(m, "SPIN_ADAPTIVE", FR_SPIN_ADAPTIVE) < 0 ||
 	    PyModule_AddObject(m, "FRAME_USER_MASK", U64(FR_FRAME_USER_MASK)) < 0)
 		return -1;
 	return 0;

@@ -535,8 +535,8 @@ static PyObject *ring_fileno(struct pyfr_ring *r, PyObject *unused)
 
 PyDoc_STRVAR(set_spin_doc,
 	     "set_spin(ns)\n\nHow long a wait spins before it sleeps: 0 sleeps at once, -1 never\n"
-	     "sleeps (busy-waits; dedicated cores only), ns > 0 spins that long, -2 adapts to\n"
-	     "the ring's recent waits (the default).");
+	     "sleeps (busy-waits; dedicated cores only), ns > 0 spins that long,\n"
+	     "SPIN_ADAPTIVE (-2) adapts to the ring's recent waits (the default).");
 
 static PyObject *ring_set_spin(struct pyfr_ring *r, PyObject *arg)
 {

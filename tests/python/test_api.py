@@ -201,7 +201,16 @@ def test_module_constants():
                           "yuyv", "nv12", "i420", "jpeg")
     assert fr.MODES == ("spsc", "mpmc", "broadcast")
     assert fr.FRAME_REDELIVERED == 1 and fr.FRAME_USER_MASK == 0xFFFF0000
+    assert fr.SPIN_ADAPTIVE == -2
     assert fr.__version__ == fr.library_version()
+
+
+def test_set_spin_values(name):
+    with fr.create(name, width=8, height=8, format="gray8") as cam:
+        for ns in (0, -1, 1000, fr.SPIN_ADAPTIVE):
+            assert cam.set_spin(ns) is None
+        with pytest.raises(ValueError):
+            cam.set_spin(fr.SPIN_ADAPTIVE - 1)
 
 
 # ---- which exception for which failure ---------------------------------------
