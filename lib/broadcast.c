@@ -155,7 +155,7 @@ static int try_slot(struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64
 	d->seq = UINT64_MAX; /* the old frame is gone */
 	r->other = slot + 1;
 	fri_frame_defaults(r, f, slot, r->pos);
-	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES)
+	if (fri_hot_slots(r))
 		fri_hot_claimed(r);
 	return 0;
 }
@@ -232,7 +232,7 @@ static int bc_try_claim(struct fr_ring *r, struct fr_frame *f)
 	 * the newest frame (head does not move while we claim), so a bounded
 	 * number of further passes finds the free slot.
 	 */
-	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES) {
+	if (fri_hot_slots(r)) {
 		/* Frame head - 2 still held or unread: the readers are behind (one
 		 * frame read, one waiting), and a flat-out producer waits for them
 		 * rather than take a cold slot (depth.c); releases wake it. Only
@@ -276,7 +276,7 @@ static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 	atomic_store_explicit(&h->published, seq + 1, memory_order_relaxed);
 	r->pos = seq + 1;
 	fri_wake_consumers(r);
-	if (r->geo.frame_capacity >= FR_HOT_SLOT_BYTES)
+	if (fri_hot_slots(r))
 		fri_hot_published(r);
 	return 0;
 }

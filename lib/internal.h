@@ -20,8 +20,8 @@
 #define FR_DEFAULT_SPIN_NS 5000L
 /* Blocking waits between two counts of a segment's live peers (ring.c). */
 #define FR_CROWD_RECOUNT 64u
-/* Slots at least this large are reused most-recently-released first (SPSC,
- * broadcast): their cache footprint decides touch throughput. The choice
+/* Slots at least this large are reused most-recently-released first (every
+ * mode; fri_hot_slots): their cache footprint decides touch throughput. The choice
  * follows from the segment's geometry, so every side agrees on it. */
 #define FR_HOT_SLOT_BYTES (256u * 1024u)
 /* How long a flat-out producer of large frames waits for its consumers to
@@ -149,6 +149,14 @@ struct fr_ring {
 
 	uint64_t last_reap_ns;
 };
+
+/* Slots of FR_HOT_SLOT_BYTES or more: every mode reuses the one released
+ * most recently, and a flat-out producer keeps its consumers close (depth.c).
+ * Follows from the geometry, so every side agrees. */
+static inline bool fri_hot_slots(const struct fr_ring *r)
+{
+	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES;
+}
 
 /* frame.c */
 static inline uint8_t *fri_slot_data(const struct fr_ring *r, uint32_t slot)

@@ -84,8 +84,7 @@ static bool owned_state(unsigned state)
  * geometry, so every side agrees. */
 static bool hot(const struct fr_ring *r)
 {
-	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES &&
-	       r->geo.slot_count <= FR_SHM_HOT_PAYLOADS;
+	return fri_hot_slots(r) && r->geo.slot_count <= FR_SHM_HOT_PAYLOADS;
 }
 
 /* Payload @b carried position @pos, which is done: free it unless somebody did. */
@@ -341,7 +340,10 @@ static int take_slot(struct fr_ring *r, struct fr_frame *f, uint64_t pos, bool r
 	if (hot(r)) {
 		/* Read once; written by the producer before its release CAS to
 		 * READY, which our CAS to TAKEN acquired. The payload must be
-		 * tied to this position, or the descriptor is not to be trusted. */
+		 * tied to this position, or the descriptor is not to be trusted.
+		 * Relaxed load of its word: the producer's CAS to PRING(pos) came
+		 * before its release to READY, so it is visible; only the producer
+		 * of the next lap changes it, after we give the position back. */
 		slot = d->slot;
 		slot_ok = slot < r->geo.slot_count &&
 			  atomic_load_explicit(&r->hdr->payload[slot], memory_order_relaxed) ==

@@ -26,11 +26,6 @@
 
 enum { SPSC_PRODUCER_ENTRY = 0, SPSC_CONSUMER_ENTRY = 1 };
 
-static bool hot_slots(const struct fr_ring *r)
-{
-	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES;
-}
-
 /*
  * Producer attach: the free slots are those no position in [tail, head)
  * carries. Rebuilt from the ring, so a producer that died mid-claim loses
@@ -99,7 +94,7 @@ static int spsc_attach(struct fr_ring *r)
 		 * consumer's release of tail. */
 		r->pos = atomic_load_explicit(&h->head, memory_order_acquire);
 		r->other = atomic_load_explicit(&h->tail, memory_order_acquire);
-		int rc = hot_slots(r) ? rebuild_free_slots(r) : 0;
+		int rc = fri_hot_slots(r) ? rebuild_free_slots(r) : 0;
 		if (rc < 0)
 			return rc;
 	} else {
@@ -120,7 +115,7 @@ static int reload_tail(struct fr_ring *r, uint64_t pos)
 	if (tail > pos)
 		return -EPROTO; /* a scribbled tail: never trust it past us */
 	r->other = tail;
-	if (hot_slots(r))
+	if (fri_hot_slots(r))
 		collect_released(r);
 	return 0;
 }
@@ -150,7 +145,7 @@ static int spsc_try_claim(struct fr_ring *r, struct fr_frame *f)
 			return -EAGAIN;
 	}
 	uint32_t slot = (uint32_t)(pos & r->mask);
-	if (hot_slots(r)) {
+	if (fri_hot_slots(r)) {
 		int rc = hot_depth(r, pos);
 		if (rc < 0)
 			return rc;
@@ -184,7 +179,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 	 * no footprint to keep, and reading the consumer's line at every publish
 	 * costs the consumer an ownership transfer at every release. Its free
 	 * slots are collected when the cached tail says the ring is full. */
-	if (hot_slots(r)) {
+	if (fri_hot_slots(r)) {
 		if (!r->hot_light)
 			reload_tail(r, pos + 1);
 		fri_hot_published(r);
@@ -195,7 +190,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 static int spsc_cancel(struct fr_ring *r, struct fr_frame *f)
 {
 	/* head never moved: the slot goes back on top of the free stack */
-	if (hot_slots(r))
+	if (fri_hot_slots(r))
 		r->free_slots[r->free_count++] = f->priv_slot;
 	return 0;
 }
@@ -217,7 +212,7 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 	}
 	const struct fr_shm_desc *d = &r->desc[pos & r->mask];
 	uint32_t slot = (uint32_t)(pos & r->mask);
-	if (hot_slots(r)) {
+	if (fri_hot_slots(r)) {
 		/* The producer reuses recently released slots: fetch the likely
 		 * ones while the descriptor that names the slot is on its way. */
 		__builtin_prefetch(fri_slot_data(r, r->recent_slots[0] & r->mask));

@@ -136,6 +136,18 @@ int frt_try_wait(pid_t pid)
 	return r == pid ? frt_status(status) : -1;
 }
 
+int frt_signal_until_exit(pid_t pid, int sig)
+{
+	for (int i = 0; i < 400; i++) { /* 400 signals, 50 ms apart */
+		kill(pid, sig);
+		int status = frt_try_wait(pid);
+		if (status >= 0)
+			return status;
+		frt_sleep_ms(50);
+	}
+	return frt_wait(pid, 5);
+}
+
 /* frt_wait_ms(), but -2 when the bound passed (the child is then killed and reaped). */
 static int frt_reap(pid_t pid, long bound_ms)
 {

@@ -73,6 +73,14 @@ int frt_wait(pid_t pid, int bound_s);
 /* frt_wait() without waiting: the status when the child ended, else -1. */
 int frt_try_wait(pid_t pid);
 
+/*
+ * Send sig to child pid every 50 ms until it ends (at most 400 times), then
+ * reap it (bounded): its status as frt_wait() gives it. For waits that a
+ * signal must interrupt: one landing between two futex waits may go
+ * unnoticed, one that interrupts a sleep must end the wait.
+ */
+int frt_signal_until_exit(pid_t pid, int sig);
+
 /* Kill (SIGKILL) and reap a child. Its status as frt_wait() reports it (128 +
  * SIGKILL unless it had ended by itself), or -1 (no such child, pid <= 0). */
 int frt_kill(pid_t pid);

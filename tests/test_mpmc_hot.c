@@ -27,6 +27,9 @@ TestSuite(mpmc_hot, .fini = frt_cleanup, .timeout = 120);
 #define FRAME_LEN 4096         /* bytes each test frame carries (frt_fill pattern of its id) */
 #define WAIT_MS 20000
 #define HANG_S 20
+/* A payload word, [pos:55 | state:3 | 0:6] (lib/mpmc.c): state 0 is free. */
+#define PAYLOAD_STATE(w) ((w) >> 6 & 7)
+#define PAYLOAD_POS(w) ((w) >> 9)
 
 static struct fr_ring *create_hot(char *name, const char *tag)
 {
@@ -197,6 +200,22 @@ static void expect_stopped(pid_t pid, const char *who, const char *point)
 		     rc == 1 ? "it ended" : "timed out", st);
 }
 
+/* A child running @fn that stops at hook @point: the pid, stopped. */
+static pid_t stopped_at(const char *name, int (*fn)(void *), const char *point, const char *who)
+{
+	struct child ch = {.name = name, .stop_at = point};
+	pid_t pid = frt_spawn_ok(fn, &ch);
+	expect_stopped(pid, who, point);
+	return pid;
+}
+
+/* A producer killed at hook @point, then reaped by a consumer's open. */
+static void producer_dies_at(const char *name, const char *point)
+{
+	frt_kill(stopped_at(name, claim_one_main, point, "producer"));
+	fr_close(frt_open_ok(name, FR_CONSUMER));
+}
+
 /*
  * A consumer gave position 0 back and died before freeing its payload: the
  * payload's word still ties it to position 0. The producer must find that the
@@ -209,10 +228,7 @@ Test(mpmc_hot, a_payload_left_by_a_dead_consumer_comes_back)
 	struct fr_ring *p = create_hot(name, "hotdead");
 	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	put(p, 0);
-	struct child ch = {.name = name, .stop_at = "mpmc_release_before_payload"};
-	pid_t pid = frt_spawn_ok(release_one_main, &ch);
-	expect_stopped(pid, "consumer", ch.stop_at);
-	frt_kill(pid);
+	frt_kill(stopped_at(name, release_one_main, "mpmc_release_before_payload", "consumer"));
 
 	fill_and_drain(p, c, 1); /* all SLOTS payloads, the dead consumer's among them */
 	fill_and_drain(p, c, 1 + SLOTS);
@@ -232,9 +248,7 @@ Test(mpmc_hot, a_late_free_never_frees_a_payload_in_use)
 	struct fr_ring *p = create_hot(name, "hotlate");
 	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
 	put(p, 0);
-	struct child ch = {.name = name, .stop_at = "mpmc_release_before_payload"};
-	pid_t pid = frt_spawn_ok(release_one_main, &ch);
-	expect_stopped(pid, "consumer", ch.stop_at);
+	pid_t pid = stopped_at(name, release_one_main, "mpmc_release_before_payload", "consumer");
 
 	void *used[SLOTS];
 	for (unsigned i = 0; i < SLOTS; i++)
@@ -276,14 +290,7 @@ Test(mpmc_hot, a_producer_dead_before_its_payload_loses_nothing)
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = create_hot(name, "hotclaim");
 	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
-	struct child ch = {.name = name, .stop_at = "mpmc_claim_before_payload"};
-	pid_t pid = frt_spawn_ok(claim_one_main, &ch);
-	expect_stopped(pid, "producer", ch.stop_at);
-	frt_kill(pid);
-
-	/* A consumer's open reaps the dead producer: position 0 aborted. */
-	struct fr_ring *reaper = frt_open_ok(name, FR_CONSUMER);
-	fr_close(reaper);
+	producer_dies_at(name, "mpmc_claim_before_payload"); /* position 0 aborted */
 	struct fr_frame f;
 	FRT_ASSERT_ERR(fr_acquire(c, &f, 0), -EAGAIN); /* skips aborted position 0 */
 	cr_assert_eq(frt_info_ok(c).aborted, 1);
@@ -302,12 +309,7 @@ Test(mpmc_hot, an_aborted_position_frees_its_payload)
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = create_hot(name, "hotabort");
 	struct fr_ring *c = frt_open_ok(name, FR_CONSUMER);
-	struct child ch = {.name = name, .stop_at = "mpmc_publish_before_turn"};
-	pid_t pid = frt_spawn_ok(claim_one_main, &ch);
-	expect_stopped(pid, "producer", ch.stop_at);
-	frt_kill(pid);
-	struct fr_ring *reaper = frt_open_ok(name, FR_CONSUMER);
-	fr_close(reaper);
+	producer_dies_at(name, "mpmc_publish_before_turn");
 
 	struct frt_view v;
 	frt_view_open_ok(name, 0, &v);
@@ -315,7 +317,7 @@ Test(mpmc_hot, an_aborted_position_frees_its_payload)
 	FRT_ASSERT_ERR(fr_acquire(c, &f, 0), -EAGAIN);
 	unsigned free_words = 0;
 	for (uint32_t b = 0; b < SLOTS; b++)
-		free_words += (atomic_load(&v.hdr->payload[b]) >> 6 & 7) == 0;
+		free_words += PAYLOAD_STATE(atomic_load(&v.hdr->payload[b])) == 0;
 	frt_view_close(&v);
 	cr_assert_eq(free_words, SLOTS, "%u of %u payloads free after the skip", free_words,
 		     SLOTS);
@@ -353,7 +355,7 @@ Test(mpmc_hot, a_descriptor_naming_the_wrong_payload_is_refused)
 		uint32_t target = bad[k];
 		if (k == 0) {
 			for (uint32_t b = 0; b < SLOTS; b++)
-				if ((atomic_load(&v.hdr->payload[b]) >> 9) == seq - 1)
+				if (PAYLOAD_POS(atomic_load(&v.hdr->payload[b])) == seq - 1)
 					target = b;
 		}
 		d->slot = target;

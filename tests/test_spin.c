@@ -415,18 +415,7 @@ Test(spin, eintr_leaves_the_estimate)
 	if (asleep != 0)
 		frt_kill(pid);
 	cr_assert_eq(asleep, 0, "the waiting child never slept in a futex wait");
-	/* Signal until the child is gone: one that lands between two futex waits
-	 * may go unnoticed, one that interrupts a sleep ends the wait. */
-	int status = -1;
-	for (int i = 0; i < 400; i++) { /* 400 signals, 50 ms apart */
-		kill(pid, SIGUSR1);
-		status = frt_try_wait(pid);
-		if (status >= 0)
-			break;
-		frt_sleep_ms(50);
-	}
-	if (status < 0)
-		status = frt_wait(pid, 5);
+	int status = frt_signal_until_exit(pid, SIGUSR1);
 	cr_assert_eq(status, 0, "interrupted child ended with status %d", status);
 	frt_shared_free((void *)shared, 2 * sizeof *shared);
 	fr_close(prod);

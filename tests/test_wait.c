@@ -362,22 +362,9 @@ static void interrupted_wait(uint32_t mode, int producer, int timeout_ms)
 	cr_assert_eq(asleep, 0, "the waiting child never slept in a futex wait");
 	cr_assert_eq(atomic_load(attached), 1);
 
-	/*
-	 * Signal until the child is gone: a signal that lands between two futex
-	 * waits of the library (not in one) may legitimately go unnoticed, one
-	 * that interrupts a sleep must end the wait. A library that swallows
-	 * EINTR keeps the child waiting until the hang guard fails the test.
-	 */
-	int status = -1;
-	for (int i = 0; i < 400; i++) { /* 400 signals, 50 ms apart */
-		kill(pid, SIGUSR1);
-		status = frt_try_wait(pid);
-		if (status >= 0)
-			break;
-		frt_sleep_ms(50);
-	}
-	if (status < 0)
-		status = frt_wait(pid, 5);
+	/* A library that swallows EINTR keeps the child waiting until the hang
+	 * guard fails the test. */
+	int status = frt_signal_until_exit(pid, SIGUSR1);
 	cr_assert_eq(status, 0, "interrupted child ended with status %d", status);
 	fr_close(other);
 	frt_shared_free(attached, sizeof *attached);
