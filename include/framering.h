@@ -36,7 +36,7 @@ struct fr_ring; /* an attached handle; opaque */
 #define FR_VERSION "0.2.0"
 
 /* Segment layout version: segments of another version are refused (-EPROTO). */
-#define FR_ABI_VERSION 3
+#define FR_ABI_VERSION 4
 #define FR_NAME_MAX 200 /* characters after the leading '/' */
 #define FR_MAX_PEERS 64 /* attached handles per segment */
 #define FR_MAX_BROADCAST_CONSUMERS 31

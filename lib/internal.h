@@ -117,9 +117,9 @@ struct fr_ring {
 	uint32_t crowd_countdown;     /* waits until the peers are counted again; 0: next */
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
-	/* own counter and cached copy of the other side's (SPSC) */
+	/* own counter; SPSC: and the producer's cached copy of tail */
 	uint64_t pos;                 /* producer: next head; consumer: next tail/cursor */
-	uint64_t other;               /* producer: cached tail; consumer: cached head */
+	uint64_t other;               /* SPSC producer: cached tail */
 
 	/* the one frame this handle holds (claimed or acquired), if any */
 	bool holding;

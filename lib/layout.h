@@ -152,8 +152,9 @@ _Static_assert(sizeof(struct fr_shm_header) == 1024 + FR_MAX_PEERS * FR_SHM_PEER
 
 /*
  * One slot descriptor. `turn` is the slot's ownership word:
- *  - SPSC: unused (head/tail decide ownership); the descriptor belongs to a
- *          ring position and names the payload slot in `slot`;
+ *  - SPSC: pos + 1 of the ring position it carries once that position is
+ *          published (stored last, with release: the word the consumer
+ *          polls, see spsc.c); the descriptor names the payload slot in `slot`;
  *  - MPMC: [pos:55 | state:3 | owner:6], changed only by CAS, see mpmc.c
  *          (with large frames `slot` names the payload, as in SPSC);
  *  - broadcast: [seq:32 | writing:1 | holders:31], see broadcast.c.

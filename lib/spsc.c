@@ -14,6 +14,15 @@
  * and knowing the slot without reading the descriptor saves a dependent
  * cache miss on the consumer's side.
  *
+ * The consumer learns that position pos is published from its descriptor,
+ * not from head: the producer stores desc.turn = pos + 1 last, with release,
+ * and the consumer polls that word. One cache line then brings both the news
+ * and the metadata (reading head, then the descriptor, was two cross-core
+ * misses in a row on every hand-off), and head's line stays the producer's.
+ * head is still stored right after, for info, restarts and the other tools;
+ * a producer that died between the two stores is repaired by the next one
+ * (spsc_attach).
+ *
  * Exactly one live producer (peer entry 0) and one live consumer (entry 1):
  * the entry's lock makes the role exclusive, and a dead holder's lock is
  * gone, so a restart just works.
@@ -74,7 +83,7 @@ static void collect_released(struct fr_ring *r)
 static uint64_t spsc_init_turn(uint32_t slot)
 {
 	(void)slot;
-	return 0; /* unused: head and tail decide ownership */
+	return 0; /* no position published yet: turn is pos + 1 once pos is (below) */
 }
 
 static void spsc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags, unsigned *lo,
@@ -94,6 +103,16 @@ static int spsc_attach(struct fr_ring *r)
 		 * consumer's release of tail. */
 		r->pos = atomic_load_explicit(&h->head, memory_order_acquire);
 		r->other = atomic_load_explicit(&h->tail, memory_order_acquire);
+		/* A producer that died between its two publishing stores left
+		 * turn = head + 1: that position is published (the consumer may
+		 * have taken it already), so head moves past it. Relaxed: the
+		 * previous producer is dead and its stores are done. */
+		struct fr_shm_desc *d = &r->desc[r->pos & r->mask];
+		if (atomic_load_explicit(&d->turn, memory_order_relaxed) == r->pos + 1) {
+			r->pos++;
+			atomic_store_explicit(&h->head, r->pos, memory_order_release);
+			atomic_store_explicit(&h->published, r->pos, memory_order_relaxed);
+		}
 		int rc = fri_hot_slots(r) ? rebuild_free_slots(r) : 0;
 		if (rc < 0)
 			return rc;
@@ -101,7 +120,6 @@ static int spsc_attach(struct fr_ring *r)
 		/* Acquire: pairs with the previous consumer's release of tail and
 		 * the producer's release of head. */
 		r->pos = atomic_load_explicit(&h->tail, memory_order_acquire);
-		r->other = atomic_load_explicit(&h->head, memory_order_acquire);
 	}
 	return 0;
 }
@@ -165,9 +183,13 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 	fri_desc_store_meta(d, f, pos, (uint32_t)r->peer);
 	d->slot = f->priv_slot;
 	f->seq = pos;
+	FR_HOOK("spsc_publish_before_turn");
+	/* The publish. Release: pairs with the consumer's acquire load of turn;
+	 * the pixels and descriptor written above are visible before it. */
+	atomic_store_explicit(&d->turn, pos + 1, memory_order_release);
 	FR_HOOK("spsc_publish_before_head");
-	/* Release: pairs with the consumer's acquire load of head; the pixels
-	 * and descriptor written above are visible before the position is. */
+	/* Release: pairs with the acquire loads of head by a later producer
+	 * (spsc_attach) and by readers of the counters (fr_info). */
 	atomic_store_explicit(&r->hdr->head, pos + 1, memory_order_release);
 	/* Relaxed: a count for end of stream and info, on head's line anyway. */
 	atomic_store_explicit(&r->hdr->published, pos + 1, memory_order_relaxed);
@@ -200,17 +222,12 @@ static int spsc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flag
 	(void)flags;
 	struct fr_shm_header *h = r->hdr;
 	uint64_t pos = r->pos;
-	if (pos == r->other) {
-		/* Acquire: pairs with the producer's release store of head. */
-		r->other = atomic_load_explicit(&h->head, memory_order_acquire);
-		if (pos == r->other)
-			return -EAGAIN;
-		if (r->other - pos > r->geo.slot_count) {
-			r->other = pos; /* a scribbled head: do not read garbage slots */
-			return -EPROTO;
-		}
-	}
-	const struct fr_shm_desc *d = &r->desc[pos & r->mask];
+	struct fr_shm_desc *d = &r->desc[pos & r->mask];
+	/* Acquire: pairs with the producer's release store of turn. Any other
+	 * value is an older lap (or a scribble, which only an exact match could
+	 * turn into a delivery, checked below like any descriptor). */
+	if (atomic_load_explicit(&d->turn, memory_order_acquire) != pos + 1)
+		return -EAGAIN;
 	uint32_t slot = (uint32_t)(pos & r->mask);
 	if (fri_hot_slots(r)) {
 		/* The producer reuses recently released slots: fetch the likely

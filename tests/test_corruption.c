@@ -898,11 +898,34 @@ Test(corruption, exact_broadcast_log_slot_out_of_range)
 Test(corruption, exact_counters)
 {
 	struct exact x;
-	/* SPSC head far past what was published: the consumer does not read garbage slots. */
+	/* SPSC head far past what was published: the consumer goes by each
+	 * descriptor's turn, so it takes the one frame and reads no garbage slot. */
 	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
 	publish_one(&x, NULL);
 	atomic_store_explicit(&x.v.hdr->head, UINT64_C(1) + x.v.slots + 5, memory_order_relaxed);
-	expect_acquire(&x, -EPROTO, "spsc head ahead by more than the ring");
+	expect_acquire(&x, 0, "spsc head ahead by more than the ring");
+	expect_acquire(&x, -EAGAIN, "spsc head ahead by more than the ring, next");
+	exact_finish(&x);
+
+	/* SPSC turn of an unpublished position forged: its descriptor is checked
+	 * like any (here a 0-byte frame inside the slot), and the stream goes on
+	 * in order; the frame later published at that position is the one lost. */
+	exact_start(&x, FR_SPSC, FR_FORMAT_RAW);
+	publish_one(&x, NULL);
+	atomic_store_explicit(&x.v.desc[1].turn, 2, memory_order_relaxed);
+	expect_acquire(&x, 0, "spsc published frame before a forged turn");
+	struct fr_frame g;
+	FRT_ASSERT_OK(fr_acquire(x.cons, &g, 0));
+	cr_assert_eq(g.seq, UINT64_MAX, "forged turn: seq %lu, not the never-published descriptor's",
+		     (unsigned long)g.seq);
+	cr_assert_eq(g.bytes, 0, "forged turn: %lu bytes", (unsigned long)g.bytes);
+	FRT_ASSERT_OK(fr_release(x.cons, &g));
+	expect_acquire(&x, -EAGAIN, "spsc after the forged turn");
+	publish_one(&x, NULL); /* position 1: the consumer is past it */
+	cr_assert_eq(publish_one(&x, NULL), 2);
+	FRT_ASSERT_OK(fr_acquire(x.cons, &g, 0));
+	cr_assert_eq(g.seq, 2, "after a forged turn: seq %lu", (unsigned long)g.seq);
+	FRT_ASSERT_OK(fr_release(x.cons, &g));
 	exact_finish(&x);
 
 	/* SPSC tail past the producer: the producer does not overwrite unread slots. */

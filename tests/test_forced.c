@@ -790,3 +790,67 @@ Test(forced, create_only_close_does_not_end_stream)
 	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EPIPE);
 	fr_close(cons);
 }
+
+/* ---- 10 --------------------------------------------------------------------- */
+
+/*
+ * SPSC publishes with two stores: the descriptor's turn (the consumer polls
+ * it) and then head (which a later producer starts from). A producer that
+ * dies between them has published a frame that head does not count.
+ *
+ * Forced: an SPSC producer child stops at @point while publishing frame 0 at
+ * ring position 0 and is SIGKILLed there; the consumer takes frame 0 before
+ * or after a new producer attaches (@take_first), when it was published; the
+ * new producer then sends 12 frames (three laps). Expected: before the turn,
+ * frame 0 never comes and the new producer's first frame has seq 0; between
+ * turn and head, frame 0 comes once, intact, and the new producer goes on at
+ * seq 1 without writing over it. Small and large (reused-slot) frames.
+ */
+static void spsc_producer_killed_at(const char *point, int take_first, uint64_t frame_bytes)
+{
+	char name[FRT_NAME_SIZE];
+	struct shared *sh = shared_new();
+	struct fr_config cfg = {.mode = FR_SPSC, .slots = SLOTS, .frame_bytes = frame_bytes};
+	struct fr_ring *prod = NULL, *cons = NULL;
+	fr_close(frt_create_ok(frt_name(name, FRT_NAME_SIZE, "sp"), &cfg));
+	FRT_ASSERT_OK(fr_open(name, FR_CONSUMER, &cons));
+
+	struct child d = {.name = name, .sh = sh, .stop_at = point};
+	pid_t pd = frt_spawn_ok(claim_main, &d);
+	expect_stopped(pd, "producer D", point);
+	frt_kill(pd);
+
+	int published = strcmp(point, "spsc_publish_before_head") == 0;
+	struct fr_frame f;
+	if (!published)
+		FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EAGAIN);
+	if (published && take_first)
+		expect_frame(cons, 0, 0);
+	FRT_ASSERT_OK(fr_open(name, FR_PRODUCER, &prod));
+	if (published && !take_first)
+		expect_frame(cons, 0, 0);
+	run_laps(prod, cons, published, published + MORE);
+	struct fr_info info = frt_info_ok(cons);
+	cr_assert_eq(info.published, published + MORE, "info.published %lu",
+		     (unsigned long)info.published);
+	fr_close(prod);
+	FRT_ASSERT_ERR(fr_acquire(cons, &f, 0), -EPIPE);
+	fr_close(cons);
+	frt_shared_free(sh, sizeof *sh);
+}
+
+#define HOT_FRAME_BYTES (1024 * 1024) /* large frames: the producer picks the slot */
+
+Test(forced, spsc_producer_killed_before_turn)
+{
+	spsc_producer_killed_at("spsc_publish_before_turn", 0, FRAME_BYTES);
+	spsc_producer_killed_at("spsc_publish_before_turn", 0, HOT_FRAME_BYTES);
+}
+
+Test(forced, spsc_producer_killed_between_turn_and_head)
+{
+	spsc_producer_killed_at("spsc_publish_before_head", 1, FRAME_BYTES);
+	spsc_producer_killed_at("spsc_publish_before_head", 0, FRAME_BYTES);
+	spsc_producer_killed_at("spsc_publish_before_head", 1, HOT_FRAME_BYTES);
+	spsc_producer_killed_at("spsc_publish_before_head", 0, HOT_FRAME_BYTES);
+}

@@ -515,7 +515,8 @@ static void run_torture(struct run *run, struct role *roles, unsigned nroles)
 }
 
 /* Hook point names of the new library (issue 9); see docs/design.md. */
-static const char *const spsc_producer_points[] = {"spsc_publish_before_head", NULL};
+static const char *const spsc_producer_points[] = {"spsc_publish_before_turn",
+							   "spsc_publish_before_head", NULL};
 static const char *const spsc_consumer_points[] = {"spsc_acquire_held", "spsc_release_before_tail",
 						   NULL};
 static const char *const mpmc_producer_points[] = {"mpmc_claim_before_cas", "mpmc_claim_won",
