@@ -106,7 +106,10 @@ struct fr_frame {
 	uint64_t capacity;     /* slot capacity in bytes */
 	uint64_t bytes;        /* bytes of this frame (producer: defaults to the full frame) */
 	uint64_t seq;          /* assigned at publish, consecutive per segment from 0 */
-	uint64_t timestamp_ns; /* CLOCK_MONOTONIC; producer: 0 = "now" at publish */
+	uint64_t timestamp_ns; /* CLOCK_MONOTONIC; producer: 0 = "now" at publish (read through
+				* the TSC where it is the kernel's clocksource: never later
+				* than the clock, at most ~1 us earlier; FRAMERING_TSC_CLOCK=0
+				* reads clock_gettime every time) */
 	uint32_t width;
 	uint32_t height;
 	uint32_t stride;

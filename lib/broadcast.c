@@ -263,7 +263,7 @@ static int bc_publish(struct fr_ring *r, struct fr_frame *f)
 	uint64_t seq = r->pos;
 	uint32_t slot = f->priv_slot;
 	struct fr_shm_desc *d = &r->desc[slot];
-	fri_desc_store_meta(d, f, seq, (uint32_t)r->peer);
+	fri_desc_store_meta(r, d, f, seq);
 	f->seq = seq;
 	/* Release (all three): pair with the consumer's acquire loads of head,
 	 * then of the log entry, then of the slot word; pixels and descriptor

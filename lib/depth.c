@@ -32,7 +32,7 @@
 void fri_hot_sample_flat_out(struct fr_ring *r)
 {
 	/* The claim after a sampled frame: how long we were away. */
-	uint64_t outside = fri_now_ns() - r->hot_published_ns;
+	uint64_t outside = fri_clock_now(&r->clock) - r->hot_published_ns;
 	uint64_t filling = r->hot_published_ns - r->hot_claimed_ns;
 	r->hot_light = filling < FR_HOT_DEPTH_MIN_FILL_NS;
 	r->hot_flat_out = outside <= filling / 8 && !r->hot_light;
@@ -43,7 +43,7 @@ int fri_hot_depth_wait(struct fr_ring *r, bool behind)
 {
 	if (!behind)
 		return 0;
-	uint64_t now = fri_now_ns();
+	uint64_t now = fri_clock_now(&r->clock);
 	if (r->depth_wait_since == 0)
 		r->depth_wait_since = now;
 	return now - r->depth_wait_since < FR_HOT_DEPTH_WAIT_NS ? -EAGAIN : 0;
@@ -51,12 +51,12 @@ int fri_hot_depth_wait(struct fr_ring *r, bool behind)
 
 void fri_hot_sample_claim(struct fr_ring *r)
 {
-	r->hot_claimed_ns = fri_now_ns();
+	r->hot_claimed_ns = fri_clock_now(&r->clock);
 	r->hot_sample = FRI_SAMPLE_CLAIMED;
 }
 
 void fri_hot_sample_publish(struct fr_ring *r)
 {
-	r->hot_published_ns = fri_now_ns();
+	r->hot_published_ns = fri_clock_now(&r->clock);
 	r->hot_sample = FRI_SAMPLE_PUBLISHED;
 }

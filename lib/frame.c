@@ -41,18 +41,18 @@ int fri_frame_check(const struct fr_ring *r, const struct fr_frame *f)
 	return 0;
 }
 
-void fri_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
-			 uint32_t owner)
+void fri_desc_store_meta(struct fr_ring *r, struct fr_shm_desc *d, const struct fr_frame *f,
+			 uint64_t seq)
 {
 	d->seq = seq;
-	d->timestamp_ns = f->timestamp_ns ? f->timestamp_ns : fri_now_ns();
+	d->timestamp_ns = f->timestamp_ns ? f->timestamp_ns : fri_clock_now(&r->clock);
 	d->bytes = f->bytes;
 	d->width = f->width;
 	d->height = f->height;
 	d->stride = f->stride;
 	d->format = f->format;
 	d->flags = f->flags & FR_FRAME_USER_MASK;
-	d->owner = owner;
+	d->owner = (uint32_t)r->peer;
 }
 
 /*

@@ -82,6 +82,15 @@ extern const struct fr_ring_ops fri_spsc_ops;
 extern const struct fr_ring_ops fri_mpmc_ops;
 extern const struct fr_ring_ops fri_broadcast_ops;
 
+/* A handle's frame clock (clock.c): the last anchor, an older one the TSC
+ * rate is measured from, the rate, and the last value given. */
+struct fri_clock {
+	uint64_t base_tsc, base_ns;
+	uint64_t ref_tsc, ref_ns;
+	uint64_t mult;    /* ns per TSC tick, 32.32 fixed point; 0: not calibrated */
+	uint64_t last_ns;
+};
+
 /* One mapping of a segment, shared by the handles fr_open_from() made from each other. */
 struct fr_mapping {
 	_Atomic unsigned refs;        /* handles using it; the last close unmaps */
@@ -148,6 +157,7 @@ struct fr_ring {
 	uint32_t recent_slots[2];
 
 	uint64_t last_reap_ns;
+	struct fri_clock clock;       /* timestamps of publishes, hot-depth samples */
 };
 
 /* Slots of FR_HOT_SLOT_BYTES or more: every mode reuses the one released
@@ -158,6 +168,19 @@ static inline bool fri_hot_slots(const struct fr_ring *r)
 	return r->geo.frame_capacity >= FR_HOT_SLOT_BYTES;
 }
 
+/* clock.c: a handle's frame clock, CLOCK_MONOTONIC read through the TSC
+ * where the kernel's clocksource is the TSC (clock.c says what it promises). */
+#define FRI_CLOCK_ANCHOR_NS 1000000u     /* real clock reads at most this far apart */
+#define FRI_CLOCK_CALIB_NS 10000000u     /* TSC rate measured over at least this */
+#define FRI_CLOCK_REF_MAX_NS 1000000000u /* and at most about this */
+#define FRI_CLOCK_SLIP_NS 100000u        /* an anchor this far off: calibrate again */
+#define FRI_CLOCK_READ_MAX_NS 200u       /* a longer anchor read was interrupted */
+/* Does this process stamp frames through the TSC? */
+bool fri_clock_uses_tsc(void);
+/* CLOCK_MONOTONIC now, never late, at most ~FRI_CLOCK_READ_MAX_NS + 30 ppm early;
+ * monotonic per clock. */
+uint64_t fri_clock_now(struct fri_clock *c);
+
 /* frame.c */
 static inline uint8_t *fri_slot_data(const struct fr_ring *r, uint32_t slot)
 {
@@ -167,8 +190,9 @@ void fri_frame_from_desc(const struct fr_ring *r, struct fr_frame *f, const stru
 			uint32_t slot, uint64_t pos);
 int fri_frame_check(const struct fr_ring *r, const struct fr_frame *f);
 void fri_frame_defaults(const struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64_t pos);
-void fri_desc_store_meta(struct fr_shm_desc *d, const struct fr_frame *f, uint64_t seq,
-			uint32_t owner);
+/* Write @f's metadata into @d as frame @seq of @r's (stamped now unless @f has a time). */
+void fri_desc_store_meta(struct fr_ring *r, struct fr_shm_desc *d, const struct fr_frame *f,
+			 uint64_t seq);
 /* Wake sleepers after making a frame (consumers) or a slot (producers) available. */
 void fri_wake_consumers(struct fr_ring *r);
 /* Add to a counter only this handle writes (its own peer entry): no RMW needed. */

@@ -294,7 +294,7 @@ static int mpmc_publish(struct fr_ring *r, struct fr_frame *f)
 	/* Relaxed: seq only has to be unique and consecutive; the release CAS
 	 * in hand_over publishes it with the descriptor. */
 	uint64_t seq = atomic_fetch_add_explicit(&r->hdr->published, 1, memory_order_relaxed);
-	fri_desc_store_meta(&r->desc[pos & r->mask], f, seq, (uint32_t)r->peer);
+	fri_desc_store_meta(r, &r->desc[pos & r->mask], f, seq);
 	f->seq = seq;
 	int rc = hand_over(r, pos, READY);
 	if (hot(r))

@@ -180,7 +180,7 @@ static int spsc_publish(struct fr_ring *r, struct fr_frame *f)
 {
 	uint64_t pos = r->pos;
 	struct fr_shm_desc *d = &r->desc[pos & r->mask];
-	fri_desc_store_meta(d, f, pos, (uint32_t)r->peer);
+	fri_desc_store_meta(r, d, f, pos);
 	d->slot = f->priv_slot;
 	f->seq = pos;
 	FR_HOOK("spsc_publish_before_turn");
