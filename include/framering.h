@@ -323,7 +323,10 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  * peers than CPUs this process may run on, the adaptive spin stays short: a
  * long one would take the CPU from the peer it waits for. Going back to
  * FR_SPIN_ADAPTIVE from another setting starts from the short spin. -EINVAL
- * below FR_SPIN_ADAPTIVE.
+ * below FR_SPIN_ADAPTIVE. While a handle busy-waits (-1) and has no fr_fd,
+ * the other side publishes or releases without the wake-up's memory fence
+ * (when every peer of the other side busy-waits too, neither side fences);
+ * leaving -1 costs one membarrier() call, so that no wake-up is lost.
  */
 #define FR_SPIN_ADAPTIVE (-2L)
 int fr_set_spin(struct fr_ring *ring, long spin_ns);

@@ -34,6 +34,8 @@ static bool reap_locked(struct fr_ring *r, unsigned idx)
 	atomic_fetch_and_explicit(&h->space_wait.waiters, ~bit, memory_order_relaxed);
 	atomic_fetch_and_explicit(&h->data_wait.pollers, ~bit, memory_order_relaxed);
 	atomic_fetch_and_explicit(&h->space_wait.pollers, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->data_wait.fence_peers, ~bit, memory_order_relaxed);
+	atomic_fetch_and_explicit(&h->space_wait.fence_peers, ~bit, memory_order_relaxed);
 	/* A producer that dies leaves the stream without ending it: it may be
 	 * restarted. Relaxed: the stream word is read for its own value only. */
 	atomic_fetch_and_explicit(&h->stream, ~(bit & FR_STREAM_PRODUCERS), memory_order_relaxed);
@@ -127,6 +129,9 @@ int fri_peer_attach(struct fr_ring *r, unsigned role)
 			fri_peer_unlock(r, i);
 			return rc;
 		}
+		/* A new entry may sleep (the default wait does): wakers of the
+		 * line it sleeps on fence for it from now on (wait.c). */
+		fri_may_sleep(fri_sleep_line(r), i, true);
 		FR_HOOK("peer_attach_before_live");
 		/* Release: pairs with the acquire loads of state by reapers and info. */
 		atomic_store_explicit(&p->state, FR_PEER_LIVE, memory_order_release);
@@ -142,6 +147,10 @@ void fri_peer_detach(struct fr_ring *r)
 {
 	if (r->peer < 0)
 		return;
+	/* Our fence_peers bit goes with the entry. Relaxed: a waker that still
+	 * sees it only fences once more. */
+	atomic_fetch_and_explicit(&fri_sleep_line(r)->fence_peers, ~(UINT64_C(1) << r->peer),
+				  memory_order_relaxed);
 	/* Release: our last ring stores happen before the entry reads as FREE. */
 	atomic_store_explicit(&r->self->state, FR_PEER_FREE, memory_order_release);
 	fri_peer_unlock(r, (unsigned)r->peer);

@@ -160,6 +160,13 @@ struct fr_ring {
 	struct fri_clock clock;       /* timestamps of publishes, hot-depth samples */
 };
 
+/* The wait line this handle sleeps and polls on: consumers wait for data,
+ * producers for space. */
+static inline struct fr_shm_wait *fri_sleep_line(const struct fr_ring *r)
+{
+	return (r->role & FR_PRODUCER) ? &r->hdr->space_wait : &r->hdr->data_wait;
+}
+
 /* Slots of FR_HOT_SLOT_BYTES or more: every mode reuses the one released
  * most recently, and a flat-out producer keeps its consumers close (depth.c).
  * Follows from the geometry, so every side agrees. */
@@ -266,6 +273,10 @@ void fri_wake_all(struct fr_shm_wait *w, int file_fd);
 void fri_wait_setup(void);
 /* After announcing itself in a mask, before re-checking the ring (sleepers, pollers). */
 void fri_announce_barrier(void);
+/* Entry @peer may (not) sleep or poll on @w from now on: its bit in the line's
+ * fence_peers mask, which wakers read to decide whether to fence (wait.c).
+ * Setting it returns once no waker can miss it (membarrier). */
+void fri_may_sleep(struct fr_shm_wait *w, unsigned peer, bool may);
 /* A blocking wait: what wait.c needs to know, and nothing of rings or peers. */
 struct fr_wait {
 	struct fr_shm_wait *line;  /* where to sleep */

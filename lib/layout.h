@@ -69,16 +69,20 @@ _Static_assert(sizeof(struct fr_shm_peer) == FR_SHM_PEER_BYTES, "peer entry is 1
 _Static_assert(offsetof(struct fr_shm_peer, held) == 48, "peer layout");
 _Static_assert(offsetof(struct fr_shm_peer, pinned) == 80, "peer layout");
 
-/* A wait line: an event counter to sleep on, a bitmask of sleepers, and one of
- * pollers (handles waiting through fr_fd(), poked by a change of the file's times). */
+/* A wait line: an event counter to sleep on, a bitmask of sleepers, one of
+ * pollers (handles waiting through fr_fd(), poked by a change of the file's
+ * times), and one of the entries that need every waker to fence (wait.c). */
 struct fr_shm_wait {
 	_Atomic uint32_t event;   /* bumped by a waker that saw sleepers; FUTEX_WAIT word */
 	uint32_t reserved0;
 	_Atomic uint64_t waiters; /* bit i: peer entry i sleeps or is about to */
 	_Atomic uint64_t pollers; /* bit i: entry i polls its fd and wants a poke; CAS/AND/OR */
-	uint8_t reserved[104];
+	_Atomic uint64_t fence_peers; /* bit i: entry i polls, or its process cannot call
+				       * membarrier: wakers fence; OR/AND */
+	uint8_t reserved[96];
 };
 _Static_assert(offsetof(struct fr_shm_wait, pollers) == 16, "wait line layout");
+_Static_assert(offsetof(struct fr_shm_wait, fence_peers) == 24, "wait line layout");
 _Static_assert(sizeof(struct fr_shm_wait) == FR_SHM_LINE, "wait line is one 128-byte line");
 
 struct fr_shm_header {

@@ -51,6 +51,9 @@ FR_API int fr_fd(struct fr_ring *r)
 		return -err;
 	}
 	r->poll_fd = fd;
+	/* A poller waits in the caller's epoll_wait: wakers must fence for it
+	 * whatever its spin (wait.c). */
+	fri_may_sleep(fri_sleep_line(r), (unsigned)r->peer, true);
 	/* Readable from the start: the caller's first round of non-blocking
 	 * calls finds what is already there and arms the fd. */
 	futimens(r->fd, NULL);
@@ -64,7 +67,7 @@ void fri_poll_arm(struct fr_ring *r, struct fr_shm_wait *line)
 	 * mask load in fri_wake();
 	 * the caller's re-check of the ring comes after. */
 	atomic_fetch_or_explicit(&line->pollers, UINT64_C(1) << r->peer, memory_order_seq_cst);
-	fri_announce_barrier();
+	fri_announce_barrier(); /* wakers fence for pollers: fence_peers, set in fr_fd() */
 }
 
 void fri_poll_close(struct fr_ring *r)

@@ -192,6 +192,11 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 		r->claim_wait_ns = 0;
 		r->acquire_wait_ns = 0;
 	}
+	/* Busy-waiting (-1) never sleeps: wakers need not fence for us, unless
+	 * we poll. Any other spin may sleep: say so before the next wait. */
+	bool busy = spin_ns == -1 && r->poll_fd < 0;
+	if (busy != (r->spin_ns == -1 && r->poll_fd < 0) && r->peer >= 0)
+		fri_may_sleep(fri_sleep_line(r), (unsigned)r->peer, !busy);
 	r->spin_ns = spin_ns;
 	return 0;
 }

@@ -53,25 +53,39 @@ int fri_futex_wait(struct fr_shm_wait *w, uint32_t seen, int64_t timeout_ns)
 }
 
 /*
- * The wake path's fence, paid by the side that is about to sleep anyway.
- * A waker's Dekker handshake needs a full fence between its progress and its
- * load of the sleeper masks, on every publish and release. With membarrier
- * (MEMBARRIER_CMD_GLOBAL_EXPEDITED, Linux 4.16) a sleeper makes every CPU
- * that runs a registered process execute a full barrier before it re-checks
- * the ring, so a waker of a registered process needs only a compiler barrier:
- * either its progress was made visible by the barrier the sleeper forced on
- * its CPU (or by a context switch), or its later load of the mask sees the
- * sleeper's bit. A process that could not register keeps the fence as a
- * waker; a sleeper calls membarrier whenever the kernel has it, so that
- * registered wakers are covered whatever the sleeper's own state.
- * All of this only with FRAMERING_MEMBARRIER=1, and then in every process of
- * a segment: a sleeper that does not call membarrier cannot cover a waker
- * that skipped its fence. Without it, wakers fence and sleepers do not call
- * membarrier (the default).
+ * The wake path's fence, and when a waker may skip it.
+ *
+ * A waker has made progress visible (a release store of turn, head, tail or a
+ * slot word) and then loads the sleeper and poller masks; a sleeper sets its
+ * bit, fences, and re-checks the ring. Either the sleeper sees the progress
+ * or the waker sees the bit, as long as the waker, too, orders its store
+ * before its load: a full fence, which cost busy hand-offs ~20 ns one way on
+ * the VM this was measured on (it waits for the progress store's line).
+ *
+ * A waker needs it only if some peer may sleep (or poll) on the line. So
+ * each wait line has a fence_peers mask: bit i set while entry i may sleep
+ * or poll there. An entry sets its bit when it attaches, when it leaves
+ * busy-waiting (fr_set_spin) and when it polls (fr_fd), and clears it when
+ * it turns to busy-waiting (spin -1, which never sleeps) without polling, or
+ * detaches (a reaper clears a dead entry's). A waker whose process registered
+ * for MEMBARRIER_CMD_GLOBAL_EXPEDITED loads the mask at every wake and skips
+ * the fence while it is empty: a busy-waiting consumer's producer, and the
+ * other way round, publish and release without it.
+ *
+ * The race is a waker that loaded the mask just before a bit was set, and
+ * then an early sleep of that entry. Whoever sets its bit therefore calls
+ * membarrier(GLOBAL_EXPEDITED) before it may sleep (fri_may_sleep): that
+ * runs a full barrier on every CPU running a registered process, so every
+ * waker either had its progress made visible by it (or by a context switch,
+ * if it was not running) or loads the mask after it and sees the bit. That
+ * is one IPI round per attach, spin change or fr_fd, not per frame. A waker
+ * in a process that did not register fences always; a process that cannot
+ * call membarrier never clears its bits. FRAMERING_MEMBARRIER=0 makes a
+ * process do neither: it always fences.
  */
 static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
-static bool waker_fence_elided; /* this process is registered: wakers skip the fence */
-static bool sleeper_membarrier; /* the kernel has the command: sleepers call it */
+static bool waker_fence_elided; /* this process is registered: wakers may skip the fence */
+static bool cover_membarrier;   /* the kernel has the command: bit setters call it */
 
 static long membarrier(int cmd)
 {
@@ -80,17 +94,13 @@ static long membarrier(int cmd)
 
 static void barrier_setup(void)
 {
-	/* Opt-in: measured on the 2-core VM this was built on, the IPIs cost
-	 * sleep-heavy streams far more than the fence costs busy ones (broadcast
-	 * to 3 readers 4x slower, futex hand-off up to 2.5x); on hardware with
-	 * cheap IPIs and mostly busy peers it may win. */
-	const char *on = getenv("FRAMERING_MEMBARRIER");
-	if (!on || strcmp(on, "1") != 0)
+	const char *off = getenv("FRAMERING_MEMBARRIER");
+	if (off && strcmp(off, "0") == 0)
 		return;
 	long cmds = membarrier(MEMBARRIER_CMD_QUERY);
 	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED))
 		return;
-	sleeper_membarrier = true;
+	cover_membarrier = true;
 	waker_fence_elided = membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
 }
 
@@ -99,19 +109,35 @@ void fri_wait_setup(void)
 	pthread_once(&barrier_once, barrier_setup);
 }
 
+void fri_may_sleep(struct fr_shm_wait *w, unsigned peer, bool may)
+{
+	fri_wait_setup();
+	uint64_t bit = UINT64_C(1) << peer;
+	if (may) {
+		/* seq_cst, then the membarrier: no waker loads the mask without
+		 * our bit once we may sleep (see above). */
+		atomic_fetch_or_explicit(&w->fence_peers, bit, memory_order_seq_cst);
+		if (cover_membarrier)
+			membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+	} else if (cover_membarrier) {
+		/* Relaxed: a waker that still sees the bit only fences once more. */
+		atomic_fetch_and_explicit(&w->fence_peers, ~bit, memory_order_relaxed);
+	}
+}
+
 /* A sleeper or poller that announced itself, before it re-checks the ring. */
 void fri_announce_barrier(void)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (sleeper_membarrier)
-		membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 }
 
 /* A waker, after making progress visible and before loading the masks. */
-static void waker_barrier(void)
+static void waker_barrier(struct fr_shm_wait *w)
 {
-	if (waker_fence_elided)
-		atomic_signal_fence(memory_order_seq_cst); /* sleepers pay: see above */
+	/* Relaxed: every bit was set before a membarrier that covers this load
+	 * (see above), or this process fences anyway. */
+	if (waker_fence_elided && atomic_load_explicit(&w->fence_peers, memory_order_relaxed) == 0)
+		atomic_signal_fence(memory_order_seq_cst); /* nobody may sleep here */
 	else
 		atomic_thread_fence(memory_order_seq_cst);
 }
@@ -141,11 +167,12 @@ void fri_wake(struct fr_shm_wait *w, int count, int file_fd)
 	 * Dekker handshake with fri_wait_until and with arming pollers: the
 	 * caller has just made progress visible (a release store or CAS of
 	 * head/tail/turn); waker_barrier orders that before the loads of the
-	 * sleeper and poller masks. A sleeper or poller sets its bit, then
-	 * calls fri_announce_barrier, then re-checks the ring: either it sees
-	 * our progress or we see its bit.
+	 * sleeper and poller masks (when anyone may sleep or poll here: see
+	 * above). A sleeper or poller sets its bit, then calls
+	 * fri_announce_barrier, then re-checks the ring: either it sees our
+	 * progress or we see its bit.
 	 */
-	waker_barrier();
+	waker_barrier(w);
 	if (atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		fri_futex_wake(w, count);
 	if (atomic_load_explicit(&w->pollers, memory_order_relaxed))

@@ -395,3 +395,113 @@ Test(wait, mpmc_claim_eintr)
 {
 	interrupted_wait(FR_MPMC, 1, -1);
 }
+
+/* ---- who wakers fence for: the fence_peers masks (lib/wait.c) ---------------- */
+
+static uint64_t fence_bits(struct frt_view *v, int data_line)
+{
+	struct fr_shm_wait *w = data_line ? &v->hdr->data_wait : &v->hdr->space_wait;
+	return atomic_load(&w->fence_peers);
+}
+
+/* Entry of a handle: its bit in the masks. */
+static uint64_t entry_bit(struct frt_view *v, int nth_consumer)
+{
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		struct fr_shm_peer *p = &v->hdr->peers[i];
+		if (atomic_load(&p->state) == FR_PEER_LIVE && p->pid == getpid() &&
+		    p->role == (nth_consumer ? FR_CONSUMER : FR_PRODUCER))
+			return UINT64_C(1) << i;
+	}
+	cr_assert_fail("no live %s entry of ours", nth_consumer ? "consumer" : "producer");
+	return 0;
+}
+
+/*
+ * A handle that may sleep has its bit set on the line it sleeps on (consumers
+ * data, producers space), so that wakers fence; busy-waiting (-1) without an
+ * fd clears it; leaving -1, or fr_fd, sets it again; close clears it. With
+ * FRAMERING_MEMBARRIER=0 (@fence_always) a bit is never cleared while attached.
+ */
+static void fence_peers_follow_the_waits(int fence_always)
+{
+	if (fence_always)
+		setenv("FRAMERING_MEMBARRIER", "0", 1);
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = FR_SPSC, .slots = 4, .frame_bytes = 4096};
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "fence"), &cfg);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
+	uint64_t pb = entry_bit(&v, 0), cb = entry_bit(&v, 1);
+	cr_assert_eq(fence_bits(&v, 1), cb, "attached consumer: data line %#lx",
+		     (unsigned long)fence_bits(&v, 1));
+	cr_assert_eq(fence_bits(&v, 0), pb, "attached producer: space line %#lx",
+		     (unsigned long)fence_bits(&v, 0));
+
+	FRT_ASSERT_OK(fr_set_spin(cons, -1));
+	cr_assert_eq(fence_bits(&v, 1), fence_always ? cb : 0, "busy-waiting consumer");
+	FRT_ASSERT_OK(fr_set_spin(cons, 5000));
+	cr_assert_eq(fence_bits(&v, 1), cb, "consumer back from busy-waiting");
+	FRT_ASSERT_OK(fr_set_spin(prod, -1));
+	cr_assert_eq(fence_bits(&v, 0), fence_always ? pb : 0, "busy-waiting producer");
+	cr_assert_eq(fence_bits(&v, 1), cb, "the producer's spin moved the data line");
+
+	FRT_ASSERT_OK(fr_set_spin(cons, -1));
+	cr_assert_geq(fr_fd(cons), 0);
+	cr_assert_eq(fence_bits(&v, 1), cb, "a polling consumer needs wakers to fence");
+	FRT_ASSERT_OK(fr_set_spin(cons, 0));
+	FRT_ASSERT_OK(fr_set_spin(cons, -1));
+	cr_assert_eq(fence_bits(&v, 1), cb, "polling, busy-waiting again");
+
+	fr_close(cons);
+	cr_assert_eq(fence_bits(&v, 1), 0, "closed consumer left %#lx",
+		     (unsigned long)fence_bits(&v, 1));
+	fr_close(prod);
+	cr_assert_eq(fence_bits(&v, 0), 0, "closed producer left %#lx",
+		     (unsigned long)fence_bits(&v, 0));
+	frt_view_close(&v);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+Test(wait, fence_peers_follow_the_waits)
+{
+	fence_peers_follow_the_waits(0);
+}
+
+Test(wait, fence_peers_never_cleared_without_membarrier)
+{
+	fence_peers_follow_the_waits(1);
+}
+
+/* A dead peer's bit goes with it: the reaper clears it (an attach reaps). */
+static int busy_then_sleepy_child(void *arg)
+{
+	struct fr_ring *r;
+	FRT_CHILD_OK(fr_open(arg, FR_CONSUMER, &r));
+	for (;;)
+		pause(); /* killed by the parent, bit set */
+}
+
+Test(wait, fence_peers_of_a_dead_peer_reaped)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = FR_MPMC, .slots = 4, .frame_bytes = 4096};
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "fdead"), &cfg);
+	struct frt_view v;
+	frt_view_open_ok(name, 0, &v);
+	pid_t pid = frt_spawn_ok(busy_then_sleepy_child, name);
+	for (int i = 0; i < FRT_BOUND_S * 100 && atomic_load(&v.hdr->data_wait.fence_peers) == 0;
+	     i++)
+		frt_sleep_ms(10);
+	cr_assert_neq(atomic_load(&v.hdr->data_wait.fence_peers), 0, "the child never attached");
+	frt_kill(pid);
+	struct fr_ring *cons = frt_open_ok(name, FR_CONSUMER); /* reaps the dead entry */
+	FRT_ASSERT_OK(fr_set_spin(cons, -1));
+	cr_assert_eq(atomic_load(&v.hdr->data_wait.fence_peers), 0,
+		     "the dead consumer's bit outlived it: %#lx",
+		     (unsigned long)atomic_load(&v.hdr->data_wait.fence_peers));
+	fr_close(cons);
+	fr_close(prod);
+	frt_view_close(&v);
+}
