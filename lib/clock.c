@@ -96,7 +96,8 @@ static uint64_t anchor(struct fri_clock *c)
 			return ns; /* no anchor this time: the next read tries again */
 	}
 	if (c->mult) {
-		uint64_t pred = t1 < c->base_tsc ? 0 : c->base_ns + ticks_ns(t1 - c->base_tsc, c->mult);
+		uint64_t pred = t1 < c->base_tsc ? 0
+						 : c->base_ns + ticks_ns(t1 - c->base_tsc, c->mult);
 		uint64_t off = pred > ns ? pred - ns : ns - pred;
 		if (pred == 0 || off > FRI_CLOCK_SLIP_NS) {
 			/* The TSC and the clock parted (suspend, migration): calibrate again. */
