@@ -228,6 +228,20 @@ static void csv_rows(FILE *f, const struct results *res, int v, int w)
 	}
 }
 
+/* @rows for every transport and workload the run measured, into @f. */
+static void each_measured(FILE *f, const struct bench_params *p, const struct results *res,
+			  void (*rows)(FILE *f, const struct results *res, int v, int w))
+{
+	for (int v = 0; v < bench_nvariants; v++) {
+		const struct variant *var = &bench_variants[v];
+		if (!variant_selected(p, var) || res->variant[v].state == VARIANT_SKIPPED)
+			continue;
+		for (int w = 0; w < NWORKLOADS; w++)
+			if (variant_runs(p, var, w))
+				rows(f, res, v, w);
+	}
+}
+
 int report_csv(const struct bench_params *p, const struct results *res)
 {
 	FILE *f = open_csv(p->csv);
@@ -235,14 +249,7 @@ int report_csv(const struct bench_params *p, const struct results *res)
 		return -1;
 	fprintf(f, "transport,workload,frame_bytes,frames,seconds,fps,gbps,lat_p50_us,lat_p99_us,"
 		   "lat_p999_us\n");
-	for (int v = 0; v < bench_nvariants; v++) {
-		const struct variant *var = &bench_variants[v];
-		if (!variant_selected(p, var) || res->variant[v].state == VARIANT_SKIPPED)
-			continue;
-		for (int w = 0; w < NWORKLOADS; w++)
-			if (variant_runs(p, var, w))
-				csv_rows(f, res, v, w);
-	}
+	each_measured(f, p, res, csv_rows);
 	fclose(f);
 	return 0;
 }
@@ -314,14 +321,7 @@ int report_reps_csv(const struct bench_params *p, const struct results *res)
 	if (!f)
 		return -1;
 	fprintf(f, "transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns\n");
-	for (int v = 0; v < bench_nvariants; v++) {
-		const struct variant *var = &bench_variants[v];
-		if (!variant_selected(p, var) || res->variant[v].state == VARIANT_SKIPPED)
-			continue;
-		for (int w = 0; w < NWORKLOADS; w++)
-			if (variant_runs(p, var, w))
-				reps_csv_rows(f, res, v, w);
-	}
+	each_measured(f, p, res, reps_csv_rows);
 	fclose(f);
 	return 0;
 }

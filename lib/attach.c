@@ -29,7 +29,9 @@ static bool reap_locked(struct fr_ring *r, unsigned idx)
 	if (p->role == FR_CONSUMER)
 		fri_retire_consumer(r, (int)idx);
 	uint64_t bit = UINT64_C(1) << idx;
-	/* A sleeper or poller that died leaves its bit: clear it so wakers skip the syscall. */
+	/* A sleeper or poller that died leaves its bits: clear them so wakers skip
+	 * the syscall, and (fence_peers) the fence it no longer needs. Relaxed:
+	 * a waker that still sees one only does that once more. */
 	atomic_fetch_and_explicit(&h->data_wait.waiters, ~bit, memory_order_relaxed);
 	atomic_fetch_and_explicit(&h->space_wait.waiters, ~bit, memory_order_relaxed);
 	atomic_fetch_and_explicit(&h->data_wait.pollers, ~bit, memory_order_relaxed);

@@ -68,6 +68,12 @@ bool fri_clock_uses_tsc(void)
 }
 
 #if defined(__x86_64__)
+void fri_clock_init(struct fri_clock *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tsc = fri_clock_uses_tsc(); /* once here, not at every publish */
+}
+
 static uint64_t read_tsc(void)
 {
 	return __rdtsc();
@@ -101,7 +107,8 @@ static uint64_t anchor(struct fri_clock *c)
 		uint64_t off = pred > ns ? pred - ns : ns - pred;
 		if (pred == 0 || off > FRI_CLOCK_SLIP_NS) {
 			/* The TSC and the clock parted (suspend, migration): calibrate again. */
-			memset(c, 0, sizeof *c);
+			c->mult = 0;
+			c->ref_tsc = 0;
 		}
 	}
 	if (c->ref_tsc == 0 || t1 <= c->ref_tsc || ns <= c->ref_ns) {
@@ -125,7 +132,7 @@ static uint64_t anchor(struct fri_clock *c)
 
 uint64_t fri_clock_now(struct fri_clock *c)
 {
-	if (!fri_clock_uses_tsc())
+	if (!c->tsc)
 		return fri_now_ns();
 	uint64_t tsc = read_tsc(), ns, d = 0;
 	/* A TSC behind the anchor (another CPU's, or a reset) re-anchors too. */
@@ -140,6 +147,11 @@ uint64_t fri_clock_now(struct fri_clock *c)
 	return ns;
 }
 #else
+void fri_clock_init(struct fri_clock *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
 uint64_t fri_clock_now(struct fri_clock *c)
 {
 	(void)c;

@@ -85,6 +85,7 @@ extern const struct fr_ring_ops fri_broadcast_ops;
 /* A handle's frame clock (clock.c): the last anchor, an older one the TSC
  * rate is measured from, the rate, and the last value given. */
 struct fri_clock {
+	bool tsc;         /* this process stamps through the TSC (fri_clock_uses_tsc) */
 	uint64_t base_tsc, base_ns;
 	uint64_t ref_tsc, ref_ns;
 	uint64_t mult;    /* ns per TSC tick, 32.32 fixed point; 0: not calibrated */
@@ -184,6 +185,8 @@ static inline bool fri_hot_slots(const struct fr_ring *r)
 #define FRI_CLOCK_READ_MAX_NS 200u       /* a longer anchor read was interrupted */
 /* Does this process stamp frames through the TSC? */
 bool fri_clock_uses_tsc(void);
+/* A clock that has not read anything yet. */
+void fri_clock_init(struct fri_clock *c);
 /* CLOCK_MONOTONIC now, never late, at most ~FRI_CLOCK_READ_MAX_NS + 30 ppm early;
  * monotonic per clock. */
 uint64_t fri_clock_now(struct fri_clock *c);

@@ -195,7 +195,7 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 	/* Busy-waiting (-1) never sleeps: wakers need not fence for us, unless
 	 * we poll. Any other spin may sleep: say so before the next wait. */
 	bool busy = spin_ns == -1 && r->poll_fd < 0;
-	if (busy != (r->spin_ns == -1 && r->poll_fd < 0) && r->peer >= 0)
+	if (busy != (r->spin_ns == -1 && r->poll_fd < 0))
 		fri_may_sleep(fri_sleep_line(r), (unsigned)r->peer, !busy);
 	r->spin_ns = spin_ns;
 	return 0;

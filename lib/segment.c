@@ -173,6 +173,7 @@ int fri_ring_attach(int file_fd, struct fr_mapping *map, const struct fr_geometr
 	ring_map(r, fd, map->base, g);
 	r->map = map;
 	r->spin_ns = FR_SPIN_ADAPTIVE; /* estimates 0: the short spin until waits say otherwise */
+	fri_clock_init(&r->clock);
 	r->poll_fd = -1;
 	int rc = fri_handle_register(r);
 	if (rc == 0) {

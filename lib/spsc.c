@@ -110,6 +110,7 @@ static int spsc_attach(struct fr_ring *r)
 		struct fr_shm_desc *d = &r->desc[r->pos & r->mask];
 		if (atomic_load_explicit(&d->turn, memory_order_relaxed) == r->pos + 1) {
 			r->pos++;
+			/* Release, relaxed: as the stores in spsc_publish. */
 			atomic_store_explicit(&h->head, r->pos, memory_order_release);
 			atomic_store_explicit(&h->published, r->pos, memory_order_relaxed);
 		}

@@ -775,6 +775,30 @@ uint64_t frt_view_waiters(const struct fr_shm_wait *w)
 	return atomic_load((_Atomic uint64_t *)(uintptr_t)&w->waiters);
 }
 
+int frt_wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (frt_wait_futex_sleep(pid, 60) != 0)
+			return -1;
+		if (frt_view_waiters(w) != 0)
+			return 0;
+		frt_sleep_ms(1);
+	}
+	return -1;
+}
+
+unsigned frt_distinct(void *const *ptrs, unsigned n)
+{
+	unsigned d = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = 0;
+		while (j < i && ptrs[j] != ptrs[i])
+			j++;
+		d += j == i;
+	}
+	return d;
+}
+
 uint64_t frt_field_load(const uint8_t *p, unsigned size)
 {
 	if (size == 4)

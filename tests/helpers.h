@@ -315,6 +315,14 @@ int frt_view_find_peer(const struct frt_view *v, pid_t pid);
 uint32_t frt_view_event(const struct fr_shm_wait *w);
 uint64_t frt_view_waiters(const struct fr_shm_wait *w);
 
+/* Wait until pid sleeps in a futex wait while announced on w (some bit of
+ * its waiter mask set). 0, or -1 after about a minute or when pid is gone. */
+int frt_wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w);
+
+/* How many distinct pointers the first n of ptrs are (which slots a run of
+ * frames went through). */
+unsigned frt_distinct(void *const *ptrs, unsigned n);
+
 /* A 4- or 8-byte field at p, loaded or stored atomically (relaxed): other
  * processes use these words concurrently. */
 uint64_t frt_field_load(const uint8_t *p, unsigned size);

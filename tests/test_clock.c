@@ -90,7 +90,7 @@ Test(clock, off_by_environment)
 	setenv("FRAMERING_TSC_CLOCK", "0", 1);
 	cr_assert_not(fri_clock_uses_tsc());
 	struct fri_clock c;
-	memset(&c, 0, sizeof c);
+	fri_clock_init(&c);
 	struct bracket_stats st = bracket_reads(&c, 20000, 0);
 	cr_assert_eq(st.extrapolated, 0);
 	cr_assert_eq(c.mult, 0, "a clock that is off calibrated");
@@ -101,7 +101,7 @@ Test(clock, off_by_environment)
 Test(clock, follows_clock_monotonic)
 {
 	struct fri_clock c;
-	memset(&c, 0, sizeof c);
+	fri_clock_init(&c);
 	struct bracket_stats st = bracket_reads(&c, 200000, 2000);
 	if (fri_clock_uses_tsc()) {
 		cr_assert_neq(c.mult, 0, "never calibrated");
@@ -118,7 +118,7 @@ Test(clock, recalibrates_when_the_tsc_and_the_clock_part)
 	if (!fri_clock_uses_tsc())
 		cr_skip_test("the clocksource is not the TSC: every read is clock_gettime");
 	struct fri_clock c;
-	memset(&c, 0, sizeof c);
+	fri_clock_init(&c);
 	bracket_reads(&c, 50000, 1000);
 	cr_assert_neq(c.mult, 0);
 

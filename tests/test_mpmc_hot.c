@@ -69,18 +69,6 @@ static void *get_release(struct fr_ring *c, uint64_t seq)
 	return f.data;
 }
 
-static unsigned distinct(void *const *ptrs, unsigned n)
-{
-	unsigned d = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned j = 0;
-		while (j < i && ptrs[j] != ptrs[i])
-			j++;
-		d += j == i;
-	}
-	return d;
-}
-
 /* N frames in flight at once (the ring full), all intact, in N distinct payloads. */
 static void fill_and_drain(struct fr_ring *p, struct fr_ring *c, uint64_t first)
 {
@@ -89,7 +77,7 @@ static void fill_and_drain(struct fr_ring *p, struct fr_ring *c, uint64_t first)
 		used[i] = put(p, first + i);
 	struct fr_frame f;
 	FRT_ASSERT_ERR(fr_claim(p, &f, 0), -EAGAIN);
-	cr_assert_eq(distinct(used, SLOTS), SLOTS, "%u frames in flight share payloads",
+	cr_assert_eq(frt_distinct(used, SLOTS), SLOTS, "%u frames in flight share payloads",
 		     SLOTS);
 	for (unsigned i = 0; i < SLOTS; i++)
 		get_release(c, first + i);
@@ -108,8 +96,8 @@ Test(mpmc_hot, frames_reuse_the_payload_released_last)
 		used[i] = put(p, seq);
 		get_release(c, seq);
 	}
-	cr_assert_eq(distinct(used, 20), 1, "one frame in flight used %u of %u payloads",
-		     distinct(used, 20), SLOTS);
+	cr_assert_eq(frt_distinct(used, 20), 1, "one frame in flight used %u of %u payloads",
+		     frt_distinct(used, 20), SLOTS);
 
 	/* Two in flight: two payloads. */
 	for (unsigned i = 0; i < 40; i += 2, seq += 2) {
@@ -118,8 +106,8 @@ Test(mpmc_hot, frames_reuse_the_payload_released_last)
 		get_release(c, seq);
 		get_release(c, seq + 1);
 	}
-	cr_assert_eq(distinct(used, 40), 2, "two frames in flight used %u of %u payloads",
-		     distinct(used, 40), SLOTS);
+	cr_assert_eq(frt_distinct(used, 40), 2, "two frames in flight used %u of %u payloads",
+		     frt_distinct(used, 40), SLOTS);
 
 	/* And the whole ring still holds SLOTS frames at once. */
 	fill_and_drain(p, c, seq);
@@ -253,7 +241,7 @@ Test(mpmc_hot, a_late_free_never_frees_a_payload_in_use)
 	void *used[SLOTS];
 	for (unsigned i = 0; i < SLOTS; i++)
 		used[i] = put(p, 1 + i); /* the ring full: the stopped one's payload reused */
-	cr_assert_eq(distinct(used, SLOTS), SLOTS);
+	cr_assert_eq(frt_distinct(used, SLOTS), SLOTS);
 	FRT_ASSERT_OK(frt_continue(pid));
 	FRT_ASSERT_CHILD(pid); /* its release returned 0 */
 
@@ -266,7 +254,7 @@ Test(mpmc_hot, a_late_free_never_frees_a_payload_in_use)
 	get(c2, 4, &b);
 	void *n1 = put(p, 5), *n2 = put(p, 6);
 	void *now[SLOTS] = {a.data, b.data, n1, n2};
-	cr_assert_eq(distinct(now, SLOTS), SLOTS, "a payload in use was handed out again");
+	cr_assert_eq(frt_distinct(now, SLOTS), SLOTS, "a payload in use was handed out again");
 	uint64_t id, sum;
 	cr_assert(frt_verify(a.data, a.bytes, &id, &sum) == 0 && id == 3, "seq 3 overwritten");
 	cr_assert(frt_verify(b.data, b.bytes, &id, &sum) == 0 && id == 4, "seq 4 overwritten");

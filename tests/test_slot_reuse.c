@@ -39,19 +39,6 @@ static void *consume_byte(struct fr_ring *c, unsigned char v)
 	return f.data;
 }
 
-/* How many distinct slots a run of frames went through. */
-static unsigned distinct(void *const *ptrs, unsigned n)
-{
-	unsigned d = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned j = 0;
-		while (j < i && ptrs[j] != ptrs[i])
-			j++;
-		d += j == i;
-	}
-	return d;
-}
-
 Test(slot_reuse, large_frames_cycle_through_few_slots)
 {
 	char name[FRT_NAME_SIZE];
@@ -65,8 +52,8 @@ Test(slot_reuse, large_frames_cycle_through_few_slots)
 		used[i] = publish_byte(p, (unsigned char)i);
 		consume_byte(c, (unsigned char)i);
 	}
-	cr_assert_eq(distinct(used, 20), 2, "one frame in flight used %u of 4 slots",
-		     distinct(used, 20));
+	cr_assert_eq(frt_distinct(used, 20), 2, "one frame in flight used %u of 4 slots",
+		     frt_distinct(used, 20));
 
 	/* Two in flight: three slots at most. */
 	for (unsigned i = 0; i < 40; i += 2) {
@@ -75,8 +62,8 @@ Test(slot_reuse, large_frames_cycle_through_few_slots)
 		consume_byte(c, (unsigned char)(100 + i));
 		consume_byte(c, (unsigned char)(101 + i));
 	}
-	cr_assert_leq(distinct(used, 40), 3, "two frames in flight used %u of 4 slots",
-		      distinct(used, 40));
+	cr_assert_leq(frt_distinct(used, 40), 3, "two frames in flight used %u of 4 slots",
+		      frt_distinct(used, 40));
 	fr_close(c);
 	fr_close(p);
 }
@@ -122,18 +109,18 @@ Test(slot_reuse, broadcast_large_frames_reuse_the_slot_released_last)
 		used[i] = publish_byte(p, (unsigned char)i);
 		consume_byte(c, (unsigned char)i);
 	}
-	cr_log_info("broadcast, one frame in flight: %u of 8 slots", distinct(used, 20));
-	cr_assert_leq(distinct(used, 20), 2, "one frame in flight used %u of 8 slots",
-		      distinct(used, 20));
+	cr_log_info("broadcast, one frame in flight: %u of 8 slots", frt_distinct(used, 20));
+	cr_assert_leq(frt_distinct(used, 20), 2, "one frame in flight used %u of 8 slots",
+		      frt_distinct(used, 20));
 	for (unsigned i = 0; i < 40; i += 2) { /* two in flight */
 		used[i] = publish_byte(p, (unsigned char)(100 + i));
 		used[i + 1] = publish_byte(p, (unsigned char)(101 + i));
 		consume_byte(c, (unsigned char)(100 + i));
 		consume_byte(c, (unsigned char)(101 + i));
 	}
-	cr_log_info("broadcast, two frames in flight: %u of 8 slots", distinct(used, 40));
-	cr_assert_leq(distinct(used, 40), 3, "two frames in flight used %u of 8 slots",
-		      distinct(used, 40));
+	cr_log_info("broadcast, two frames in flight: %u of 8 slots", frt_distinct(used, 40));
+	cr_assert_leq(frt_distinct(used, 40), 3, "two frames in flight used %u of 8 slots",
+		      frt_distinct(used, 40));
 	fr_close(c);
 	fr_close(p);
 }
@@ -148,7 +135,7 @@ Test(slot_reuse, broadcast_small_frames_keep_round_robin)
 		used[i] = publish_byte(p, (unsigned char)i);
 		consume_byte(c, (unsigned char)i);
 	}
-	cr_assert_eq(distinct(used, 16), 8, "small slots: %u of 8 used", distinct(used, 16));
+	cr_assert_eq(frt_distinct(used, 16), 8, "small slots: %u of 8 used", frt_distinct(used, 16));
 	fr_close(c);
 	fr_close(p);
 }

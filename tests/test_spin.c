@@ -297,19 +297,6 @@ static int sleeper(void *p)
 	return 0;
 }
 
-/* Wait until pid sleeps in a futex wait while announced on w (as in test_wait.c). */
-static int wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w)
-{
-	for (int i = 0; i < 1000; i++) {
-		if (frt_wait_futex_sleep(pid, 60) != 0)
-			return -1;
-		if (frt_view_waiters(w) != 0)
-			return 0;
-		frt_sleep_ms(1);
-	}
-	return -1;
-}
-
 static void waiter_sleeps(int producer, int set_adaptive, uint32_t est_ns)
 {
 	char name[FRT_NAME_SIZE];
@@ -330,7 +317,7 @@ static void waiter_sleeps(int producer, int set_adaptive, uint32_t est_ns)
 	struct frt_view v;
 	frt_view_open_ok(name, 0, &v);
 	const struct fr_shm_wait *line = producer ? &v.hdr->space_wait : &v.hdr->data_wait;
-	int asleep = wait_announced_sleep(pid, line);
+	int asleep = frt_wait_announced_sleep(pid, line);
 	if (asleep != 0)
 		frt_kill(pid);
 	cr_assert_eq(asleep, 0, "a %s that learnt %u ns waits never slept in the futex",
@@ -477,6 +464,26 @@ static void counted_tick(void *p)
 	((struct counted *)p)->ticked = true; /* after a sleep */
 }
 
+/* An adaptive wait on @line with the estimate @est, of the step @c: sleeps
+ * of at most 1 ms, 10 s in all. */
+static struct fr_wait counted_wait(struct fr_shm_wait *line, uint32_t *est, struct counted *c,
+				   bool crowded)
+{
+	memset(line, 0, sizeof(*line));
+	return (struct fr_wait){
+		.line = line,
+		.bit = 1,
+		.spin_ns = FR_SPIN_ADAPTIVE,
+		.spin_est = est,
+		.crowded = crowded,
+		.slice_ns = 1000000,
+		.timeout_ms = 10000,
+		.try_fn = counted_try,
+		.tick_fn = counted_tick,
+		.arg = c,
+	};
+}
+
 /*
  * Crowded, a short estimate spins only the short spin: ten thousand tries
  * take longer than FR_DEFAULT_SPIN_NS on any CPU, so the wait sleeps (a 1 ms
@@ -486,21 +493,9 @@ static void counted_tick(void *p)
 Test(spin, crowded_waits_spin_short)
 {
 	struct fr_shm_wait line;
-	memset(&line, 0, sizeof(line));
 	struct counted c = {.ready = 10000};
 	uint32_t est = CAP - 1; /* the longest adaptive spin */
-	struct fr_wait w = {
-		.line = &line,
-		.bit = 1,
-		.spin_ns = FR_SPIN_ADAPTIVE,
-		.spin_est = &est,
-		.crowded = true,
-		.slice_ns = 1000000,
-		.timeout_ms = 10000,
-		.try_fn = counted_try,
-		.tick_fn = counted_tick,
-		.arg = &c,
-	};
+	struct fr_wait w = counted_wait(&line, &est, &c, true);
 	cr_assert_eq(fri_wait_until(&w), 0);
 	cr_expect(w.slept, "a crowded wait spun %u tries without sleeping", c.tries);
 }
@@ -510,20 +505,9 @@ Test(spin, crowded_waits_spin_short)
 Test(spin, a_wait_ended_in_the_first_tries_counts_as_zero)
 {
 	struct fr_shm_wait line;
-	memset(&line, 0, sizeof(line));
 	struct counted c = {.ready = 10};
 	uint32_t est = 100000;
-	struct fr_wait w = {
-		.line = &line,
-		.bit = 1,
-		.spin_ns = FR_SPIN_ADAPTIVE,
-		.spin_est = &est,
-		.slice_ns = 1000000,
-		.timeout_ms = 10000,
-		.try_fn = counted_try,
-		.tick_fn = counted_tick,
-		.arg = &c,
-	};
+	struct fr_wait w = counted_wait(&line, &est, &c, false);
 	cr_assert_eq(fri_wait_until(&w), 0);
 	cr_expect(!w.slept);
 	cr_expect_eq(est, fri_spin_update(100000, 0, 0), "estimate %u after a short wait", est);

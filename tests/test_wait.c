@@ -47,19 +47,6 @@ struct child_arg {
  */
 #define ROUNDS 3
 
-/* Wait until pid sleeps in a futex wait while announced on w. */
-static int wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w)
-{
-	for (int i = 0; i < 1000; i++) {
-		if (frt_wait_futex_sleep(pid, 60) != 0)
-			return -1;
-		if (frt_view_waiters(w) != 0)
-			return 0;
-		frt_sleep_ms(1);
-	}
-	return -1;
-}
-
 static struct child_arg *child_arg_new(const char *name, uint32_t slots, long spin_ns,
 				       int timeout_ms)
 {
@@ -111,7 +98,7 @@ static void consumer_woken_by_publish(uint32_t mode, long spin_ns, int timeout_m
 	const struct fr_shm_header *h = v.hdr;
 	int woken = 0;
 	for (uint32_t r = 0; r < ROUNDS; r++) {
-		cr_assert_eq(wait_announced_sleep(pid, &h->data_wait), 0,
+		cr_assert_eq(frt_wait_announced_sleep(pid, &h->data_wait), 0,
 			     "round %u: the waiting consumer never slept announced in a futex wait",
 			     r);
 		cr_assert_eq(atomic_load(a->attached), 1);
@@ -206,7 +193,7 @@ static void producer_woken_by_release(uint32_t mode)
 	uint64_t id, sum;
 	int woken = 0;
 	for (uint32_t r = 0; r < ROUNDS; r++) {
-		cr_assert_eq(wait_announced_sleep(pid, &h->space_wait), 0,
+		cr_assert_eq(frt_wait_announced_sleep(pid, &h->space_wait), 0,
 			     "round %u: the waiting producer never slept announced in a futex wait",
 			     r);
 		cr_assert_eq(atomic_load(a->attached), 1, "the producer did not fill the ring");
@@ -404,16 +391,16 @@ static uint64_t fence_bits(struct frt_view *v, int data_line)
 	return atomic_load(&w->fence_peers);
 }
 
-/* Entry of a handle: its bit in the masks. */
-static uint64_t entry_bit(struct frt_view *v, int nth_consumer)
+/* The bit, in the masks, of this process's (only) consumer or producer entry. */
+static uint64_t entry_bit(struct frt_view *v, int consumer)
 {
 	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
 		struct fr_shm_peer *p = &v->hdr->peers[i];
 		if (atomic_load(&p->state) == FR_PEER_LIVE && p->pid == getpid() &&
-		    p->role == (nth_consumer ? FR_CONSUMER : FR_PRODUCER))
+		    p->role == (consumer ? FR_CONSUMER : FR_PRODUCER))
 			return UINT64_C(1) << i;
 	}
-	cr_assert_fail("no live %s entry of ours", nth_consumer ? "consumer" : "producer");
+	cr_assert_fail("no live %s entry of ours", consumer ? "consumer" : "producer");
 	return 0;
 }
 
