@@ -7,7 +7,8 @@
 #                                <date>-idle.csv, <date>-machine.csv,
 #                                <date>-reps.csv, <date>.md and <date>.png
 #   benchmarks/run.sh --quick    CI check (seconds): every transport runs and
-#                                delivers correct data, the Python binding's too
+#                                delivers correct data, framering-pingpong too
+#                                (the one-ring A/B tool), the Python binding's too
 #                                (python_bench.py --quick); exit status 1 otherwise
 #
 #   benchmarks/run.sh --plot benchmarks/results/<date>.csv     redraw a plot
@@ -468,6 +469,10 @@ fi
 if [ "$quick" = 1 ]; then
 	# shellcheck disable=SC2086
 	"$bench" $iox_arg "$@"
+	# The one-ring A/B tool: both paths (small and large frames) and one thread.
+	"$build/benchmarks/framering-pingpong" 4096 2000
+	"$build/benchmarks/framering-pingpong" 1048576 2000
+	"$build/benchmarks/framering-pingpong" --one-thread 1048576 20000
 	# The Python binding against Python's own transports (python_bench.py).
 	if ninja -C "$build" python-binding >/dev/null 2>&1; then
 		/usr/bin/python3 "$here/python_bench.py" --quick --build "$build"
