@@ -420,7 +420,7 @@ else
 	meson setup "$build" "$root" --buildtype=release -Dtests=false -Dtools=false \
 		-Dbenchmarks=true >/dev/null
 fi
-ninja -C "$build" benchmarks/framering-bench >/dev/null
+ninja -C "$build" benchmarks/framering-bench benchmarks/framering-pingpong >/dev/null
 bench="$build/benchmarks/framering-bench"
 
 # --- iceoryx daemon ------------------------------------------------------------
