@@ -179,7 +179,8 @@ struct fr_info {
  * Create segment @name ("/name" or "name", 1..200 of [A-Za-z0-9._-]) and attach
  * to it as its producer. Fails with -EEXIST when it exists (unless
  * FR_CREATE_REPLACE_STALE and it is stale), -EINVAL on a bad config,
- * -ENAMETOOLONG, -ENOSPC when /dev/shm has no room.
+ * -ENAMETOOLONG, -ENOSPC when /dev/shm has no room (on hugetlbfs: too few
+ * free huge pages).
  */
 int fr_create(const char *name, const struct fr_config *cfg, struct fr_ring **out);
 
@@ -222,8 +223,9 @@ int fr_unlink(const char *name);
 /*
  * Where named segments live: "/dev/shm" (POSIX shared memory), or the
  * directory in the environment variable FRAMERING_DIR when it is set (an
- * absolute path: another tmpfs, or a volume that containers share). Every
- * process of a segment must agree on it. Never NULL.
+ * absolute path: another tmpfs, a hugetlbfs mount, or a volume that containers
+ * share). Every process of a segment must agree on it. Never NULL. On hugetlbfs
+ * a segment's file is rounded up to whole huge pages.
  */
 const char *fr_segment_dir(void);
 

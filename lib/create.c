@@ -155,21 +155,25 @@ static int create_once(const char *name, const struct fr_config *c, struct fr_ri
 		rc = -errno;
 		goto fail;
 	}
-	if (ftruncate(fd, (off_t)g.segment_bytes) != 0) {
+	/* On hugetlbfs the file, and so the mapping, is whole huge pages. */
+	uint64_t unit = fri_file_unit(fd);
+	uint64_t file_bytes = fri_file_bytes(g.segment_bytes, unit);
+	if (ftruncate(fd, (off_t)file_bytes) != 0) {
 		rc = errno == EFBIG ? -ENOSPC : -errno;
 		goto fail;
 	}
-	uint8_t *base = mmap(NULL, g.segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	uint8_t *base = mmap(NULL, file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
-		rc = -ENOMEM;
+		/* hugetlbfs reserves its pages here: too few free is a full disk */
+		rc = errno == ENOMEM && unit > FR_SHM_PAGE ? -ENOSPC : -ENOMEM;
 		goto fail;
 	}
 	fri_advise_huge_payload(base, &g);
-	rc = reserve_pages(fd, base, g.segment_bytes);
+	rc = reserve_pages(fd, base, file_bytes);
 	if (rc == 0)
 		rc = seal_size(fd, c);
 	if (rc < 0) {
-		munmap(base, g.segment_bytes);
+		munmap(base, file_bytes);
 		goto fail;
 	}
 	struct fr_shm_header *h = (struct fr_shm_header *)base;
@@ -177,7 +181,7 @@ static int create_once(const char *name, const struct fr_config *c, struct fr_ri
 	init_descriptors((struct fr_shm_desc *)(base + g.desc_offset), c->mode, c->slots);
 	/* Release: everything above is visible to whoever reads READY (acquire). */
 	atomic_store_explicit(&h->state, FR_SHM_READY, memory_order_release);
-	rc = fri_ring_attach(fd, fri_mapping_new(base, g.segment_bytes), &g, FR_PRODUCER, out);
+	rc = fri_ring_attach(fd, fri_mapping_new(base, file_bytes), &g, FR_PRODUCER, out);
 	close(fd); /* the mapping and the handle's lock fd keep the file */
 	if (rc < 0)
 		unmake_file(name, c);

@@ -75,7 +75,12 @@ static void copy_shared(void *dst, const volatile void *src, size_t n)
 		d[i] = s[i];
 }
 
-int fri_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size,
+uint64_t fri_file_bytes(uint64_t segment_bytes, uint64_t unit)
+{
+	return round_up(segment_bytes, unit);
+}
+
+int fri_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size, uint64_t unit,
 			  struct fr_geometry *g)
 {
 	struct fr_geometry want;
@@ -108,7 +113,8 @@ int fri_geometry_validate(const struct fr_shm_header *shared, uint64_t file_size
 	if (h.header_bytes != want.header_bytes || h.desc_offset != want.desc_offset ||
 	    h.log_offset != want.log_offset || h.log_count != want.log_count ||
 	    h.payload_offset != want.payload_offset || h.payload_stride != want.payload_stride ||
-	    h.segment_bytes != want.segment_bytes || file_size != want.segment_bytes)
+	    h.segment_bytes != want.segment_bytes ||
+	    file_size != fri_file_bytes(want.segment_bytes, unit))
 		return -EPROTO;
 	*g = want;
 	g->width = h.width;

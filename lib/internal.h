@@ -346,8 +346,13 @@ const struct fr_ring_ops *fri_ops_for(uint32_t mode); /* NULL for an unknown mod
 bool fri_is_pow2(uint32_t v);
 /* The layout of a segment of @mode (known), @slots and @capacity; -EINVAL when too large. */
 int fri_layout_for(uint32_t mode, uint32_t slots, uint64_t capacity, struct fr_geometry *g);
-/* Copy the identity line of @h once and check it describes exactly a file of @file_size. */
-int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, struct fr_geometry *g);
+/* The size of the file that holds a segment of @segment_bytes on a file system that
+ * allocates in units of @unit bytes (fri_file_unit). */
+uint64_t fri_file_bytes(uint64_t segment_bytes, uint64_t unit);
+/* Copy the identity line of @h once and check it describes exactly a file of @file_size
+ * on a file system of allocation @unit (fri_file_unit). */
+int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, uint64_t unit,
+			  struct fr_geometry *g);
 
 /* name.c */
 /* Open segment @name where named segments live (shm_open, or FRAMERING_DIR):
@@ -355,6 +360,9 @@ int fri_geometry_validate(const struct fr_shm_header *h, uint64_t file_size, str
 int fri_segment_open(const char *name, int oflag, mode_t mode);
 
 /* segment.c */
+/* The allocation unit of @fd's file system: the huge page size on hugetlbfs, whose
+ * files and mappings come in whole huge pages; FR_SHM_PAGE elsewhere. */
+uint64_t fri_file_unit(int fd);
 void fri_advise_huge_payload(uint8_t *base, const struct fr_geometry *g);
 /* A mapping of @bytes at @base shared by the handles made from it (one reference). */
 struct fr_mapping *fri_mapping_new(uint8_t *base, uint64_t bytes);

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +79,23 @@ static void ring_map(struct fr_ring *r, int fd, uint8_t *base, const struct fr_g
 	r->mask = g->slot_count - 1;
 	r->ops = fri_ops_for(g->mode);
 	r->peer = -1;
+}
+
+/*
+ * hugetlbfs takes files and mappings only in whole huge pages (ftruncate to
+ * anything else fails), so there a segment's file is its layout rounded up to
+ * the file system's block, the huge page size. The unit comes from the kernel
+ * (fstatfs), never from the file, and anything implausible counts as none.
+ */
+uint64_t fri_file_unit(int fd)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs) != 0 || fs.f_type != HUGETLBFS_MAGIC)
+		return FR_SHM_PAGE;
+	uint64_t unit = (uint64_t)fs.f_bsize;
+	if (unit < FR_SHM_PAGE || unit > ((uint64_t)1 << 30) || (unit & (unit - 1)))
+		return FR_SHM_PAGE;
+	return unit;
 }
 
 /*
@@ -216,7 +235,8 @@ static int open_file(int fd, unsigned flags, struct fr_ring **out)
 	if (rc < 0)
 		return rc;
 	struct fr_geometry g;
-	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size,
+				   fri_file_unit(fd), &g);
 	/* Acquire: pairs with the creator's release store of READY. */
 	if (rc == 0 && atomic_load_explicit(&((struct fr_shm_header *)base)->state,
 					    memory_order_acquire) != FR_SHM_READY)
@@ -228,7 +248,8 @@ static int open_file(int fd, unsigned flags, struct fr_ring **out)
 		return rc;
 	}
 	fri_advise_huge_payload(base, &g);
-	return fri_ring_attach(fd, fri_mapping_new(base, g.segment_bytes), &g, flags, out);
+	/* The whole file is mapped (on hugetlbfs more than the layout): unmap it all. */
+	return fri_ring_attach(fd, fri_mapping_new(base, (uint64_t)st.st_size), &g, flags, out);
 }
 
 FR_API int fr_open(const char *name, unsigned flags, struct fr_ring **out)
@@ -348,7 +369,8 @@ static int stat_file(int fd, struct fr_info *info)
 	struct fr_ring r;
 	struct fr_geometry g;
 	memset(&r, 0, sizeof(r));
-	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size, &g);
+	rc = fri_geometry_validate((const struct fr_shm_header *)base, (uint64_t)st.st_size,
+				   fri_file_unit(fd), &g);
 	if (rc == 0) {
 		ring_map(&r, fd, base, &g); /* read-only, never attached: info only */
 		fri_fill_info(&r, info);
