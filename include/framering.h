@@ -322,7 +322,8 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  * so that it rarely pays a futex sleep and wake-up; after a long wait or a
  * timeout it spins only a few microseconds before it sleeps, so a slow stream
  * or an idle handle costs next to no CPU. While the segment has more attached
- * peers than CPUs this process may run on, the adaptive spin stays short: a
+ * peers than CPUs they may run on together (their affinity masks: peers pinned
+ * to CPUs of their own are not crowded), the adaptive spin stays short: a
  * long one would take the CPU from the peer it waits for. Going back to
  * FR_SPIN_ADAPTIVE from another setting starts from the short spin. -EINVAL
  * below FR_SPIN_ADAPTIVE. While a handle busy-waits (-1) and has no fr_fd,

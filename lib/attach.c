@@ -120,6 +120,8 @@ int fri_peer_attach(struct fr_ring *r, unsigned role)
 		atomic_store_explicit(&p->delivered, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->dropped, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->pinned, 0, memory_order_relaxed);
+		/* Relaxed: published by the release store of LIVE below. */
+		atomic_store_explicit(&p->cpus, fri_cpu_mask(), memory_order_relaxed);
 		r->peer = (int)i;
 		r->self = p;
 		r->role = role;

@@ -123,7 +123,7 @@ struct fr_ring {
 	 * (acquire) follow different streams of events. */
 	uint32_t claim_wait_ns;
 	uint32_t acquire_wait_ns;
-	bool crowded;                 /* last count: more live peers than CPUs we may use */
+	bool crowded;                 /* last count: more live peers than CPUs they may use */
 	uint32_t crowd_countdown;     /* waits until the peers are counted again; 0: next */
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
@@ -286,8 +286,9 @@ struct fr_wait {
 	uint64_t bit;              /* our bit in line->waiters */
 	long spin_ns;              /* see fr_set_spin; FR_SPIN_ADAPTIVE: from *spin_est */
 	uint32_t *spin_est;        /* FR_SPIN_ADAPTIVE: the estimate to spin by and update */
-	bool crowded;              /* FR_SPIN_ADAPTIVE: the segment's peers outnumber our
-				    * CPUs; spin FR_DEFAULT_SPIN_NS only (ring.c) */
+	bool crowded;              /* FR_SPIN_ADAPTIVE: the segment's peers outnumber the
+				    * CPUs they may run on; spin FR_DEFAULT_SPIN_NS only
+				    * (ring.c, fri_crowded) */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
@@ -301,8 +302,11 @@ int fri_wait_until(struct fr_wait *w);
  * estimate; longer ones spin FR_DEFAULT_SPIN_NS (wait.c says why these values). */
 #define FRI_SPIN_CAP_NS 200000u
 #define FRI_SPIN_SAMPLE_MAX_NS (4u * FRI_SPIN_CAP_NS) /* longer waits count as this */
-/* CPUs this process may run on (its affinity mask), counted once. */
-unsigned fri_cpus(void);
+/* The CPUs the calling thread may run on (its affinity) as bits 0..63; 0 when
+ * that cannot be said (the call failed, or a CPU above 63 is allowed). */
+uint64_t fri_cpu_mask(void);
+/* The CPUs online, counted once. */
+unsigned fri_online_cpus(void);
 /* How long to spin for an estimate of @est_ns (pure). */
 long fri_spin_budget(uint32_t est_ns);
 /* The estimate after a wait that returned @rc after @waited_ns (pure): 0 adds the
@@ -318,8 +322,9 @@ bool fri_reap_if_due(struct fr_ring *r); /* true when it reaped (every 100 ms) *
 /* peers.c */
 uint64_t fri_process_start_time(int pid);
 bool fri_peer_alive(const struct fr_ring *r, unsigned idx);
-/* Entries of the peer table that are LIVE now (relaxed: a count for a heuristic). */
-unsigned fri_live_peers(const struct fr_ring *r);
+/* More LIVE entries than the CPUs they may run on together (their cpus masks), after
+ * refreshing our own entry's mask: the adaptive spin's crowded rule (wait.c). */
+bool fri_crowded(struct fr_ring *r);
 int fri_peer_alive_fd(int fd, unsigned idx);
 /* Take / drop entry @idx's lock through our fd: 0, or -errno when another holds it. */
 int fri_peer_lock(const struct fr_ring *r, unsigned idx);

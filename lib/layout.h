@@ -63,11 +63,14 @@ struct fr_shm_peer {
 	_Atomic uint64_t delivered;  /* frames published (producer) or acquired (consumer) */
 	_Atomic uint64_t dropped;    /* broadcast latest consumer: frames skipped */
 	_Atomic uint64_t pinned;     /* broadcast consumer: slot + 1 it holds a pin on; 0 = none */
-	uint8_t reserved[40];
+	_Atomic uint64_t cpus;       /* bit i: the entry's thread may run on CPU i, as of its
+				      * last count (ring.c); 0: unknown (a CPU above 63) */
+	uint8_t reserved[32];
 };
 _Static_assert(sizeof(struct fr_shm_peer) == FR_SHM_PEER_BYTES, "peer entry is 128 bytes");
 _Static_assert(offsetof(struct fr_shm_peer, held) == 48, "peer layout");
 _Static_assert(offsetof(struct fr_shm_peer, pinned) == 80, "peer layout");
+_Static_assert(offsetof(struct fr_shm_peer, cpus) == 88, "peer layout");
 
 /* A wait line: an event counter to sleep on, a bitmask of sleepers, one of
  * pollers (handles waiting through fr_fd(), poked by a change of the file's

@@ -61,14 +61,34 @@ void fri_peer_unlock(const struct fr_ring *r, unsigned idx)
 	ofd_lock(r->fd, idx, F_UNLCK);
 }
 
-unsigned fri_live_peers(const struct fr_ring *r)
+/*
+ * Crowded: the live peers outnumber the CPUs they may run on. Those are the
+ * union of their entries' affinity masks, not this process's own: pipelines
+ * pin each process to a CPU of its own, and a producer pinned to CPU 0 with
+ * its consumer on CPU 1 has two CPUs for two peers, not one. An entry whose
+ * mask is unknown (0) counts as able to run anywhere online. Our own mask is
+ * stored anew at each count, so a thread pinned after attaching is seen.
+ * Relaxed throughout: a heuristic for the spin, nothing is decided on it, and
+ * a scribbled mask only changes how long we spin.
+ */
+bool fri_crowded(struct fr_ring *r)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < FR_MAX_PEERS; i++)
-		/* Relaxed: a count for the spin heuristic, nothing is decided on it. */
-		n += atomic_load_explicit(&r->hdr->peers[i].state, memory_order_relaxed) ==
-		     FR_PEER_LIVE;
-	return n;
+	if (r->self)
+		atomic_store_explicit(&r->self->cpus, fri_cpu_mask(), memory_order_relaxed);
+	unsigned live = 0;
+	uint64_t cpus = 0;
+	bool unknown = false;
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++) {
+		const struct fr_shm_peer *p = &r->hdr->peers[i];
+		if (atomic_load_explicit(&p->state, memory_order_relaxed) != FR_PEER_LIVE)
+			continue;
+		uint64_t mask = atomic_load_explicit(&p->cpus, memory_order_relaxed);
+		live++;
+		cpus |= mask;
+		unknown |= mask == 0;
+	}
+	unsigned n = unknown ? fri_online_cpus() : (unsigned)__builtin_popcountll(cpus);
+	return live > n;
 }
 
 bool fri_peer_alive(const struct fr_ring *r, unsigned idx)

@@ -49,7 +49,7 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int
 	 * adaptive spin stays short (wait.c). Every FR_CROWD_RECOUNT waits, and
 	 * at each reaper's tick (tick()): no clock read here. */
 	if (r->crowd_countdown == 0) {
-		r->crowded = fri_live_peers(r) > fri_cpus();
+		r->crowded = fri_crowded(r);
 		r->crowd_countdown = FR_CROWD_RECOUNT;
 	}
 	r->crowd_countdown--;

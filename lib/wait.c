@@ -229,24 +229,35 @@ void fri_wake_all(struct fr_shm_wait *w, int file_fd)
  * Cost: no clock read for waits that end within their first 64 tries (see
  * fri_wait_until), one more for longer ones; no syscall.
  */
-static pthread_once_t cpus_once = PTHREAD_ONCE_INIT;
-static unsigned cpus_usable;
-
-static void count_cpus(void)
+uint64_t fri_cpu_mask(void)
 {
 	cpu_set_t set;
-	int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
-	if (n <= 0) {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		n = online > 0 ? (int)online : 1;
+	uint64_t mask = 0;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 0;
+	for (size_t i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &set))
+			continue;
+		if (i >= 64)
+			return 0; /* not representable: unknown */
+		mask |= UINT64_C(1) << i;
 	}
-	cpus_usable = (unsigned)n;
+	return mask;
 }
 
-unsigned fri_cpus(void)
+static pthread_once_t online_once = PTHREAD_ONCE_INIT;
+static unsigned online_cpus;
+
+static void count_online(void)
 {
-	pthread_once(&cpus_once, count_cpus);
-	return cpus_usable;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	online_cpus = online > 0 ? (unsigned)online : 1;
+}
+
+unsigned fri_online_cpus(void)
+{
+	pthread_once(&online_once, count_online);
+	return online_cpus;
 }
 
 long fri_spin_budget(uint32_t est_ns)

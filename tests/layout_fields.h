@@ -23,7 +23,7 @@
 /* struct fr_shm_peer: a peer table entry. */
 #define FRT_PEER_FIELDS(X)                                                                    \
 	X(state) X(role) X(flags) X(pid) X(start_time) X(generation) X(attach_ns) X(held)     \
-	X(cursor) X(delivered) X(dropped) X(pinned)
+	X(cursor) X(delivered) X(dropped) X(pinned) X(cpus)
 
 /* struct fr_shm_desc: a slot descriptor. */
 #define FRT_DESC_FIELDS(X)                                                                    \

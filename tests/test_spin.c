@@ -418,7 +418,7 @@ static void one_cpu(void)
 	CPU_ZERO(&set);
 	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &set);
 	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
-	cr_assert_eq(fri_cpus(), 1u);
+	cr_assert_eq(__builtin_popcountll(fri_cpu_mask()), 1);
 }
 
 /* A producer and a consumer on one CPU are crowded; the flag follows the count. */
@@ -443,6 +443,106 @@ Test(spin, more_peers_than_cpus_is_crowded)
 	prod->crowd_countdown = 0;
 	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
 	cr_expect(!prod->crowded, "still crowded after the consumer left");
+	fr_close(prod);
+	FRT_ASSERT_OK(fr_unlink(name));
+}
+
+/* A consumer pinned to one CPU, attached until the parent closes @go. */
+struct pinned_consumer {
+	const char *name;
+	int cpu;
+	int ready; /* write end: one byte once attached */
+	int go;    /* read end: EOF says detach and exit */
+	int go_w;  /* its write end, which the child closes */
+};
+
+static int pinned_consumer_main(void *arg)
+{
+	const struct pinned_consumer *c = arg;
+	close(c->go_w); /* or the read below never sees EOF */
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	FRT_CHILD_CHECK(sched_setaffinity(0, sizeof(set), &set) == 0);
+	struct fr_ring *ring = NULL;
+	FRT_CHILD_OK(fr_open(c->name, FR_CONSUMER, &ring));
+	FRT_CHILD_CHECK(frt_ready_signal(c->ready) == 0);
+	char b;
+	while (read(c->go, &b, 1) > 0) {
+	}
+	fr_close(ring);
+	return 0;
+}
+
+/* Count again at a wait that times out (the ring is full). */
+static bool recount(struct fr_ring *prod)
+{
+	struct fr_frame f;
+	prod->crowd_countdown = 0;
+	FRT_ASSERT_ERR(fr_claim(prod, &f, 1), -ETIMEDOUT);
+	return prod->crowded;
+}
+
+/*
+ * Pipelines pin each process to a CPU of its own: a producer on one CPU and
+ * a consumer on another are two peers on two CPUs, not crowded, though each
+ * process may use only one (the count once went by the process's own
+ * affinity, and every pinned pair spun only 5 us). A second consumer on the
+ * same CPU as the first makes three peers on two CPUs: crowded.
+ */
+Test(spin, peers_pinned_apart_are_not_crowded)
+{
+	cpu_set_t mine;
+	int cpu[2], n = 0;
+	cr_assert_eq(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int i = 0; i < 64 && n < 2; i++)
+		if (CPU_ISSET(i, &mine))
+			cpu[n++] = i;
+	FRT_SKIP_UNLESS(n == 2, "needs two CPUs below 64 to pin to");
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu[0], &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = FR_MPMC, .slots = 2, .frame_bytes = 256};
+	struct fr_ring *prod = frt_create_ok(frt_name(name, sizeof name, "pinned"), &cfg);
+	struct fr_frame f;
+	for (int i = 0; i < 2; i++) {
+		FRT_ASSERT_OK(fr_claim(prod, &f, 0));
+		FRT_ASSERT_OK(fr_publish(prod, &f));
+	}
+	int ready[2], go[2];
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	struct pinned_consumer c = {.name = name, .cpu = cpu[1], .ready = ready[1], .go = go[0],
+				   .go_w = go[1]};
+	pid_t pid[2];
+	pid[0] = frt_spawn(pinned_consumer_main, &c);
+	cr_assert_gt(pid[0], 0);
+	cr_assert_eq(frt_ready_wait(ready[0], 1, FRT_WAIT_MS), 0, "the consumer did not attach");
+	cr_expect_eq(atomic_load(&prod->self->cpus), UINT64_C(1) << cpu[0]);
+	uint64_t theirs = 0;
+	for (unsigned i = 0; i < FR_MAX_PEERS; i++)
+		if ((int)i != prod->peer && atomic_load(&prod->hdr->peers[i].state) == FR_PEER_LIVE)
+			theirs = atomic_load(&prod->hdr->peers[i].cpus);
+	cr_expect_eq(theirs, UINT64_C(1) << cpu[1], "the consumer's entry says CPUs %#llx",
+		     (unsigned long long)theirs);
+	cr_expect(!recount(prod), "a producer on CPU %d and a consumer on CPU %d counted as "
+		  "crowded", cpu[0], cpu[1]);
+
+	pid[1] = frt_spawn(pinned_consumer_main, &c);
+	cr_assert_gt(pid[1], 0);
+	cr_assert_eq(frt_ready_wait(ready[0], 1, FRT_WAIT_MS), 0, "the consumer did not attach");
+	cr_expect(recount(prod), "three peers on two CPUs not counted as crowded");
+
+	close(go[1]); /* both consumers detach and exit */
+	for (int i = 0; i < 2; i++)
+		FRT_ASSERT_CHILD(pid[i]);
+	cr_expect(!recount(prod), "crowded after the consumers left");
+	close(go[0]);
+	close(ready[0]);
+	close(ready[1]);
 	fr_close(prod);
 	FRT_ASSERT_OK(fr_unlink(name));
 }
