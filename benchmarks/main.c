@@ -19,17 +19,20 @@
  * processes are producer.c and consumer.c, meeting in ctl.c's control block;
  * frame.c fills and checks the frames; machine.c measures what the machine
  * itself allows (cross-core probe, touch writer and reader alone) in the same
- * run; results.c, stats.c and report.c turn the figures into tables and CSV;
+ * run; bracket.c measures the issue 15 targets' rows between two runs of their
+ * reference; results.c, stats.c and report.c turn the figures into tables and CSV;
  * os.c has the system helpers; each transport_*.c fills in a struct
  * bench_transport (bench.h).
  */
 #include "bench.h"
+#include "bracket.h"
 #include "job.h"
 #include "machine.h"
 #include "plan.h"
 #include "report.h"
 #include "results.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: framering-bench [--quick] [--reps N] [--only LIST] [--size LABEL] [--csv FILE]\n"
 		"                       [--idle-csv FILE] [--machine-csv FILE] [--reps-csv FILE]\n"
+		"                       [--pairs-csv FILE] [--pair-reps N]\n"
 		"                       [--no-iceoryx] [--iceoryx-config] [--list]\n"
 		"  --quick           CI check: every transport runs once per size and workload,\n"
 		"                    for a few milliseconds, and must deliver correct data\n"
@@ -88,9 +92,16 @@ static void usage(FILE *f)
 		"      transport,workload,frame_bytes,rep,fps,lat_p50_us,lat_p99_us,probe_ns\n"
 		"                    (rep: 1..N; probe_ns: the cross-core probe that began that\n"
 		"                    repetition's block of that size and workload, empty if none)\n"
+		"  --pairs-csv FILE  after the table, measure the issue 15 targets' rows right\n"
+		"                    between two runs of their reference (floor or iceoryx),\n"
+		"                    N times, and write every bracketed pair under the header\n"
+		"      " PAIRS_CSV_HEADER "\n"
+		"  --pair-reps N     repetitions of the bracketed pairs (default %d with\n"
+		"                    --pairs-csv, --quick: 1; 0: none)\n"
 		"  --no-iceoryx      skip the iceoryx rows (no RouDi daemon running)\n"
 		"  --iceoryx-config  print a RouDi mempool configuration for these frame sizes\n"
-		"  --list            list the transports and exit\n");
+		"  --list            list the transports and exit\n",
+		PAIR_REPS_DEFAULT);
 }
 
 static int print_iceoryx_config(void)
@@ -117,6 +128,7 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 
 	memset(p, 0, sizeof(*p));
 	p->reps = REPS_DEFAULT;
+	p->pair_reps = -1; /* not given */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--quick")) {
@@ -136,6 +148,15 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 			p->machine_csv = argv[++i];
 		} else if (!strcmp(a, "--reps-csv") && i + 1 < argc) {
 			p->reps_csv = argv[++i];
+		} else if (!strcmp(a, "--pairs-csv") && i + 1 < argc) {
+			p->pairs_csv = argv[++i];
+		} else if (!strcmp(a, "--pair-reps") && i + 1 < argc) {
+			p->pair_reps = atoi(argv[++i]);
+			if (p->pair_reps < 0 || p->pair_reps > BENCH_MAX_REPS) {
+				fprintf(stderr, "framering-bench: --pair-reps must be 0..%d\n",
+					BENCH_MAX_REPS);
+				return 2;
+			}
 		} else if (!strcmp(a, "--no-iceoryx")) {
 			p->no_iceoryx = 1;
 		} else if (!strcmp(a, "--iceoryx-config")) {
@@ -161,6 +182,8 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 	}
 	if (p->quick && !reps_given)
 		p->reps = 1;
+	if (p->pair_reps < 0)
+		p->pair_reps = !p->pairs_csv ? 0 : p->quick ? 1 : PAIR_REPS_DEFAULT;
 	p->timing = p->quick ? timing_quick : timing_full;
 	p->idle_ms = p->quick ? IDLE_MS_QUICK : IDLE_MS_FULL;
 	p->probe_s = p->quick ? PROBE_S_QUICK : PROBE_S_FULL;
@@ -385,8 +408,19 @@ int main(int argc, char **argv)
 				 : " (no pinning)",
 		b.params.reps);
 
+	FILE *pairs = NULL;
+	if (b.params.pairs_csv && !(pairs = fopen(b.params.pairs_csv, "w"))) {
+		fprintf(stderr, "framering-bench: %s: %s\n", b.params.pairs_csv, strerror(errno));
+		results_free(&b.res);
+		return 1;
+	}
 	uint64_t t0 = bench_now_ns();
 	measure_all(&b);
+	b.failures += bracket_run(&b.params, &b.env, b.res.variant, b.params.pair_reps, pairs);
+	if (pairs && fclose(pairs) != 0) {
+		fprintf(stderr, "framering-bench: %s: write failed\n", b.params.pairs_csv);
+		b.failures++;
+	}
 	measure_idle(&b);
 	fprintf(stderr, "\nframering-bench: measured in %.1f s\n",
 		(double)(bench_now_ns() - t0) / 1e9);

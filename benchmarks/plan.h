@@ -62,6 +62,8 @@ struct bench_params {
 	const char *idle_csv; /* --idle-csv FILE, or NULL */
 	const char *machine_csv; /* --machine-csv FILE, or NULL */
 	const char *reps_csv;    /* --reps-csv FILE, or NULL */
+	const char *pairs_csv;   /* --pairs-csv FILE, or NULL */
+	int pair_reps;           /* repetitions of the bracketed pairs (bracket.h); 0: none */
 	double probe_s;          /* how long each cross-core probe lasts */
 	double touch_s;          /* how long the touch writer and reader alone run, each */
 };
