@@ -20,6 +20,7 @@
 #define FR_DEFAULT_SPIN_NS 5000L
 /* Blocking waits between two counts of a segment's live peers (ring.c). */
 #define FR_CROWD_RECOUNT 64u
+#define FR_CROWD_MASK_EVERY 16u /* counts between refreshes of our own cpus mask */
 /* Slots at least this large are reused most-recently-released first (every
  * mode; fri_hot_slots): their cache footprint decides touch throughput. The choice
  * follows from the segment's geometry, so every side agrees on it. */
@@ -125,6 +126,8 @@ struct fr_ring {
 	uint32_t acquire_wait_ns;
 	bool crowded;                 /* last count: more live peers than CPUs they may use */
 	uint32_t crowd_countdown;     /* waits until the peers are counted again; 0: next */
+	uint32_t crowd_counts;        /* counts so far: our cpus mask is stored anew every
+				       * FR_CROWD_MASK_EVERY of them (peers.c) */
 	struct fr_ring *next_handle;  /* the process's list of handles (handles.c) */
 
 	/* own counter; SPSC: and the producer's cached copy of tail */

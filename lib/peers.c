@@ -67,13 +67,14 @@ void fri_peer_unlock(const struct fr_ring *r, unsigned idx)
  * pin each process to a CPU of its own, and a producer pinned to CPU 0 with
  * its consumer on CPU 1 has two CPUs for two peers, not one. An entry whose
  * mask is unknown (0) counts as able to run anywhere online. Our own mask is
- * stored anew at each count, so a thread pinned after attaching is seen.
+ * stored anew at the first count and every FR_CROWD_MASK_EVERY counts after
+ * (a syscall: once in 1,024 waits), so a thread pinned after attaching is seen.
  * Relaxed throughout: a heuristic for the spin, nothing is decided on it, and
  * a scribbled mask only changes how long we spin.
  */
 bool fri_crowded(struct fr_ring *r)
 {
-	if (r->self)
+	if (r->self && r->crowd_counts++ % FR_CROWD_MASK_EVERY == 0)
 		atomic_store_explicit(&r->self->cpus, fri_cpu_mask(), memory_order_relaxed);
 	unsigned live = 0;
 	uint64_t cpus = 0;

@@ -47,12 +47,15 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int
 	}
 	/* Count the peers now and then: with more of them than CPUs, the
 	 * adaptive spin stays short (wait.c). Every FR_CROWD_RECOUNT waits, and
-	 * at each reaper's tick (tick()): no clock read here. */
-	if (r->crowd_countdown == 0) {
-		r->crowded = fri_crowded(r);
-		r->crowd_countdown = FR_CROWD_RECOUNT;
+	 * at each reaper's tick (tick()): no clock read here. Only the adaptive
+	 * spin looks at the count. */
+	if (r->spin_ns == FR_SPIN_ADAPTIVE) {
+		if (r->crowd_countdown == 0) {
+			r->crowded = fri_crowded(r);
+			r->crowd_countdown = FR_CROWD_RECOUNT;
+		}
+		r->crowd_countdown--;
 	}
-	r->crowd_countdown--;
 	struct fr_wait w = {
 		.crowded = r->crowded,
 		.line = line,
@@ -186,11 +189,13 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 		return -ECHILD;
 	if (!r || spin_ns < FR_SPIN_ADAPTIVE)
 		return -EINVAL;
-	/* Back to adaptive: the estimates stood still meanwhile (only adaptive
-	 * waits update them) and may describe another stream; start afresh. */
+	/* Back to adaptive: the estimates and the peer count stood still
+	 * meanwhile (only adaptive waits use them) and may describe another
+	 * stream; start afresh. */
 	if (spin_ns == FR_SPIN_ADAPTIVE && r->spin_ns != FR_SPIN_ADAPTIVE) {
 		r->claim_wait_ns = 0;
 		r->acquire_wait_ns = 0;
+		r->crowd_countdown = 0;
 	}
 	/* Busy-waiting (-1) never sleeps: wakers need not fence for us, unless
 	 * we poll. Any other spin may sleep: say so before the next wait. */

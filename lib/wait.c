@@ -235,14 +235,11 @@ uint64_t fri_cpu_mask(void)
 	uint64_t mask = 0;
 	if (sched_getaffinity(0, sizeof(set), &set) != 0)
 		return 0;
-	for (size_t i = 0; i < CPU_SETSIZE; i++) {
-		if (!CPU_ISSET(i, &set))
-			continue;
-		if (i >= 64)
-			return 0; /* not representable: unknown */
-		mask |= UINT64_C(1) << i;
-	}
-	return mask;
+	for (size_t i = 0; i < 64; i++)
+		if (CPU_ISSET(i, &set))
+			mask |= UINT64_C(1) << i;
+	/* A CPU above 63 is not representable: unknown. */
+	return CPU_COUNT(&set) == __builtin_popcountll(mask) ? mask : 0;
 }
 
 static pthread_once_t online_once = PTHREAD_ONCE_INIT;
