@@ -18,7 +18,7 @@
 
 #include <stdio.h>
 
-#define PAIR_REPS_DEFAULT 9 /* repetitions of every group in a full run */
+#define PAIR_REPS_DEFAULT 15 /* repetitions of every group in a full run */
 #define PAIR_MAX_MEMBERS 3
 
 /* Rows measured between runs of one reference, in one workload and size. */

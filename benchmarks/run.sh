@@ -30,7 +30,7 @@
 # issue 15 target's row measured right between two runs of its reference
 #   member,reference,workload,frame_bytes,rep,fps,lat_p50_us,ref_fps_before,
 #   ref_p50_before,ref_fps_after,ref_p50_after
-# (9 repetitions). In the table the two rows of a target run seconds apart, and
+# (15 repetitions). In the table the two rows of a target run seconds apart, and
 # on the VM this was built on a dip of the memory system lasting a row or two
 # moved single ratios by a factor of ten. The issue 15 targets are judged on
 # the median, over the repetitions whose two reference runs agree within 20 %,
