@@ -2,7 +2,7 @@
 # Build and run framering-bench: framering against pipes, unix sockets, TCP on
 # 127.0.0.1 and Eclipse iceoryx, on this machine, in one run.
 #
-#   benchmarks/run.sh            full run (about 4 minutes on 2 cores): prints the
+#   benchmarks/run.sh            full run (about 5 minutes on 2 cores): prints the
 #                                table, writes benchmarks/results/<date>.csv,
 #                                <date>-idle.csv, <date>-machine.csv,
 #                                <date>-reps.csv, <date>-pairs.csv, <date>.md
