@@ -41,7 +41,8 @@ static int runnable(const struct bench_params *p, const struct variant_status *s
 	return v >= 0 && variant_runs(p, &bench_variants[v], w) && status[v].state == VARIANT_RUNS;
 }
 
-/* One measurement of variant @v: 0, or 1 when it failed (said on stderr). */
+/* One measurement of variant @v: 0; 1 when it failed, -1 when it was skipped
+ * (neither brackets anything; both said on stderr). */
 static int measure(struct job_env *env, int v, int w, int s, struct rep_result *r)
 {
 	struct job j;
@@ -49,9 +50,10 @@ static int measure(struct job_env *env, int v, int w, int s, struct rep_result *
 						 w == WORKLOAD_TOUCH);
 	job_run(&j, env, &spec, 0, r, JOB_TIMEOUT_S);
 	if (r->status != 0) {
-		fprintf(stderr, "\nFAIL %s %s %s (bracketed pairs): %s\n", bench_variants[v].name,
-			bench_workloads[w], bench_sizes[s].label, j.msg[0] ? j.msg : "skipped");
-		return 1;
+		int skipped = r->status == BENCH_SKIP;
+		fprintf(stderr, "\n%s %s %s %s (bracketed pairs): %s\n", skipped ? "SKIP" : "FAIL",
+			bench_variants[v].name, bench_workloads[w], bench_sizes[s].label, j.msg);
+		return skipped ? -1 : 1;
 	}
 	fputc('.', stderr);
 	return 0;
@@ -67,18 +69,19 @@ static int run_group(const struct bench_params *p, struct job_env *env,
 	if (s < 0 || !size_selected(p, &bench_sizes[s]) || !runnable(p, status, ref, w))
 		return 0;
 	struct rep_result before, after, a;
-	if (measure(env, ref, w, s, &before))
-		return 1; /* nothing to bracket with this time */
+	int rc = measure(env, ref, w, s, &before);
+	if (rc)
+		return rc > 0; /* nothing to bracket with this time */
 	for (int k = 0; k < PAIR_MAX_MEMBERS && g->members[k]; k++) {
 		int m = find_variant(g->members[k]);
 		if (!runnable(p, status, m, w))
 			continue;
-		if (measure(env, m, w, s, &a)) {
-			failures++;
+		if ((rc = measure(env, m, w, s, &a))) {
+			failures += rc > 0;
 			continue; /* the reference before still brackets the next member */
 		}
-		if (measure(env, ref, w, s, &after))
-			return failures + 1;
+		if ((rc = measure(env, ref, w, s, &after)))
+			return failures + (rc > 0);
 		if (csv)
 			fprintf(csv, "%s,%s,%s,%zu,%d,%.1f,%.3f,%.1f,%.3f,%.1f,%.3f\n",
 				bench_variants[m].name, g->reference, bench_workloads[w],

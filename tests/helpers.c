@@ -112,6 +112,22 @@ uint64_t frt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+long long frt_meminfo(const char *field)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	char line[128];
+	long long v = -1;
+	size_t n = strlen(field);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 /* The deadline bound_ms from now, in frt_now_ns() time. */
 static uint64_t frt_deadline_ms(long bound_ms)
 {

@@ -136,6 +136,10 @@ void frt_sleep_us(long us);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t frt_now_ns(void);
 
+/* The number on the line "@field: N ..." of /proc/meminfo (e.g. "Shmem", in kB,
+ * or "HugePages_Free", in pages), or -1 when there is none. */
+long long frt_meminfo(const char *field);
+
 /*
  * Readiness through a pipe: each child writes one byte to the write end
  * (frt_ready_signal; fd < 0: nothing to do), the parent closes its copy of

@@ -16,6 +16,7 @@
 #include "helpers.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -54,21 +55,6 @@ static int write_long(const char *path, long v)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* HugePages_Free from /proc/meminfo, or -1. */
-static long free_huge_pages(void)
-{
-	char line[128];
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "HugePages_Free: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 static void teardown(void)
 {
 	if (mounted) {
@@ -86,12 +72,12 @@ static void teardown(void)
  * HUGE_NEED huge pages to be had; skips the test where that cannot be. */
 static void setup_mount(unsigned size_mb)
 {
-	long have = free_huge_pages();
+	long long have = frt_meminfo("HugePages_Free");
 	FRT_SKIP_UNLESS(have >= 0, "no huge page support in this kernel");
 	if (have < HUGE_NEED) {
 		long was = read_long(overcommit);
 		FRT_SKIP_UNLESS(was >= 0 && write_long(overcommit, was + HUGE_NEED) == 0,
-				"%ld free huge pages and %s not writable (not root?)", have,
+				"%lld free huge pages and %s not writable (not root?)", have,
 				overcommit);
 		saved_overcommit = was;
 	}
@@ -113,7 +99,7 @@ static uint64_t huge_page_size(void)
 {
 	struct statfs fs;
 	cr_assert_eq(statfs(dir, &fs), 0);
-	cr_assert_eq(fs.f_type, 0x958458f6, "%s is not hugetlbfs", dir);
+	cr_assert_eq(fs.f_type, HUGETLBFS_MAGIC, "%s is not hugetlbfs", dir);
 	return (uint64_t)fs.f_bsize;
 }
 

@@ -31,16 +31,8 @@ TestSuite(segfd, .fini = frt_cleanup, .timeout = 240);
 /* Shmem of /proc/meminfo in KiB, or 0. */
 static uint64_t shmem_kib(void)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return 0;
-	char line[128];
-	unsigned long long v = 0;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "Shmem: %llu kB", &v) == 1)
-			break;
-	fclose(f);
-	return v;
+	long long v = frt_meminfo("Shmem");
+	return v > 0 ? (uint64_t)v : 0;
 }
 
 /* Entries in the segment directory whose names contain @tag. */
