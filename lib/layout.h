@@ -64,7 +64,7 @@ struct fr_shm_peer {
 	_Atomic uint64_t dropped;    /* broadcast latest consumer: frames skipped */
 	_Atomic uint64_t pinned;     /* broadcast consumer: slot + 1 it holds a pin on; 0 = none */
 	_Atomic uint64_t cpus;       /* bit i: the entry's thread may run on CPU i, as of its
-				      * last count (ring.c); 0: unknown (a CPU above 63) */
+				      * last refresh (fri_crowded); 0: unknown (a CPU above 63) */
 	uint8_t reserved[32];
 };
 _Static_assert(sizeof(struct fr_shm_peer) == FR_SHM_PEER_BYTES, "peer entry is 128 bytes");
@@ -80,8 +80,8 @@ struct fr_shm_wait {
 	uint32_t reserved0;
 	_Atomic uint64_t waiters; /* bit i: peer entry i sleeps or is about to */
 	_Atomic uint64_t pollers; /* bit i: entry i polls its fd and wants a poke; CAS/AND/OR */
-	_Atomic uint64_t fence_peers; /* bit i: entry i polls, or its process cannot call
-				       * membarrier: wakers fence; OR/AND */
+	_Atomic uint64_t fence_peers; /* bit i: entry i may sleep or poll on this line, so
+				       * wakers fence (wait.c); OR/AND */
 	uint8_t reserved[96];
 };
 _Static_assert(offsetof(struct fr_shm_wait, pollers) == 16, "wait line layout");
