@@ -323,8 +323,13 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  * timeout it spins only a few microseconds before it sleeps, so a slow stream
  * or an idle handle costs next to no CPU. While the segment has more attached
  * peers than CPUs they may run on together (their affinity masks: peers pinned
- * to CPUs of their own are not crowded), the adaptive spin stays short: a
- * long one would take the CPU from the peer it waits for. Going back to
+ * to CPUs of their own are not crowded), a wait does not spin: it yields the
+ * CPU (sched_yield) between its tries, since the peer it waits for likely
+ * needs that CPU, for as long as the adaptive spin would have spun but past
+ * its 200 us cap, up to about 1.2 ms; then it sleeps. Where nothing else
+ * wants the CPU the yields return at once and cost what a spin does, only
+ * while the recent waits were short (frames at least every ~0.8 ms); a slow
+ * stream or an idle handle sleeps at once. Going back to
  * FR_SPIN_ADAPTIVE from another setting starts from the short spin. -EINVAL
  * below FR_SPIN_ADAPTIVE. While a handle busy-waits (-1) and has no fr_fd,
  * the other side publishes or releases without the wake-up's memory fence

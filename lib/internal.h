@@ -290,14 +290,15 @@ struct fr_wait {
 	long spin_ns;              /* see fr_set_spin; FR_SPIN_ADAPTIVE: from *spin_est */
 	uint32_t *spin_est;        /* FR_SPIN_ADAPTIVE: the estimate to spin by and update */
 	bool crowded;              /* FR_SPIN_ADAPTIVE: the segment's peers outnumber the
-				    * CPUs they may run on; spin FR_DEFAULT_SPIN_NS only
-				    * (ring.c, fri_crowded) */
+				    * CPUs they may run on; yield instead of spinning
+				    * (ring.c, fri_crowded; wait.c) */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
 	void (*tick_fn)(void *arg); /* after each sleep (and now and then in a busy-wait) */
 	void *arg;
 	bool slept;                /* out: the wait slept at least once */
+	unsigned yields;           /* out: sched_yield calls (crowded waits) */
 };
 /* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
 int fri_wait_until(struct fr_wait *w);
@@ -312,6 +313,9 @@ uint64_t fri_cpu_mask(void);
 unsigned fri_online_cpus(void);
 /* How long to spin for an estimate of @est_ns (pure). */
 long fri_spin_budget(uint32_t est_ns);
+/* How long a crowded wait yields for an estimate of @est_ns: 0 at the sample
+ * ceiling (every recent wait long), else as fri_spin_budget without its cap (pure). */
+long fri_crowd_yield_budget(uint32_t est_ns);
 /* The estimate after a wait that returned @rc after @waited_ns (pure): 0 adds the
  * wait, -ETIMEDOUT a long one; anything else (-EINTR, -EPIPE, ...) changes nothing. */
 uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns);

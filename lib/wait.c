@@ -264,6 +264,13 @@ long fri_spin_budget(uint32_t est_ns)
 	return (long)est_ns + (long)(est_ns / 2) + FR_DEFAULT_SPIN_NS;
 }
 
+long fri_crowd_yield_budget(uint32_t est_ns)
+{
+	if (est_ns >= FRI_SPIN_SAMPLE_MAX_NS)
+		return 0;
+	return (long)est_ns + (long)(est_ns / 2) + FR_DEFAULT_SPIN_NS;
+}
+
 uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns)
 {
 	uint64_t est = est_ns < FRI_SPIN_SAMPLE_MAX_NS ? est_ns : FRI_SPIN_SAMPLE_MAX_NS;
@@ -347,12 +354,59 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
 	}
 }
 
+/*
+ * A crowded adaptive wait (more peers than CPUs: fri_crowded) whose recent
+ * waits were not all long: sched_yield, then try again, until the wait's
+ * budget (fri_crowd_yield_budget) or its timeout ends.
+ *
+ * Why yield. The peer waited for most likely shares this CPU. Spinning takes
+ * the CPU from it; sleeping hands it over, but the wake-up that ends the
+ * sleep preempts the waker at once (CFS runs a sleeper that wakes on its CPU
+ * before the task that woke it), so producer and readers take turns frame
+ * by frame. A yield hands the CPU over without that: whoever waits for
+ * the ring next runs when the peer blocks or its time slice ends. Measured on
+ * 2 CPUs, a producer and three broadcast readers at 1080p (docs/design.md):
+ * ~15x the hand-offs/s and a third of the one-way latency, and the touch
+ * stream no longer falls to a few hundred frames/s.
+ *
+ * Why so long. A reader of the touch stream waits for the producer's fill,
+ * 300-600 us, so a budget that ended with the 200 us cap slept on most
+ * frames (measured: a cap at 600 us moved fewer frames than one at the
+ * sample ceiling). Where nothing else wants the CPU the yields return at once
+ * and this is a spin: the budget's CPU, only while frames come at least
+ * every ~0.8 ms. A 60 fps stream's waits lift the estimate to the ceiling
+ * and it sleeps at once, as an idle consumer does.
+ *
+ * Returns the step's result, or -EAGAIN when the budget ended (then sleep),
+ * or -ETIMEDOUT. *last_now: the last clock read.
+ */
+static int yield_phase(struct fr_wait *w, uint64_t start, uint64_t *last_now)
+{
+	long budget = fri_crowd_yield_budget(*w->spin_est);
+	uint64_t end = start + (uint64_t)budget;
+	if (w->timeout_ms >= 0 && start + (uint64_t)w->timeout_ms * 1000000u < end)
+		end = start + (uint64_t)w->timeout_ms * 1000000u;
+	*last_now = start;
+	while (budget > 0) {
+		sched_yield();
+		w->yields++;
+		int rc = w->try_fn(w->arg);
+		*last_now = fri_now_ns();
+		if (rc != -EAGAIN)
+			return rc;
+		if (*last_now >= end)
+			break;
+	}
+	return -EAGAIN;
+}
+
 /* Tries of the adaptive spin before its first clock read (see below). */
 #define FRI_CLOCKLESS_TRIES 64u
 
 int fri_wait_until(struct fr_wait *w)
 {
 	w->slept = false;
+	w->yields = 0;
 	int rc = w->try_fn(w->arg);
 	if (rc != -EAGAIN || w->timeout_ms == 0)
 		return rc;
@@ -377,12 +431,24 @@ int fri_wait_until(struct fr_wait *w)
 		}
 	}
 	uint64_t start = fri_now_ns();
-	/* Crowded: more peers than CPUs. A long spin would take the CPU from the
-	 * peer it waits for (measured: 3 readers spinning on 2 CPUs cut a
-	 * broadcast hand-off from ~160k to ~21k frames/s), so only the short one. */
-	rc = spin_then_sleep(w, w->crowded ? FR_DEFAULT_SPIN_NS : fri_spin_budget(*w->spin_est),
-			     start, &last_now);
-	uint64_t end = w->slept || rc != 0 ? fri_now_ns() : last_now;
+	long spin;
+	if (!w->crowded) {
+		spin = fri_spin_budget(*w->spin_est);
+	} else {
+		/* Crowded: more peers than CPUs. A long spin would take the CPU
+		 * from the peer it waits for (measured: 3 readers spinning on 2
+		 * CPUs cut a broadcast hand-off from ~160k to ~21k frames/s), so
+		 * yield it to them instead, then sleep without spinning. */
+		rc = yield_phase(w, start, &last_now);
+		if (rc != -EAGAIN) {
+			*w->spin_est = fri_spin_update(*w->spin_est, rc, last_now - start);
+			return rc;
+		}
+		spin = 0;
+	}
+	rc = spin_then_sleep(w, spin, start, &last_now);
+	/* Crowded waits come here after their yields: read the clock. */
+	uint64_t end = w->slept || rc != 0 || w->crowded ? fri_now_ns() : last_now;
 	/* Plain memory of the handle, which one thread at a time uses. */
 	*w->spin_est = fri_spin_update(*w->spin_est, rc, end - start);
 	return rc;

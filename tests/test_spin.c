@@ -585,19 +585,62 @@ static struct fr_wait counted_wait(struct fr_shm_wait *line, uint32_t *est, stru
 }
 
 /*
- * Crowded, a short estimate spins only the short spin: ten thousand tries
- * take longer than FR_DEFAULT_SPIN_NS on any CPU, so the wait sleeps (a 1 ms
- * nap nobody ends, after which the step is ready). Not crowded it would spin up
- * to ~300 us first and, on an idle machine, never sleep (not asserted: timing).
+ * Crowded, a wait whose estimate is below the sample ceiling yields the CPU
+ * between its tries instead of spinning, for its budget (about 300 us for
+ * this estimate), then sleeps: a step never ready in time (a million tries)
+ * sees one try after each yield and no spinning ones (the first try, the
+ * yields' and the sleep phase's re-checks, nothing else), and the wait
+ * sleeps (a 1 ms nap nobody ends, after which the step is ready).
  */
-Test(spin, crowded_waits_spin_short)
+Test(spin, crowded_waits_yield_then_sleep)
 {
 	struct fr_shm_wait line;
-	struct counted c = {.ready = 10000};
-	uint32_t est = CAP - 1; /* the longest adaptive spin */
+	struct counted c = {.ready = 1000000};
+	uint32_t est = CAP - 1;
 	struct fr_wait w = counted_wait(&line, &est, &c, true);
 	cr_assert_eq(fri_wait_until(&w), 0);
-	cr_expect(w.slept, "a crowded wait spun %u tries without sleeping", c.tries);
+	cr_expect(w.slept, "a crowded wait made %u tries without sleeping", c.tries);
+	cr_expect_gt(w.yields, 0, "a crowded wait with a short estimate never yielded");
+	cr_expect_leq(c.tries, w.yields + 3, "a crowded wait spun: %u tries, %u yields",
+		      c.tries, w.yields);
+}
+
+/* Crowded, a step ready at its third try: the wait ends in the yields. */
+Test(spin, crowded_short_wait_ends_in_its_yields)
+{
+	struct fr_shm_wait line;
+	struct counted c = {.ready = 3};
+	uint32_t est = 400000; /* above the spin's cap: a touch reader's wait */
+	struct fr_wait w = counted_wait(&line, &est, &c, true);
+	cr_assert_eq(fri_wait_until(&w), 0);
+	cr_expect(!w.slept, "a crowded wait ready at its third try slept");
+	cr_expect_eq(w.yields, 2, "%u yields for a step ready at its third try", w.yields);
+	cr_expect_leq(est, 400000, "estimate %u after a wait shorter than it", est);
+}
+
+/* Crowded, with every recent wait long (the estimate at the ceiling): no
+ * yields, the wait sleeps at once, as an idle consumer does. */
+Test(spin, crowded_long_waits_sleep_at_once)
+{
+	struct fr_shm_wait line;
+	struct counted c = {.ready = 1000000};
+	uint32_t est = FRI_SPIN_SAMPLE_MAX_NS;
+	struct fr_wait w = counted_wait(&line, &est, &c, true);
+	cr_assert_eq(fri_wait_until(&w), 0);
+	cr_expect(w.slept);
+	cr_expect_eq(w.yields, 0, "%u yields with every recent wait long", w.yields);
+	cr_expect_leq(c.tries, 3, "%u tries before a crowded wait at the ceiling slept", c.tries);
+}
+
+/* The budgets: a crowded wait yields past the spin's cap, up to the ceiling. */
+Test(spin, crowd_yield_budget)
+{
+	cr_expect_eq(fri_crowd_yield_budget(0), FR_DEFAULT_SPIN_NS);
+	cr_expect_eq(fri_crowd_yield_budget(400000), 600000 + FR_DEFAULT_SPIN_NS);
+	cr_expect_eq(fri_crowd_yield_budget(FRI_SPIN_SAMPLE_MAX_NS - 1),
+		     (long)(FRI_SPIN_SAMPLE_MAX_NS - 1) + (long)((FRI_SPIN_SAMPLE_MAX_NS - 1) / 2) +
+			 FR_DEFAULT_SPIN_NS);
+	cr_expect_eq(fri_crowd_yield_budget(FRI_SPIN_SAMPLE_MAX_NS), 0);
 }
 
 /* A wait that ends within the first tries reads no clock and counts as 0 ns:
@@ -610,5 +653,6 @@ Test(spin, a_wait_ended_in_the_first_tries_counts_as_zero)
 	struct fr_wait w = counted_wait(&line, &est, &c, false);
 	cr_assert_eq(fri_wait_until(&w), 0);
 	cr_expect(!w.slept);
+	cr_expect_eq(w.yields, 0, "a wait that was not crowded yielded");
 	cr_expect_eq(est, fri_spin_update(100000, 0, 0), "estimate %u after a short wait", est);
 }
