@@ -126,7 +126,10 @@ static void wait_for_exit(const struct job *j, const int *codes, const int *pidf
 		}
 		fds[n++] = (struct pollfd){ .fd = pidfd[i], .events = POLLIN };
 	}
-	(void)poll(fds, n, REAP_ABORT_CHECK_MS);
+	if (poll(fds, n, REAP_ABORT_CHECK_MS) < 0 && errno != EINTR) {
+		struct timespec ts = { 0, 1000000 }; /* never a busy loop */
+		nanosleep(&ts, NULL);
+	}
 }
 
 /*

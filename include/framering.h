@@ -327,9 +327,11 @@ int fr_release(struct fr_ring *ring, struct fr_frame *frame);
  * CPU (sched_yield) between its tries, since the peer it waits for likely
  * needs that CPU, for as long as the adaptive spin would have spun but past
  * its 200 us cap, up to about 1.2 ms; then it sleeps. Where nothing else
- * wants the CPU the yields return at once and cost what a spin does, only
- * while the recent waits were short (frames at least every ~0.8 ms); a slow
- * stream or an idle handle sleeps at once. Going back to
+ * wants the CPU the yields return at once and cost what a spin does. Once the
+ * recent waits were all long (about 0.8 ms or more: a slow stream, an idle
+ * handle) it sleeps at once, until they are short again (under about 0.6
+ * ms). Under SCHED_FIFO or SCHED_RR it spins a few microseconds instead of
+ * yielding. Going back to
  * FR_SPIN_ADAPTIVE from another setting starts from the short spin. -EINVAL
  * below FR_SPIN_ADAPTIVE. While a handle busy-waits (-1) and has no fr_fd,
  * the other side publishes or releases without the wake-up's memory fence

@@ -124,7 +124,11 @@ struct fr_ring {
 	 * (acquire) follow different streams of events. */
 	uint32_t claim_wait_ns;
 	uint32_t acquire_wait_ns;
+	bool claim_yield_off;         /* crowded waits do not yield, per direction, from */
+	bool acquire_yield_off;       /* the estimate's ceiling until it is low again (wait.c) */
 	bool crowded;                 /* last count: more live peers than CPUs they may use */
+	bool may_yield;               /* last count, if crowded: our policy yields to the peers
+				       * (not real-time: fri_policy_yields) */
 	uint32_t crowd_countdown;     /* waits until the peers are counted again; 0: next */
 	uint32_t crowd_counts;        /* counts so far: our cpus mask is stored anew every
 				       * FR_CROWD_MASK_EVERY of them (peers.c) */
@@ -290,8 +294,9 @@ struct fr_wait {
 	long spin_ns;              /* see fr_set_spin; FR_SPIN_ADAPTIVE: from *spin_est */
 	uint32_t *spin_est;        /* FR_SPIN_ADAPTIVE: the estimate to spin by and update */
 	bool crowded;              /* FR_SPIN_ADAPTIVE: the segment's peers outnumber the
-				    * CPUs they may run on; yield instead of spinning
-				    * (ring.c, fri_crowded; wait.c) */
+				    * CPUs they may run on: no long spin (ring.c, fri_crowded) */
+	bool may_yield;            /* crowded: yield instead of spinning (wait.c) */
+	bool *yield_off;           /* crowded: this direction's yields are off (hysteresis) */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
@@ -316,6 +321,12 @@ long fri_spin_budget(uint32_t est_ns);
 /* How long a crowded wait yields for an estimate of @est_ns: 0 at the sample
  * ceiling (every recent wait long), else as fri_spin_budget without its cap (pure). */
 long fri_crowd_yield_budget(uint32_t est_ns);
+/* Crowded yields stop when the estimate reaches the ceiling and start again only
+ * once it is below this (wait.c). */
+#define FRI_CROWD_YIELD_RESUME_NS (3u * FRI_SPIN_CAP_NS)
+/* The calling thread's scheduling policy lets sched_yield hand the CPU to an
+ * ordinary peer (not SCHED_FIFO or SCHED_RR). */
+bool fri_policy_yields(void);
 /* The estimate after a wait that returned @rc after @waited_ns (pure): 0 adds the
  * wait, -ETIMEDOUT a long one; anything else (-EINTR, -EPIPE, ...) changes nothing. */
 uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns);

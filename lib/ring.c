@@ -33,10 +33,10 @@ static void tick(void *arg)
 		r->crowd_countdown = 0; /* count the peers again at the next wait */
 }
 
-/* Spin, then sleep on @line until @try_fn succeeds or the timeout ends.
- * @est: this direction's wait estimate, for the adaptive spin. */
-static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int timeout_ms,
-		    int (*try_fn)(void *arg))
+/* Spin (or yield), then sleep on @line until @try_fn succeeds or the timeout ends.
+ * @est, @yield_off: this direction's wait estimate and crowded-yield state. */
+static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, bool *yield_off,
+		    int timeout_ms, int (*try_fn)(void *arg))
 {
 	struct fr_ring *r = s->ring;
 	if (timeout_ms == 0 && r->poll_fd >= 0) {
@@ -46,18 +46,22 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, int
 		return try_fn(s);
 	}
 	/* Count the peers now and then: with more of them than CPUs, the
-	 * adaptive spin stays short (wait.c). Every FR_CROWD_RECOUNT waits, and
-	 * at each reaper's tick (tick()): no clock read here. Only the adaptive
-	 * spin looks at the count. */
+	 * adaptive wait yields instead of spinning (wait.c). Every
+	 * FR_CROWD_RECOUNT waits, and at each reaper's tick (tick()): no clock
+	 * read here. Only the adaptive spin looks at the count, and only a
+	 * crowded handle at its policy (a syscall). */
 	if (r->spin_ns == FR_SPIN_ADAPTIVE) {
 		if (r->crowd_countdown == 0) {
 			r->crowded = fri_crowded(r);
+			r->may_yield = r->crowded && fri_policy_yields();
 			r->crowd_countdown = FR_CROWD_RECOUNT;
 		}
 		r->crowd_countdown--;
 	}
 	struct fr_wait w = {
 		.crowded = r->crowded,
+		.may_yield = r->may_yield,
+		.yield_off = yield_off,
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
 		.spin_ns = r->spin_ns,
@@ -93,7 +97,8 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);
-		rc = wait_for(&s, &r->hdr->space_wait, &r->claim_wait_ns, timeout_ms, try_claim);
+		rc = wait_for(&s, &r->hdr->space_wait, &r->claim_wait_ns, &r->claim_yield_off,
+			      timeout_ms, try_claim);
 	}
 	if (rc == 0) {
 		r->holding = true;
@@ -156,7 +161,8 @@ FR_API int fr_acquire_ex(struct fr_ring *r, struct fr_frame *f, int timeout_ms, 
 	int rc = try_acquire(&a);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->consumer_waits, 1, memory_order_relaxed);
-		rc = wait_for(&a, &r->hdr->data_wait, &r->acquire_wait_ns, timeout_ms, try_acquire);
+		rc = wait_for(&a, &r->hdr->data_wait, &r->acquire_wait_ns, &r->acquire_yield_off,
+			      timeout_ms, try_acquire);
 	}
 	if (rc == 0) {
 		r->holding = true;
@@ -195,6 +201,8 @@ FR_API int fr_set_spin(struct fr_ring *r, long spin_ns)
 	if (spin_ns == FR_SPIN_ADAPTIVE && r->spin_ns != FR_SPIN_ADAPTIVE) {
 		r->claim_wait_ns = 0;
 		r->acquire_wait_ns = 0;
+		r->claim_yield_off = false;
+		r->acquire_yield_off = false;
 		r->crowd_countdown = 0;
 	}
 	/* Busy-waiting (-1) never sleeps: wakers need not fence for us, unless

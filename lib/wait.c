@@ -355,9 +355,9 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
 }
 
 /*
- * A crowded adaptive wait (more peers than CPUs: fri_crowded) whose recent
- * waits were not all long: sched_yield, then try again, until the wait's
- * budget (fri_crowd_yield_budget) or its timeout ends.
+ * A crowded adaptive wait (more peers than CPUs: fri_crowded) yields the CPU
+ * instead of spinning: sched_yield, then try again, until the wait's budget
+ * (fri_crowd_yield_budget) or its timeout ends; then it sleeps.
  *
  * Why yield. The peer waited for most likely shares this CPU. Spinning takes
  * the CPU from it; sleeping hands it over, but the wake-up that ends the
@@ -366,20 +366,47 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
  * by frame. A yield hands the CPU over without that: whoever waits for
  * the ring next runs when the peer blocks or its time slice ends. Measured on
  * 2 CPUs, a producer and three broadcast readers at 1080p (docs/design.md):
- * ~15x the hand-offs/s and a third of the one-way latency, and the touch
- * stream no longer falls to a few hundred frames/s.
+ * ~18x iceoryx's hand-offs/s instead of ~1.8x, a seventh of the one-way
+ * latency, and 2.6k touch frames/s instead of 1.9k (medians).
  *
  * Why so long. A reader of the touch stream waits for the producer's fill,
  * 300-600 us, so a budget that ended with the 200 us cap slept on most
- * frames (measured: a cap at 600 us moved fewer frames than one at the
- * sample ceiling). Where nothing else wants the CPU the yields return at once
- * and this is a spin: the budget's CPU, only while frames come at least
- * every ~0.8 ms. A 60 fps stream's waits lift the estimate to the ceiling
- * and it sleeps at once, as an idle consumer does.
+ * frames (measured: yielding only below 600 us moved fewer frames than below
+ * 790 us). Where nothing else wants the CPU the yields return at once and
+ * this is a spin, for the budget.
  *
- * Returns the step's result, or -EAGAIN when the budget ended (then sleep),
- * or -ETIMEDOUT. *last_now: the last clock read.
+ * When not. Yields stop once the estimate reaches its ceiling (recent waits
+ * all long: a slow stream, an idle handle), which then sleep at once, and
+ * start again only when it falls below FRI_CROWD_YIELD_RESUME_NS: a 60 fps
+ * stream with an odd short wait would otherwise hover below the ceiling and
+ * spin a millisecond a frame. A touch reader's estimate never reaches the
+ * ceiling, so it keeps yielding. Nor under a real-time policy
+ * (fri_policy_yields), where sched_yield never hands the CPU to an ordinary
+ * peer: those waits keep the short spin, then sleep.
  */
+bool fri_policy_yields(void)
+{
+	int policy = sched_getscheduler(0);
+	if (policy < 0)
+		return false;
+	policy &= ~SCHED_RESET_ON_FORK;
+	return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE;
+}
+
+/* Whether this crowded wait yields: the hysteresis above. */
+static bool crowd_yields(struct fr_wait *w)
+{
+	uint32_t est = *w->spin_est;
+	if (est >= FRI_SPIN_SAMPLE_MAX_NS)
+		*w->yield_off = true;
+	else if (est < FRI_CROWD_YIELD_RESUME_NS)
+		*w->yield_off = false;
+	return !*w->yield_off;
+}
+
+/* The yields. Returns the step's result, or -EAGAIN once the budget or the
+ * timeout ended (the sleep phase then returns -ETIMEDOUT at once for the
+ * latter). *last_now: the last clock read. */
 static int yield_phase(struct fr_wait *w, uint64_t start, uint64_t *last_now)
 {
 	long budget = fri_crowd_yield_budget(*w->spin_est);
@@ -420,7 +447,7 @@ int fri_wait_until(struct fr_wait *w)
 	 * hand-off ran 0.21 us one way against 0.17 us busy-waiting with three
 	 * reads a wait). They count as waits of 0 ns; later ones from the start
 	 * of the clocked spin, to its last clock read unless they slept.
-	 * Crowded waits skip them: their spin stays as short as it was.
+	 * Crowded waits skip them: they do not spin.
 	 */
 	for (unsigned i = 0; i < (w->crowded ? 0 : FRI_CLOCKLESS_TRIES); i++) {
 		fri_cpu_relax();
@@ -434,17 +461,22 @@ int fri_wait_until(struct fr_wait *w)
 	long spin;
 	if (!w->crowded) {
 		spin = fri_spin_budget(*w->spin_est);
-	} else {
+	} else if (w->may_yield) {
 		/* Crowded: more peers than CPUs. A long spin would take the CPU
 		 * from the peer it waits for (measured: 3 readers spinning on 2
 		 * CPUs cut a broadcast hand-off from ~160k to ~21k frames/s), so
-		 * yield it to them instead, then sleep without spinning. */
-		rc = yield_phase(w, start, &last_now);
-		if (rc != -EAGAIN) {
-			*w->spin_est = fri_spin_update(*w->spin_est, rc, last_now - start);
-			return rc;
+		 * yield it to them instead (see above), then sleep without
+		 * spinning. */
+		if (crowd_yields(w)) {
+			rc = yield_phase(w, start, &last_now);
+			if (rc != -EAGAIN) {
+				*w->spin_est = fri_spin_update(*w->spin_est, rc, last_now - start);
+				return rc;
+			}
 		}
 		spin = 0;
+	} else {
+		spin = FR_DEFAULT_SPIN_NS; /* crowded, real-time: the short spin */
 	}
 	rc = spin_then_sleep(w, spin, start, &last_now);
 	/* Crowded waits come here after their yields: read the clock. */
