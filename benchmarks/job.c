@@ -120,16 +120,15 @@ static void wait_for_exit(const struct job *j, const int *codes, const int *pidf
 		if (codes[i] != -1)
 			continue;
 		if (pidfd[i] < 0) {
-			struct timespec ts = { 0, 1000000 };
-			nanosleep(&ts, NULL);
-			return;
+			n = 0; /* a child without a pidfd: the 1 ms poll */
+			break;
 		}
 		fds[n++] = (struct pollfd){ .fd = pidfd[i], .events = POLLIN };
 	}
-	if (poll(fds, n, REAP_ABORT_CHECK_MS) < 0 && errno != EINTR) {
-		struct timespec ts = { 0, 1000000 }; /* never a busy loop */
-		nanosleep(&ts, NULL);
-	}
+	if (n > 0 && (poll(fds, n, REAP_ABORT_CHECK_MS) >= 0 || errno == EINTR))
+		return;
+	struct timespec ts = { 0, 1000000 }; /* no pidfd, or poll failed: never a busy loop */
+	nanosleep(&ts, NULL);
 }
 
 /*

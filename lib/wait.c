@@ -257,18 +257,21 @@ unsigned fri_online_cpus(void)
 	return online_cpus;
 }
 
+/* Half the estimate above it, plus the short spin: the margin both the spin
+ * and the crowded yields wait past a wait of @est_ns. */
+static long margin_past(uint32_t est_ns)
+{
+	return (long)est_ns + (long)(est_ns / 2) + FR_DEFAULT_SPIN_NS;
+}
+
 long fri_spin_budget(uint32_t est_ns)
 {
-	if (est_ns >= FRI_SPIN_CAP_NS)
-		return FR_DEFAULT_SPIN_NS;
-	return (long)est_ns + (long)(est_ns / 2) + FR_DEFAULT_SPIN_NS;
+	return est_ns >= FRI_SPIN_CAP_NS ? FR_DEFAULT_SPIN_NS : margin_past(est_ns);
 }
 
 long fri_crowd_yield_budget(uint32_t est_ns)
 {
-	if (est_ns >= FRI_SPIN_SAMPLE_MAX_NS)
-		return 0;
-	return (long)est_ns + (long)(est_ns / 2) + FR_DEFAULT_SPIN_NS;
+	return est_ns >= FRI_SPIN_SAMPLE_MAX_NS ? 0 : margin_past(est_ns);
 }
 
 uint32_t fri_spin_update(uint32_t est_ns, int rc, uint64_t waited_ns)
@@ -409,20 +412,17 @@ static bool crowd_yields(struct fr_wait *w)
  * latter). *last_now: the last clock read. */
 static int yield_phase(struct fr_wait *w, uint64_t start, uint64_t *last_now)
 {
-	long budget = fri_crowd_yield_budget(*w->spin_est);
-	uint64_t end = start + (uint64_t)budget;
+	uint64_t end = start + (uint64_t)fri_crowd_yield_budget(*w->spin_est);
 	if (w->timeout_ms >= 0 && start + (uint64_t)w->timeout_ms * 1000000u < end)
 		end = start + (uint64_t)w->timeout_ms * 1000000u;
 	*last_now = start;
-	while (budget > 0) {
+	while (*last_now < end) {
 		sched_yield();
 		w->yields++;
 		int rc = w->try_fn(w->arg);
 		*last_now = fri_now_ns();
 		if (rc != -EAGAIN)
 			return rc;
-		if (*last_now >= end)
-			break;
 	}
 	return -EAGAIN;
 }
