@@ -2,9 +2,18 @@
  * floor: the least a shared-memory handoff can cost on this machine, measured
  * in the same run as everything else. Frame buffers in a MAP_SHARED mapping,
  * a "published" counter and a "released" counter on their own cache lines,
- * and an acknowledgement counter on a third; both sides busy-spin. No
- * library, no slot descriptors, no validation, no sleeping: what is left is
- * the cross-core cache-line transfers themselves. One consumer.
+ * and an acknowledgement on two more: its payload (the frame's counter) and
+ * the counter that publishes it; both sides busy-spin. No library, no slot
+ * descriptors, no validation, no sleeping: what is left is the cross-core
+ * cache-line transfers themselves. One consumer.
+ *
+ * The acknowledgement has the frame's shape: a payload line read after the
+ * word that announces it, as the frame's header is read after "published",
+ * and as every other shared-memory transport's acknowledgement is a small
+ * frame of its own (descriptor or chunk header, then payload). One-way
+ * latency is half the round trip, which is one hand-off only when both
+ * directions are alike: a bare counter as the acknowledgement made the
+ * floor's round trip one cache-line transfer shorter than any transport's.
  *
  * r->slots buffers (0 = 1), used in turn: floor-spin has one, so the producer
  * waits for each release and the handoff is nothing but counters; floor-touch
@@ -22,7 +31,8 @@
 struct floor_shm {
 	_Alignas(128) _Atomic uint64_t published; /* written by the producer */
 	_Alignas(128) _Atomic uint64_t released;  /* written by the consumer */
-	_Alignas(128) _Atomic uint64_t ack;       /* written by the consumer */
+	_Alignas(128) uint64_t ack_payload;       /* written by the consumer before ack */
+	_Alignas(128) _Atomic uint64_t ack;       /* written by the consumer: acks sent */
 };
 _Static_assert(sizeof(struct floor_shm) <= FLOOR_DATA_OFFSET, "control lines fit one page");
 
@@ -32,6 +42,7 @@ struct floor_ep {
 	size_t stride; /* bytes from one buffer to the next: whole pages */
 	uint64_t nbuf; /* a power of two: a mask, not a division, on the hot path */
 	uint64_t seen; /* consumer: frames taken; producer: acks taken */
+	uint64_t acked; /* consumer: acks sent */
 };
 
 /* The mapping is created before fork and inherited; its address is kept here. */
@@ -82,6 +93,7 @@ static int floor_open(struct bench_ep *e, char *why, size_t whylen)
 	the_ep.stride = floor_stride(e->run);
 	the_ep.nbuf = floor_nbuf(e->run);
 	the_ep.seen = 0;
+	the_ep.acked = 0;
 	e->priv = &the_ep;
 	return 0;
 }
@@ -109,10 +121,14 @@ static int floor_ack_wait(struct bench_ep *e, uint64_t *counter)
 {
 	struct floor_ep *s = e->priv;
 	uint64_t a;
+	/* Acquire: pairs with the consumer's release store of ack; its payload
+	 * store is visible once the new count is. */
 	while ((a = atomic_load_explicit(&s->shm->ack, memory_order_acquire)) == s->seen)
 		bench_cpu_relax();
+	if (a != s->seen + 1)
+		return -EPROTO; /* one acknowledgement per ping */
 	s->seen = a;
-	*counter = a - 1;
+	*counter = s->shm->ack_payload;
 	return 0;
 }
 
@@ -136,7 +152,10 @@ static int floor_release(struct bench_ep *e)
 static int floor_ack_send(struct bench_ep *e, uint64_t counter)
 {
 	struct floor_ep *s = e->priv;
-	atomic_store_explicit(&s->shm->ack, counter + 1, memory_order_release);
+	s->shm->ack_payload = counter;
+	/* Release: pairs with the producer's acquire load of ack; the payload
+	 * above is visible before the count that announces it. */
+	atomic_store_explicit(&s->shm->ack, ++s->acked, memory_order_release);
 	return 0;
 }
 
