@@ -178,6 +178,16 @@ targets() {
 	}
 	# a ratio: 2 decimals below 10, 1 below 100, none from there
 	function fx(r) { return sprintf(r < 10 ? "%.2f" : r < 100 ? "%.1f" : "%.0f", r) }
+	# a judged ratio: more digits when rounding would show the limit itself on
+	# the wrong side of it (0.897 missing 0.9 would read "0.90x ... MISSED")
+	function fv(r, lim, ge,   d, t) {
+		t = fx(r)
+		if (!(ge ? r < lim : r > lim))
+			return t
+		for (d = 3; d <= 6 && t == sprintf("%." (d - 1) "f", lim); d++)
+			t = sprintf("%." d "f", r)
+		return t
+	}
 	# The ratios a/b of one figure of two rows, repetition by repetition (the same
 	# block, so the same placement of the vCPUs), sorted into out[1..n]; n. cls: ""
 	# every repetition, "shared" those whose block probe is at most cut_ns, "apart"
@@ -246,11 +256,11 @@ targets() {
 		n = paired(ta, tb, w, b, col, "", pq)
 		if (n > 0) {
 			r = med(pq, n)
-			txt = sprintf("%sx paired median (%s-%s over %d rep%s; ratio of medians %s)", fx(r),
+			txt = sprintf("%sx paired median (%s-%s over %d rep%s; ratio of medians %s)", fv(r, lim, ge),
 				      fx(pq[1]), fx(pq[n]), n, n == 1 ? "" : "s", rm == "" ? "-" : fx(rm) "x")
 		} else if (rm != "") {
 			r = rm
-			txt = sprintf("%sx ratio of medians (%s; %s)", fx(r),
+			txt = sprintf("%sx ratio of medians (%s; %s)", fv(r, lim, ge),
 				      col == "fps" ? sprintf("%s vs %s frames/s", si(a), si(c)) \
 						   : sprintf("%.3g vs %.3g us", a, c),
 				      hasreps ? "no paired repetitions" : "no per-rep CSV")
@@ -261,7 +271,7 @@ targets() {
 			n = bracketed(ta, tb, w, b, col, bq)
 			if (n >= 3) {
 				txt = sprintf("%sx bracketed median (%d of %d reps with a steady reference, %s-%s); table: %s",
-					      fx(med(bq, n)), n, bn_all, fx(bq[1]), fx(bq[n]), r == "" ? "-" : txt)
+					      fv(med(bq, n), lim, ge), n, bn_all, fx(bq[1]), fx(bq[n]), r == "" ? "-" : txt)
 				r = med(bq, n)
 			} else
 				txt = sprintf("%s; bracketed: %d of %d reps with a steady reference, too few", txt, n, bn_all)
