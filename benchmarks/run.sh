@@ -182,11 +182,12 @@ targets() {
 	# the wrong side of it (0.897 missing 0.9 would read "0.90x ... MISSED")
 	function fv(r, lim, ge,   d, t) {
 		t = fx(r)
-		if (!(ge ? r < lim : r > lim))
+		if (!(ge ? r < lim : r > lim) || t != fx(lim))
 			return t
-		for (d = 3; d <= 6 && t == sprintf("%." (d - 1) "f", lim); d++)
-			t = sprintf("%." d "f", r)
-		return t
+		for (d = 3; d <= 6; d++)
+			if ((t = sprintf("%." d "f", r)) != sprintf("%." d "f", lim))
+				return t
+		return sprintf("%.12g", r)
 	}
 	# The ratios a/b of one figure of two rows, repetition by repetition (the same
 	# block, so the same placement of the vCPUs), sorted into out[1..n]; n. cls: ""
