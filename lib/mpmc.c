@@ -130,23 +130,32 @@ static bool consumers_behind(struct fr_ring *r, uint64_t pos)
 }
 
 /* We won position @pos: take the free payload that carried the latest
- * position (the hottest) for it. -EPROTO when there is none however often
- * we look: more payloads in use than positions, a scribbled segment. */
+ * position (the hottest) for it, but not the one position @pos - 1 has just
+ * given back while another is free: rewriting a frame that another CPU has
+ * just read costs more than rewriting the one it read before, so two payloads
+ * take turns, as in SPSC (broadcast.c, claim_recent). Right after creation
+ * every word says position 0, so position 1 may still take position 0's.
+ * -EPROTO when there is none however often we look: more payloads in use
+ * than positions, a scribbled segment. */
 static int attach_payload(struct fr_ring *r, uint64_t pos, uint32_t *slot)
 {
 	_Atomic uint64_t *pw = r->hdr->payload;
 	const uint32_t n = r->geo.slot_count;
+	const uint64_t just_read = word(pos - 1, PFREE, 0);
 	for (unsigned pass = 0; pass < 4 * FR_MAX_PEERS; pass++) {
 		uint32_t best = n;
 		uint64_t best_w = 0;
 		for (uint32_t b = 0; b < n; b++) {
 			/* Relaxed: a survey; the CAS below decides. */
 			uint64_t w = atomic_load_explicit(&pw[b], memory_order_relaxed);
-			if (word_state(w) == PFREE &&
-			    (best == n || ahead_of(w, best_w >> POS_SHIFT) > 0)) {
-				best = b;
-				best_w = w;
-			}
+			if (word_state(w) != PFREE)
+				continue;
+			if (best < n && ((w == just_read) != (best_w == just_read)
+					     ? w == just_read
+					     : ahead_of(w, best_w >> POS_SHIFT) <= 0))
+				continue; /* best stays: not the payload just read, or hotter */
+			best = b;
+			best_w = w;
 		}
 		if (best == n) {
 			reclaim_payloads(r);

@@ -815,6 +815,14 @@ unsigned frt_distinct(void *const *ptrs, unsigned n)
 	return d;
 }
 
+unsigned frt_repeats(void *const *ptrs, unsigned n)
+{
+	unsigned r = 0;
+	for (unsigned i = 1; i < n; i++)
+		r += ptrs[i] == ptrs[i - 1];
+	return r;
+}
+
 uint64_t frt_field_load(const uint8_t *p, unsigned size)
 {
 	if (size == 4)

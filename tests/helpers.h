@@ -327,6 +327,10 @@ int frt_wait_announced_sleep(pid_t pid, const struct fr_shm_wait *w);
  * frames went through). */
 unsigned frt_distinct(void *const *ptrs, unsigned n);
 
+/* How many of ptrs[1..n-1] repeat the one before: frames written into the
+ * slot the frame just before them was read from. */
+unsigned frt_repeats(void *const *ptrs, unsigned n);
+
 /* A 4- or 8-byte field at p, loaded or stored atomically (relaxed): other
  * processes use these words concurrently. */
 uint64_t frt_field_load(const uint8_t *p, unsigned size);

@@ -83,7 +83,7 @@ static void fill_and_drain(struct fr_ring *p, struct fr_ring *c, uint64_t first)
 		get_release(c, first + i);
 }
 
-Test(mpmc_hot, frames_reuse_the_payload_released_last)
+Test(mpmc_hot, frames_take_turns_in_the_payloads_released_last)
 {
 	char name[FRT_NAME_SIZE];
 	struct fr_ring *p = create_hot(name, "hotreuse");
@@ -91,13 +91,18 @@ Test(mpmc_hot, frames_reuse_the_payload_released_last)
 	void *used[40];
 	uint64_t seq = 0;
 
-	/* One frame in flight: one payload, not a lap of four. */
+	/* One frame in flight: two payloads in turn, not a lap of four, and
+	 * never the one just read (attach_payload). Frame 1 may still reuse
+	 * frame 0's: the payload words all start at position 0, so the one
+	 * frame 0 went into looks like the unused ones. */
 	for (unsigned i = 0; i < 20; i++, seq++) {
 		used[i] = put(p, seq);
 		get_release(c, seq);
 	}
-	cr_assert_eq(frt_distinct(used, 20), 1, "one frame in flight used %u of %u payloads",
+	cr_assert_eq(frt_distinct(used, 20), 2, "one frame in flight used %u of %u payloads",
 		     frt_distinct(used, 20), SLOTS);
+	cr_assert_eq(frt_repeats(used + 1, 19), 0, "%u frames rewrote the payload just read",
+		     frt_repeats(used + 1, 19));
 
 	/* Two in flight: two payloads. */
 	for (unsigned i = 0; i < 40; i += 2, seq += 2) {
