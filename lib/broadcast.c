@@ -62,17 +62,26 @@ static void bc_peer_range(const struct fr_ring *r, unsigned role, unsigned flags
 	}
 }
 
+/* The slot frame @c was published in, from the log; UINT32_MAX if the entry
+ * has moved on to a later lap or names no slot. */
+static uint32_t logged_slot(struct fr_ring *r, uint64_t c)
+{
+	/* Acquire: pairs with the producer's (or a predecessor's) release of the entry. */
+	uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
+					  memory_order_acquire);
+	uint32_t slot = (uint32_t)e;
+	return BC_SEQ(e) == (uint32_t)c && slot < r->geo.slot_count ? slot : UINT32_MAX;
+}
+
 /* The oldest seq whose frame is still in the pool (not recycled, not being written). */
 static uint64_t oldest_held(struct fr_ring *r, uint64_t head)
 {
 	uint64_t c = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
 	for (; c < head; c++) {
-		/* Acquire: pairs with the producer's release stores of log and word. */
-		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
-						  memory_order_acquire);
-		uint32_t slot = (uint32_t)e;
-		if (BC_SEQ(e) != (uint32_t)c || slot >= r->geo.slot_count)
+		uint32_t slot = logged_slot(r, c);
+		if (slot == UINT32_MAX)
 			continue;
+		/* Acquire: pairs with the producer's release store of the word. */
 		uint64_t w = atomic_load_explicit(&r->desc[slot].turn, memory_order_acquire);
 		if (BC_SEQ(w) == (uint32_t)c && !(w & BC_WRITING))
 			return c;
@@ -160,17 +169,6 @@ static int try_slot(struct fr_ring *r, struct fr_frame *f, uint32_t slot, uint64
 	return 0;
 }
 
-/* The slot frame @c was published in, from the log; UINT32_MAX if the entry
- * has moved on to a later lap or names no slot. */
-static uint32_t logged_slot(struct fr_ring *r, uint64_t c)
-{
-	/* Acquire: pairs with the producer's (our predecessor's) release of the entry. */
-	uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
-					  memory_order_acquire);
-	uint32_t slot = (uint32_t)e;
-	return BC_SEQ(e) == (uint32_t)c && slot < r->geo.slot_count ? slot : UINT32_MAX;
-}
-
 /*
  * Large frames: the slots of the newest frames first, newest first. With
  * readers keeping up, frame head - 1 is being read and the slot of head - 2
@@ -185,7 +183,9 @@ static uint32_t logged_slot(struct fr_ring *r, uint64_t c)
  * before (1920x1080x3 fills here: medians of 169 against 114 us, design.md
  * departure 28), so two slots take turns, as in SPSC, whose producer learns
  * of a release only at its next publish. When no other recent slot is free,
- * any other free slot is taken before it (once: then two slots are recent).
+ * claim_pass scans from after the slot this handle claimed last, head - 1's
+ * unless another producer published it: any other free slot comes before it
+ * (once: then two slots are recent).
  */
 static int claim_recent(struct fr_ring *r, struct fr_frame *f, uint64_t min, uint64_t latest_mask)
 {
@@ -199,12 +199,7 @@ static int claim_recent(struct fr_ring *r, struct fr_frame *f, uint64_t min, uin
 		    try_slot(r, f, slot, min, latest_mask, &ignored) == 0)
 			return 0;
 	}
-	if (last == UINT32_MAX)
-		return -EAGAIN;
-	for (uint32_t k = 1; k < r->geo.slot_count; k++)
-		if (try_slot(r, f, (last + k) & r->mask, min, latest_mask, &ignored) == 0)
-			return 0;
-	return try_slot(r, f, last, min, latest_mask, &ignored);
+	return -EAGAIN;
 }
 
 /* Is frame head - 2 still pinned, or unread by a reliable reader (@min: the
@@ -215,12 +210,10 @@ static bool readers_behind(struct fr_ring *r, uint64_t min)
 	if (head < 2)
 		return false;
 	uint64_t c = head - 2;
-	/* Relaxed: a heuristic; try_slot decides what may be claimed. */
-	uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
-					  memory_order_relaxed);
-	uint32_t slot = (uint32_t)e;
-	if (BC_SEQ(e) != (uint32_t)c || slot >= r->geo.slot_count)
+	uint32_t slot = logged_slot(r, c);
+	if (slot == UINT32_MAX)
 		return false;
+	/* Relaxed: a heuristic; try_slot decides what may be claimed. */
 	uint64_t w = atomic_load_explicit(&r->desc[slot].turn, memory_order_relaxed);
 	if (BC_SEQ(w) != (uint32_t)c)
 		return false; /* its slot was reused: long released */
@@ -358,6 +351,8 @@ static int bc_try_acquire(struct fr_ring *r, struct fr_frame *f, unsigned flags)
 	if (c != start)
 		fri_wake_producers(r); /* our cursor may have been what held the camera */
 	while (c < head) {
+		/* Not logged_slot: a named slot out of range is a scribble, not a lap.
+		 * Acquire: pairs with the producer's release store of the entry. */
 		uint64_t e = atomic_load_explicit(&r->log[c & (r->geo.log_count - 1)].entry,
 						  memory_order_acquire);
 		uint32_t slot = (uint32_t)e;

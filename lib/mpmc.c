@@ -143,19 +143,23 @@ static int attach_payload(struct fr_ring *r, uint64_t pos, uint32_t *slot)
 	const uint32_t n = r->geo.slot_count;
 	const uint64_t just_read = word(pos - 1, PFREE, 0);
 	for (unsigned pass = 0; pass < 4 * FR_MAX_PEERS; pass++) {
-		uint32_t best = n;
+		uint32_t best = n, fallback = n;
 		uint64_t best_w = 0;
 		for (uint32_t b = 0; b < n; b++) {
 			/* Relaxed: a survey; the CAS below decides. */
 			uint64_t w = atomic_load_explicit(&pw[b], memory_order_relaxed);
 			if (word_state(w) != PFREE)
 				continue;
-			if (best < n && ((w == just_read) != (best_w == just_read)
-					     ? w == just_read
-					     : ahead_of(w, best_w >> POS_SHIFT) <= 0))
-				continue; /* best stays: not the payload just read, or hotter */
-			best = b;
-			best_w = w;
+			if (w == just_read) {
+				fallback = b; /* only if no other is free */
+			} else if (best == n || ahead_of(w, best_w >> POS_SHIFT) > 0) {
+				best = b;
+				best_w = w;
+			}
+		}
+		if (best == n && fallback < n) {
+			best = fallback;
+			best_w = just_read;
 		}
 		if (best == n) {
 			reclaim_payloads(r);
