@@ -9,8 +9,9 @@
  * through the cache (measured at 1920x1080x3: 4 x 6 MB slots ran at the speed
  * of a 4-buffer floor, about three quarters of a 2-buffer one). Such a
  * producer is held back while the consumers are behind, for at most
- * FR_HOT_DEPTH_WAIT_NS per claim, so that it writes the slot just read: the
- * consumers set the pace either way, and their reads stay in the cache.
+ * FR_HOT_DEPTH_WAIT_NS per claim (its sleeps end with the hold: ring.c), so
+ * that it writes the slot just read: the consumers set the pace either way,
+ * and their reads stay in the cache.
  *
  * Only a flat-out producer: one that spends less than an eighth of a frame's
  * time outside claim and publish. A camera waits for its sensor between
@@ -41,12 +42,14 @@ void fri_hot_sample_flat_out(struct fr_ring *r)
 
 int fri_hot_depth_wait(struct fr_ring *r, bool behind)
 {
+	r->depth_held = false;
 	if (!behind)
 		return 0;
 	uint64_t now = fri_clock_now(&r->clock);
 	if (r->depth_wait_since == 0)
 		r->depth_wait_since = now;
-	return now - r->depth_wait_since < FR_HOT_DEPTH_WAIT_NS ? -EAGAIN : 0;
+	r->depth_held = now - r->depth_wait_since < FR_HOT_DEPTH_WAIT_NS;
+	return r->depth_held ? -EAGAIN : 0;
 }
 
 void fri_hot_sample_claim(struct fr_ring *r)

@@ -158,6 +158,7 @@ struct fr_ring {
 	uint8_t hot_sample;           /* where the sampled frame is (depth.c) */
 	uint32_t hot_frames;          /* large frames claimed, for sampling */
 	uint64_t depth_wait_since;    /* when the current claim began to wait for depth */
+	bool depth_held;              /* the current claim's last try was held for depth */
 	uint64_t hot_claimed_ns;      /* the sampled frame's claim */
 	uint64_t hot_published_ns;    /* and publish */
 	/* SPSC consumer: the slots of the last two frames, where the next one
@@ -298,6 +299,8 @@ struct fr_wait {
 	bool may_yield;            /* crowded: yield instead of spinning (wait.c) */
 	bool *yield_off;           /* crowded: this direction's yields are off (hysteresis) */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
+	uint64_t hold_end_ns;      /* a sleep ends by then (fri_now_ns) at the latest, where
+				    * the step's own hold ends (depth.c); 0: none */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
 	void (*tick_fn)(void *arg); /* after each sleep (and now and then in a busy-wait) */

@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#define FRI_HOLD_SLACK_NS 10000u
+
 static bool held_by_caller(const struct fr_ring *r, const struct fr_frame *f)
 {
 	return r->holding && f->priv_pos == r->held_pos && f->priv_slot == r->held_slot;
@@ -58,9 +60,24 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, boo
 		}
 		r->crowd_countdown--;
 	}
+	/* A claim held for depth (depth.c) waits for readers in the middle of
+	 * a large frame. Crowded, it sleeps rather than yields, so that the
+	 * release that ends the hold wakes it at once: a yielding producer gets
+	 * the CPU back only when the reader sharing it blocks or its time slice
+	 * ends, after it has started on the next frame (design.md departure 29).
+	 * Its sleeps end with the hold, which no release may end, give or take
+	 * FRI_HOLD_SLACK_NS: the hold's clock may run a little early (clock.c). */
+	bool held = line == &r->hdr->space_wait && r->depth_held;
+	uint64_t hold_end = 0;
+	if (held) {
+		uint64_t in = fri_clock_now(&r->clock) - r->depth_wait_since;
+		hold_end = fri_now_ns() + FRI_HOLD_SLACK_NS +
+			   (in < FR_HOT_DEPTH_WAIT_NS ? FR_HOT_DEPTH_WAIT_NS - in : 0);
+	}
 	struct fr_wait w = {
 		.crowded = r->crowded,
-		.may_yield = r->may_yield,
+		.may_yield = r->may_yield && !held,
+		.hold_end_ns = hold_end,
 		.yield_off = yield_off,
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
@@ -94,6 +111,7 @@ FR_API int fr_claim(struct fr_ring *r, struct fr_frame *f, int timeout_ms)
 		return -EBUSY; /* one claimed frame per handle */
 	struct step s = { r, f, 0 };
 	r->claim_may_wait = timeout_ms != 0;
+	r->depth_held = false;
 	int rc = try_claim(&s);
 	if (rc == -EAGAIN) {
 		atomic_fetch_add_explicit(&r->hdr->producer_waits, 1, memory_order_relaxed);

@@ -349,6 +349,11 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
 			return -ETIMEDOUT;
 		}
 		int64_t nap = w->slice_ns >= 0 && w->slice_ns < left ? w->slice_ns : left;
+		if (w->hold_end_ns) {
+			int64_t hold = remaining_ns(w->hold_end_ns);
+			if (hold > 0 && hold < nap)
+				nap = hold; /* the step goes on without its hold then */
+		}
 		int wrc = fri_futex_wait(line, seen, nap == INT64_MAX ? -1 : nap);
 		atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 		if (wrc == -EINTR)
@@ -377,6 +382,9 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
  * frames (measured: yielding only below 600 us moved fewer frames than below
  * 790 us). Where nothing else wants the CPU the yields return at once and
  * this is a spin, for the budget.
+ *
+ * Nor a claim held for depth (ring.c): it waits for a reader in the middle of
+ * a large frame, and sleeps so that the release wakes it.
  *
  * When not. Yields stop once the estimate reaches its ceiling (recent waits
  * all long: a slow stream, an idle handle), which then sleep at once, and
@@ -417,6 +425,7 @@ static int yield_phase(struct fr_wait *w, uint64_t start, uint64_t *last_now)
 		end = start + (uint64_t)w->timeout_ms * 1000000u;
 	*last_now = start;
 	while (*last_now < end) {
+		FR_HOOK("crowd_yield");
 		sched_yield();
 		w->yields++;
 		int rc = w->try_fn(w->arg);

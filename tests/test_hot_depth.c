@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <framering.h>
+#include <testhooks.h>
 
 #include "helpers.h"
 #include "internal.h"
@@ -134,6 +136,66 @@ Test(hot_depth, mpmc)
 Test(hot_depth, broadcast)
 {
 	check_mode(FR_BROADCAST, "hdbc", "broadcast");
+}
+
+/*
+ * Crowded (more peers than CPUs), a claim held for depth sleeps instead of
+ * yielding, so that the release that ends the hold wakes it at once
+ * (lib/ring.c); a crowded claim that waits for a full ring still yields. A
+ * child runs each claim with the hook point crowd_yield armed to kill it at
+ * its first yield, and without the reap slice's wake-ups: the held claim
+ * must end on its own when the hold does, with nobody releasing anything.
+ */
+enum crowd_wait { CROWD_HELD, CROWD_FULL };
+
+static int crowded_claim(void *arg)
+{
+	enum crowd_wait what = *(const enum crowd_wait *)arg;
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = FR_BROADCAST, .slots = 4, .format = FR_FORMAT_RAW,
+				.frame_bytes = FRAME_BYTES};
+	struct fr_ring *p, *c;
+	struct fr_frame f, held;
+	FRT_CHILD_CHECK(fr_create(frt_name(name, sizeof name, "hdcrowd"), &cfg, &p) == 0);
+	FRT_CHILD_CHECK(fr_open(name, FR_CONSUMER, &c) == 0);
+	(void)fr_unlink(name);
+	/* Consumers behind (held) or every slot unread (full). */
+	unsigned frames = what == CROWD_HELD ? 2 : cfg.slots;
+	for (unsigned i = 0; i < frames; i++) {
+		FRT_CHILD_CHECK(fr_claim(p, &f, 0) == 0);
+		f.bytes = 64;
+		FRT_CHILD_CHECK(fr_publish(p, &f) == 0);
+	}
+	if (what == CROWD_HELD)
+		FRT_CHILD_CHECK(fr_acquire(c, &held, 0) == 0);
+	/* What a crowded machine's count would have said, for the next waits. */
+	p->crowded = true;
+	p->may_yield = true;
+	p->crowd_countdown = 1000;
+	p->hot_flat_out = what == CROWD_HELD;
+	fr_test_set_reap_slice(0);
+	fr_test_hook_arm("crowd_yield", 1);
+	uint64_t t0 = now_ns();
+	int rc = fr_claim(p, &f, what == CROWD_HELD ? -1 : 50);
+	uint64_t took = now_ns() - t0;
+	fr_test_hook_arm(NULL, 0);
+	if (what == CROWD_FULL)
+		return rc == -ETIMEDOUT ? 0 : FRT_CHILD_FAILED; /* not reached if it yielded */
+	FRT_CHILD_CHECKF(rc == 0, "held claim: %s", fr_strerror(rc));
+	FRT_CHILD_CHECKF(took >= FR_HOT_DEPTH_WAIT_NS, "held only %llu ns",
+			 (unsigned long long)took);
+	FRT_CHILD_CHECK(f.data != held.data);
+	return 0;
+}
+
+Test(hot_depth, crowded_held_claims_sleep_and_full_rings_yield)
+{
+	enum crowd_wait held = CROWD_HELD, full = CROWD_FULL;
+	int st = frt_wait(frt_spawn_ok(crowded_claim, &held), 60);
+	cr_expect_eq(st, 0, "a crowded claim held for depth: status %d (%d: it yielded)", st,
+		     128 + 9);
+	st = frt_wait(frt_spawn_ok(crowded_claim, &full), 60);
+	cr_expect_eq(st, 128 + 9, "a crowded claim on a full ring never yielded: status %d", st);
 }
 
 /* A latest reader holding an old frame never holds the producer back. */
