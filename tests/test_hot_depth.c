@@ -12,11 +12,11 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <framering.h>
 #include <testhooks.h>
@@ -193,9 +193,10 @@ Test(hot_depth, crowded_held_claims_sleep_and_full_rings_yield)
 	enum crowd_wait held = CROWD_HELD, full = CROWD_FULL;
 	int st = frt_wait(frt_spawn_ok(crowded_claim, &held), 60);
 	cr_expect_eq(st, 0, "a crowded claim held for depth: status %d (%d: it yielded)", st,
-		     128 + 9);
+		     128 + SIGKILL);
 	st = frt_wait(frt_spawn_ok(crowded_claim, &full), 60);
-	cr_expect_eq(st, 128 + 9, "a crowded claim on a full ring never yielded: status %d", st);
+	cr_expect_eq(st, 128 + SIGKILL, "a crowded claim on a full ring never yielded: status %d",
+		     st);
 }
 
 /* A latest reader holding an old frame never holds the producer back. */
