@@ -486,7 +486,7 @@ int fri_wait_until(struct fr_wait *w)
 		}
 		spin = 0;
 	} else {
-		spin = FR_DEFAULT_SPIN_NS; /* crowded, real-time or held for depth: the short spin */
+		spin = FR_DEFAULT_SPIN_NS; /* crowded, real-time or held: the short spin */
 	}
 	rc = spin_then_sleep(w, spin, start, &last_now);
 	/* Crowded waits come here after their yields: read the clock. */
