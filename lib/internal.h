@@ -158,7 +158,8 @@ struct fr_ring {
 	uint8_t hot_sample;           /* where the sampled frame is (depth.c) */
 	uint32_t hot_frames;          /* large frames claimed, for sampling */
 	uint64_t depth_wait_since;    /* when the current claim began to wait for depth */
-	bool depth_held;              /* the current claim's last try was held for depth */
+	bool depth_held;              /* the current claim's last try that looked at depth
+				       * was held (fri_hot_depth_wait) */
 	uint64_t hot_claimed_ns;      /* the sampled frame's claim */
 	uint64_t hot_published_ns;    /* and publish */
 	/* SPSC consumer: the slots of the last two frames, where the next one
@@ -231,7 +232,7 @@ void fri_hot_sample_flat_out(struct fr_ring *r);
 void fri_hot_sample_claim(struct fr_ring *r);
 void fri_hot_sample_publish(struct fr_ring *r);
 /* While the consumers are @behind: -EAGAIN to wait (at most
- * FR_HOT_DEPTH_WAIT_NS per claim), else 0 to claim. */
+ * FR_HOT_DEPTH_WAIT_NS per claim), else 0 to claim. Sets r->depth_held. */
 int fri_hot_depth_wait(struct fr_ring *r, bool behind);
 
 /* May this claim be held back: a flat-out producer that writes its frames,
@@ -299,16 +300,19 @@ struct fr_wait {
 	bool may_yield;            /* crowded: yield instead of spinning (wait.c) */
 	bool *yield_off;           /* crowded: this direction's yields are off (hysteresis) */
 	int64_t slice_ns;          /* sleep at most this long between ticks; <0: until woken */
-	uint64_t hold_end_ns;      /* a sleep ends by then (fri_now_ns) at the latest, where
-				    * the step's own hold ends (depth.c); 0: none */
 	int timeout_ms;
 	int (*try_fn)(void *arg);  /* the non-blocking step: -EAGAIN to go on waiting */
+	/* NULL, or after a try: ns left of the step's own hold on itself (a claim
+	 * held for depth), -1 when that try was not held. A held step neither
+	 * yields nor sleeps past its hold (+ FRI_HOLD_SLACK_NS). */
+	int64_t (*hold_fn)(void *arg);
 	void (*tick_fn)(void *arg); /* after each sleep (and now and then in a busy-wait) */
 	void *arg;
 	bool slept;                /* out: the wait slept at least once */
 	unsigned yields;           /* out: sched_yield calls (crowded waits) */
 };
 /* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
+#define FRI_HOLD_SLACK_NS 10000u /* past a hold's end: its clock may read a little early */
 int fri_wait_until(struct fr_wait *w);
 /* Adaptive spin: recent waits shorter than the cap spin a margin above their
  * estimate; longer ones spin FR_DEFAULT_SPIN_NS (wait.c says why these values). */

@@ -8,8 +8,6 @@
 
 #include "internal.h"
 
-#define FRI_HOLD_SLACK_NS 10000u
-
 static bool held_by_caller(const struct fr_ring *r, const struct fr_frame *f)
 {
 	return r->holding && f->priv_pos == r->held_pos && f->priv_slot == r->held_slot;
@@ -33,6 +31,25 @@ static void tick(void *arg)
 	struct fr_ring *r = ((struct step *)arg)->ring;
 	if (fri_reap_if_due(r))
 		r->crowd_countdown = 0; /* count the peers again at the next wait */
+}
+
+/*
+ * How long the hold on this claim (depth.c) has left after its last try, or -1
+ * when that try was not held. A held claim waits for readers in the middle of
+ * a large frame: crowded, it sleeps rather than yields, so that the release
+ * that ends the hold wakes it at once (a yielding producer gets the CPU back
+ * only when the reader sharing it blocks or its time slice ends, after it has
+ * started on the next frame: design.md 5.5), and its sleeps end when the hold
+ * does, since no release may come (wait.c). Asked after every try: a claim may
+ * become held in the middle of its wait (SPSC: a full ring, then one release).
+ */
+static int64_t claim_hold_left(void *arg)
+{
+	struct fr_ring *r = ((struct step *)arg)->ring;
+	if (!r->depth_held)
+		return -1;
+	uint64_t in = fri_clock_now(&r->clock) - r->depth_wait_since;
+	return in < FR_HOT_DEPTH_WAIT_NS ? (int64_t)(FR_HOT_DEPTH_WAIT_NS - in) : 0;
 }
 
 /* Spin (or yield), then sleep on @line until @try_fn succeeds or the timeout ends.
@@ -60,24 +77,9 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, boo
 		}
 		r->crowd_countdown--;
 	}
-	/* A claim held for depth (depth.c) waits for readers in the middle of
-	 * a large frame. Crowded, it sleeps rather than yields, so that the
-	 * release that ends the hold wakes it at once: a yielding producer gets
-	 * the CPU back only when the reader sharing it blocks or its time slice
-	 * ends, after it has started on the next frame (design.md departure 29).
-	 * Its sleeps end with the hold, which no release may end, give or take
-	 * FRI_HOLD_SLACK_NS: the hold's clock may run a little early (clock.c). */
-	bool held = line == &r->hdr->space_wait && r->depth_held;
-	uint64_t hold_end = 0;
-	if (held) {
-		uint64_t in = fri_clock_now(&r->clock) - r->depth_wait_since;
-		hold_end = fri_now_ns() + FRI_HOLD_SLACK_NS +
-			   (in < FR_HOT_DEPTH_WAIT_NS ? FR_HOT_DEPTH_WAIT_NS - in : 0);
-	}
 	struct fr_wait w = {
 		.crowded = r->crowded,
-		.may_yield = r->may_yield && !held,
-		.hold_end_ns = hold_end,
+		.may_yield = r->may_yield,
 		.yield_off = yield_off,
 		.line = line,
 		.bit = UINT64_C(1) << r->peer,
@@ -89,6 +91,7 @@ static int wait_for(struct step *s, struct fr_shm_wait *line, uint32_t *est, boo
 							  : -1,
 		.timeout_ms = timeout_ms,
 		.try_fn = try_fn,
+		.hold_fn = line == &r->hdr->space_wait ? claim_hold_left : NULL,
 		.tick_fn = tick,
 		.arg = s,
 	};

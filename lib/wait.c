@@ -349,11 +349,9 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
 			return -ETIMEDOUT;
 		}
 		int64_t nap = w->slice_ns >= 0 && w->slice_ns < left ? w->slice_ns : left;
-		if (w->hold_end_ns) {
-			int64_t hold = remaining_ns(w->hold_end_ns);
-			if (hold > 0 && hold < nap)
-				nap = hold; /* the step goes on without its hold then */
-		}
+		int64_t hold = w->hold_fn ? w->hold_fn(w->arg) : -1;
+		if (hold >= 0 && hold + FRI_HOLD_SLACK_NS < nap)
+			nap = hold + FRI_HOLD_SLACK_NS; /* the step goes on without its hold then */
 		int wrc = fri_futex_wait(line, seen, nap == INT64_MAX ? -1 : nap);
 		atomic_fetch_and_explicit(&line->waiters, ~w->bit, memory_order_relaxed);
 		if (wrc == -EINTR)
@@ -383,10 +381,10 @@ static int spin_then_sleep(struct fr_wait *w, long spin_ns, uint64_t start, uint
  * 790 us). Where nothing else wants the CPU the yields return at once and
  * this is a spin, for the budget.
  *
- * Nor a claim held for depth (ring.c): it waits for a reader in the middle of
- * a large frame, and sleeps so that the release wakes it.
- *
- * When not. Yields stop once the estimate reaches its ceiling (recent waits
+ * When not. A claim held for depth (ring.c, claim_hold_left) waits for a
+ * reader in the middle of a large frame: it spins the short spin and sleeps,
+ * so that the release wakes it; a wait whose try becomes held stops yielding.
+ * Yields stop once the estimate reaches its ceiling (recent waits
  * all long: a slow stream, an idle handle), which then sleep at once, and
  * start again only when it falls below FRI_CROWD_YIELD_RESUME_NS: a 60 fps
  * stream with an odd short wait would otherwise hover below the ceiling and
@@ -402,6 +400,12 @@ bool fri_policy_yields(void)
 		return false;
 	policy &= ~SCHED_RESET_ON_FORK;
 	return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE;
+}
+
+/* The step's last try was held (struct fr_wait, hold_fn). */
+static bool step_held(struct fr_wait *w)
+{
+	return w->hold_fn && w->hold_fn(w->arg) >= 0;
 }
 
 /* Whether this crowded wait yields: the hysteresis above. */
@@ -430,8 +434,8 @@ static int yield_phase(struct fr_wait *w, uint64_t start, uint64_t *last_now)
 		w->yields++;
 		int rc = w->try_fn(w->arg);
 		*last_now = fri_now_ns();
-		if (rc != -EAGAIN)
-			return rc;
+		if (rc != -EAGAIN || step_held(w))
+			return rc; /* held: -EAGAIN, to sleep */
 	}
 	return -EAGAIN;
 }
@@ -456,8 +460,8 @@ int fri_wait_until(struct fr_wait *w)
 	 * hand-off ran 0.21 us one way against 0.17 us busy-waiting with three
 	 * reads a wait). They count as waits of 0 ns; later ones from the start
 	 * of the clocked spin, to its last clock read unless they slept.
-	 * Crowded waits skip them: they yield instead (or, real-time, spin
-	 * only the short spin).
+	 * Crowded waits skip them: they yield instead (or, real-time or held,
+	 * spin only the short spin).
 	 */
 	for (unsigned i = 0; i < (w->crowded ? 0 : FRI_CLOCKLESS_TRIES); i++) {
 		fri_cpu_relax();
@@ -471,7 +475,7 @@ int fri_wait_until(struct fr_wait *w)
 	long spin;
 	if (!w->crowded) {
 		spin = fri_spin_budget(*w->spin_est);
-	} else if (w->may_yield) {
+	} else if (w->may_yield && !step_held(w)) {
 		/* Crowded: more peers than CPUs. A long spin would take the CPU
 		 * from the peer it waits for (measured: 3 readers spinning on 2
 		 * CPUs cut a broadcast hand-off from ~160k to ~21k frames/s), so

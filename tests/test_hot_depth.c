@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,7 +89,9 @@ static void check_hold(struct fr_ring *p, struct fr_ring *c, const char *mode)
 
 	w0 = waits(p);
 	uint64_t t0 = now_ns();
+	fr_test_set_reap_slice(0); /* only the hold's end ends its sleep */
 	FRT_ASSERT_OK(fr_claim(p, &f, -1)); /* held, then a slot all the same */
+	fr_test_set_reap_slice(1);
 	uint64_t took = now_ns() - t0;
 	cr_expect_eq(waits(p), w0 + 1, "%s: a flat-out claim with consumers behind was not held",
 		     mode);
@@ -141,7 +144,8 @@ Test(hot_depth, broadcast)
 /*
  * Crowded (more peers than CPUs), a claim held for depth sleeps instead of
  * yielding, so that the release that ends the hold wakes it at once
- * (lib/ring.c); a crowded claim that waits for a full ring still yields. A
+ * (lib/ring.c); a crowded claim that is not held (a producer that is not flat
+ * out) and waits for a full ring still yields. A
  * child runs each claim with the hook point crowd_yield armed to kill it at
  * its first yield, and without the reap slice's wake-ups: the held claim
  * must end on its own when the hold does, with nobody releasing anything.
@@ -157,8 +161,9 @@ static int crowded_claim(void *arg)
 	struct fr_ring *p, *c;
 	struct fr_frame f, held;
 	FRT_CHILD_CHECK(fr_create(frt_name(name, sizeof name, "hdcrowd"), &cfg, &p) == 0);
-	FRT_CHILD_CHECK(fr_open(name, FR_CONSUMER, &c) == 0);
+	int orc = fr_open(name, FR_CONSUMER, &c);
 	(void)fr_unlink(name);
+	FRT_CHILD_CHECK(orc == 0);
 	/* Consumers behind (held) or every slot unread (full). */
 	unsigned frames = what == CROWD_HELD ? 2 : cfg.slots;
 	for (unsigned i = 0; i < frames; i++) {
@@ -179,8 +184,10 @@ static int crowded_claim(void *arg)
 	int rc = fr_claim(p, &f, what == CROWD_HELD ? -1 : 50);
 	uint64_t took = now_ns() - t0;
 	fr_test_hook_arm(NULL, 0);
-	if (what == CROWD_FULL)
-		return rc == -ETIMEDOUT ? 0 : FRT_CHILD_FAILED; /* not reached if it yielded */
+	if (what == CROWD_FULL) { /* not reached if it yielded */
+		FRT_CHILD_CHECKF(rc == -ETIMEDOUT, "full ring: %s", fr_strerror(rc));
+		return 0;
+	}
 	FRT_CHILD_CHECKF(rc == 0, "held claim: %s", fr_strerror(rc));
 	FRT_CHILD_CHECKF(took >= FR_HOT_DEPTH_WAIT_NS, "held only %llu ns",
 			 (unsigned long long)took);
@@ -197,6 +204,67 @@ Test(hot_depth, crowded_held_claims_sleep_and_full_rings_yield)
 	st = frt_wait(frt_spawn_ok(crowded_claim, &full), 60);
 	cr_expect_eq(st, 128 + SIGKILL, "a crowded claim on a full ring never yielded: status %d",
 		     st);
+}
+
+/*
+ * A claim that becomes held in the middle of its wait: the ring is full, a
+ * release frees a slot while the consumers are still behind, and the claim is
+ * held from that try on. Nothing else is released, and the reap slice is off:
+ * only the end of the hold may end its sleep (before, it slept on until a
+ * release or the slice). In a child, with a thread of its own as the consumer.
+ */
+struct late_hold {
+	struct fr_ring *c;
+	int rc;
+};
+
+static void *release_one_later(void *arg)
+{
+	struct late_hold *h = arg;
+	struct fr_frame f;
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	nanosleep(&ts, NULL); /* the producer is asleep on the full ring by then */
+	h->rc = fr_acquire(h->c, &f, 0);
+	if (h->rc == 0)
+		h->rc = fr_release(h->c, &f);
+	return NULL;
+}
+
+static int held_after_a_release(void *arg)
+{
+	uint32_t mode = *(const uint32_t *)arg;
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = mode, .slots = 4, .format = FR_FORMAT_RAW,
+				.frame_bytes = FRAME_BYTES};
+	struct fr_ring *p;
+	struct fr_frame f;
+	struct late_hold h = {.rc = -1};
+	pthread_t t;
+	FRT_CHILD_CHECK(fr_create(frt_name(name, sizeof name, "hdlate"), &cfg, &p) == 0);
+	int orc = fr_open(name, FR_CONSUMER, &h.c);
+	(void)fr_unlink(name);
+	FRT_CHILD_CHECK(orc == 0);
+	while (fr_claim(p, &f, 0) == 0) { /* fill the ring */
+		f.bytes = 64;
+		FRT_CHILD_CHECK(fr_publish(p, &f) == 0);
+	}
+	p->hot_flat_out = true;
+	fr_test_set_reap_slice(0);
+	FRT_CHILD_CHECK(pthread_create(&t, NULL, release_one_later, &h) == 0);
+	int rc = fr_claim(p, &f, -1);
+	FRT_CHILD_CHECK(pthread_join(t, NULL) == 0);
+	FRT_CHILD_CHECKF(h.rc == 0, "release: %s", fr_strerror(h.rc));
+	FRT_CHILD_CHECKF(rc == 0, "claim: %s", fr_strerror(rc));
+	return 0;
+}
+
+Test(hot_depth, a_claim_held_after_a_release_sleeps_no_longer_than_the_hold)
+{
+	const uint32_t modes[] = {FR_SPSC, FR_MPMC, FR_BROADCAST};
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		int st = frt_wait(frt_spawn_ok(held_after_a_release, (void *)&modes[i]), 30);
+		cr_expect_eq(st, 0, "mode %u: status %d (-1: the claim slept on)", modes[i], st);
+	}
 }
 
 /* A latest reader holding an old frame never holds the producer back. */
