@@ -311,8 +311,8 @@ struct fr_wait {
 	bool slept;                /* out: the wait slept at least once */
 	unsigned yields;           /* out: sched_yield calls (crowded waits) */
 };
-/* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
 #define FRI_HOLD_SLACK_NS 10000u /* past a hold's end: its clock may read a little early */
+/* Spin, then sleep on w->line, until try_fn stops returning -EAGAIN or the timeout ends. */
 int fri_wait_until(struct fr_wait *w);
 /* Adaptive spin: recent waits shorter than the cap spin a margin above their
  * estimate; longer ones spin FR_DEFAULT_SPIN_NS (wait.c says why these values). */
