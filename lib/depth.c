@@ -52,6 +52,14 @@ int fri_hot_depth_wait(struct fr_ring *r, bool behind)
 	return r->depth_held ? -EAGAIN : 0;
 }
 
+int64_t fri_hot_hold_left(struct fr_ring *r)
+{
+	if (!r->depth_held)
+		return -1;
+	uint64_t in = fri_clock_now(&r->clock) - r->depth_wait_since;
+	return in < FR_HOT_DEPTH_WAIT_NS ? (int64_t)(FR_HOT_DEPTH_WAIT_NS - in) : 0;
+}
+
 void fri_hot_sample_claim(struct fr_ring *r)
 {
 	r->hot_claimed_ns = fri_clock_now(&r->clock);

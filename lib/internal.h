@@ -234,6 +234,8 @@ void fri_hot_sample_publish(struct fr_ring *r);
 /* While the consumers are @behind: -EAGAIN to wait (at most
  * FR_HOT_DEPTH_WAIT_NS per claim), else 0 to claim. Sets r->depth_held. */
 int fri_hot_depth_wait(struct fr_ring *r, bool behind);
+/* After a try: ns left of the claim's hold, or -1 when that try was not held. */
+int64_t fri_hot_hold_left(struct fr_ring *r);
 
 /* May this claim be held back: a flat-out producer that writes its frames,
  * in a claim that may wait? (Look at the consumers only then.) */

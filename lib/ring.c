@@ -35,7 +35,7 @@ static void tick(void *arg)
 
 /*
  * How long the hold on this claim (depth.c) has left after its last try, or -1
- * when that try was not held. A held claim waits for readers in the middle of
+ * when that try was not held: the wait's hold_fn. A held claim waits for readers in the middle of
  * a large frame: crowded, it sleeps rather than yields, so that the release
  * that ends the hold wakes it at once (a yielding producer gets the CPU back
  * only when the reader sharing it blocks or its time slice ends, after it has
@@ -45,11 +45,7 @@ static void tick(void *arg)
  */
 static int64_t claim_hold_left(void *arg)
 {
-	struct fr_ring *r = ((struct step *)arg)->ring;
-	if (!r->depth_held)
-		return -1;
-	uint64_t in = fri_clock_now(&r->clock) - r->depth_wait_since;
-	return in < FR_HOT_DEPTH_WAIT_NS ? (int64_t)(FR_HOT_DEPTH_WAIT_NS - in) : 0;
+	return fri_hot_hold_left(((struct step *)arg)->ring);
 }
 
 /* Spin (or yield), then sleep on @line until @try_fn succeeds or the timeout ends.

@@ -145,32 +145,49 @@ Test(hot_depth, broadcast)
  * Crowded (more peers than CPUs), a claim held for depth sleeps instead of
  * yielding, so that the release that ends the hold wakes it at once
  * (lib/ring.c); a crowded claim that is not held (a producer that is not flat
- * out) and waits for a full ring still yields. A
- * child runs each claim with the hook point crowd_yield armed to kill it at
- * its first yield, and without the reap slice's wake-ups: the held claim
- * must end on its own when the hold does, with nobody releasing anything.
+ * out) and waits for a full ring still yields. A child runs each claim with
+ * the hook point crowd_yield armed to kill it at its first yield, and without
+ * the reap slice's wake-ups: the held claim must end on its own when the hold
+ * does, with nobody releasing anything.
  */
 enum crowd_wait { CROWD_HELD, CROWD_FULL };
+
+/* For a child (no Criterion): a 4-slot ring of large frames in @mode, its
+ * producer and a consumer, the name already unlinked. 0 or the failing rc. */
+static int child_ring(uint32_t mode, const char *tag, struct fr_ring **p, struct fr_ring **c)
+{
+	char name[FRT_NAME_SIZE];
+	struct fr_config cfg = {.mode = mode, .slots = 4, .format = FR_FORMAT_RAW,
+				.frame_bytes = FRAME_BYTES};
+	int rc = fr_create(frt_name(name, sizeof name, tag), &cfg, p);
+	if (rc)
+		return rc;
+	rc = fr_open(name, FR_CONSUMER, c);
+	(void)fr_unlink(name);
+	return rc;
+}
+
+/* For a child: publish a 64-byte frame without waiting. 0 or the failing rc. */
+static int child_put(struct fr_ring *p)
+{
+	struct fr_frame f;
+	int rc = fr_claim(p, &f, 0);
+	if (rc)
+		return rc;
+	f.bytes = 64;
+	return fr_publish(p, &f);
+}
 
 static int crowded_claim(void *arg)
 {
 	enum crowd_wait what = *(const enum crowd_wait *)arg;
-	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = {.mode = FR_BROADCAST, .slots = 4, .format = FR_FORMAT_RAW,
-				.frame_bytes = FRAME_BYTES};
 	struct fr_ring *p, *c;
 	struct fr_frame f, held;
-	FRT_CHILD_CHECK(fr_create(frt_name(name, sizeof name, "hdcrowd"), &cfg, &p) == 0);
-	int orc = fr_open(name, FR_CONSUMER, &c);
-	(void)fr_unlink(name);
-	FRT_CHILD_CHECK(orc == 0);
+	FRT_CHILD_CHECK(child_ring(FR_BROADCAST, "hdcrowd", &p, &c) == 0);
 	/* Consumers behind (held) or every slot unread (full). */
-	unsigned frames = what == CROWD_HELD ? 2 : cfg.slots;
-	for (unsigned i = 0; i < frames; i++) {
-		FRT_CHILD_CHECK(fr_claim(p, &f, 0) == 0);
-		f.bytes = 64;
-		FRT_CHILD_CHECK(fr_publish(p, &f) == 0);
-	}
+	unsigned frames = what == CROWD_HELD ? 2 : 4;
+	for (unsigned i = 0; i < frames; i++)
+		FRT_CHILD_CHECK(child_put(p) == 0);
 	if (what == CROWD_HELD)
 		FRT_CHILD_CHECK(fr_acquire(c, &held, 0) == 0);
 	/* What a crowded machine's count would have said, for the next waits. */
@@ -233,25 +250,19 @@ static void *release_one_later(void *arg)
 static int held_after_a_release(void *arg)
 {
 	uint32_t mode = *(const uint32_t *)arg;
-	char name[FRT_NAME_SIZE];
-	struct fr_config cfg = {.mode = mode, .slots = 4, .format = FR_FORMAT_RAW,
-				.frame_bytes = FRAME_BYTES};
 	struct fr_ring *p;
 	struct fr_frame f;
 	struct late_hold h = {.rc = -1};
 	pthread_t t;
-	FRT_CHILD_CHECK(fr_create(frt_name(name, sizeof name, "hdlate"), &cfg, &p) == 0);
-	int orc = fr_open(name, FR_CONSUMER, &h.c);
-	(void)fr_unlink(name);
-	FRT_CHILD_CHECK(orc == 0);
-	while (fr_claim(p, &f, 0) == 0) { /* fill the ring */
-		f.bytes = 64;
-		FRT_CHILD_CHECK(fr_publish(p, &f) == 0);
-	}
+	FRT_CHILD_CHECK(child_ring(mode, "hdlate", &p, &h.c) == 0);
+	int rc;
+	while ((rc = child_put(p)) == 0) /* fill the ring */
+		;
+	FRT_CHILD_CHECKF(rc == -EAGAIN, "fill: %s", fr_strerror(rc));
 	p->hot_flat_out = true;
 	fr_test_set_reap_slice(0);
 	FRT_CHILD_CHECK(pthread_create(&t, NULL, release_one_later, &h) == 0);
-	int rc = fr_claim(p, &f, -1);
+	rc = fr_claim(p, &f, -1);
 	FRT_CHILD_CHECK(pthread_join(t, NULL) == 0);
 	FRT_CHILD_CHECKF(h.rc == 0, "release: %s", fr_strerror(h.rc));
 	FRT_CHILD_CHECKF(rc == 0, "claim: %s", fr_strerror(rc));
